@@ -1,0 +1,76 @@
+"""A pure-Python client for pSeven Enterprise REST API v2 (no Airflow imports).
+
+``PsevenClient`` (requests) and ``AsyncPsevenClient`` (httpx) expose the same methods; both run the
+operations of :mod:`airflow_provider_pseven.client.operations`, where each endpoint is described once.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_pseven.client.aio import AsyncPsevenClient
+from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
+from airflow_provider_pseven.client.errors import (
+    PsevenAuthError,
+    PsevenBadRequestError,
+    PsevenConfigError,
+    PsevenError,
+    PsevenHTTPError,
+    PsevenLookupError,
+    PsevenNotFoundError,
+    PsevenNotJsonError,
+    PsevenRequestMayHaveSucceeded,
+    PsevenServerError,
+    PsevenStateError,
+    PsevenTransportError,
+    PsevenUnsafeURLError,
+    PsevenWaitTimeout,
+)
+from airflow_provider_pseven.client.models import (
+    AppState,
+    AppVersion,
+    FileEntry,
+    Parameter,
+    Run,
+    RunKind,
+    RunState,
+    UploadResult,
+    Workflow,
+)
+from airflow_provider_pseven.client.operations import RunRef
+from airflow_provider_pseven.client.retry import RetryPolicy
+from airflow_provider_pseven.client.sync import PsevenClient
+from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
+
+__all__ = [
+    "AppState",
+    "AppVersion",
+    "AsyncPsevenClient",
+    "ClientConfig",
+    "FileEntry",
+    "FileSink",
+    "Parameter",
+    "PsevenAuthError",
+    "PsevenBadRequestError",
+    "PsevenClient",
+    "PsevenConfigError",
+    "PsevenError",
+    "PsevenHTTPError",
+    "PsevenLookupError",
+    "PsevenNotFoundError",
+    "PsevenNotJsonError",
+    "PsevenRequestMayHaveSucceeded",
+    "PsevenServerError",
+    "PsevenStateError",
+    "PsevenTransportError",
+    "PsevenUnsafeURLError",
+    "PsevenWaitTimeout",
+    "RetryPolicy",
+    "Run",
+    "RunKind",
+    "RunRef",
+    "RunState",
+    "StreamSink",
+    "TailSink",
+    "UploadResult",
+    "Workflow",
+    "normalize_sign_in_url",
+]

@@ -1,0 +1,181 @@
+"""The asyncio client: one pooled ``httpx.AsyncClient`` running the same operations as the sync one."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying
+
+from airflow_provider_pseven.client import operations as ops
+from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
+from airflow_provider_pseven.client.config import ClientConfig
+from airflow_provider_pseven.client.core import ClientCore, advance
+from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _bind(op: Callable[P, Op[T]]) -> Callable[Concatenate[AsyncPsevenClient, P], Coroutine[Any, Any, T]]:
+    """Expose an operation as a coroutine method."""
+
+    async def method(self: AsyncPsevenClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.run(op(*args, **kwargs))
+
+    method.__name__ = op.__name__
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+class AsyncPsevenClient:
+    """Non-blocking pSeven REST API v2 client, safe to share between many tasks of one event loop.
+
+    All its requests go through one connection pool (keep-alive), which is what lets one triggerer
+    follow thousands of runs cheaply.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        http: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_connections: int = 50,
+    ) -> None:
+        self.core = ClientCore(config)
+        self.config = config
+        self.http = http or httpx.AsyncClient(
+            verify=_ssl_verify(config.verify),
+            timeout=httpx.Timeout(config.timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+        )
+        self._sleep = sleep
+        self._ready_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncPsevenClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # --- driving operations ---------------------------------------------------------------------
+
+    async def run(self, op: Op[T]) -> T:
+        """Run an operation to its result: send its calls, honour its sleeps."""
+        if not self.core.ready:
+            async with self._ready_lock:
+                if not self.core.ready:
+                    await self._drive(self.core.readiness())
+        return await self._drive(op)
+
+    async def _drive(self, op: Op[T]) -> T:
+        reply: Reply | None = None
+        error: BaseException | None = None
+        while True:
+            finished, step = advance(op, reply, error)
+            if finished:
+                return step
+            reply, error = None, None
+            if isinstance(step, Sleep):
+                await self._sleep(step.seconds)
+                continue
+            try:
+                reply = await self.send(step)
+            except PsevenError as exc:
+                error = exc
+
+    async def send(self, call: Call) -> Reply:
+        """One call, retried as its retry class and the policy allow."""
+        async for attempt in AsyncRetrying(sleep=self._sleep, **self.config.retry.tenacity_kwargs(call)):
+            with attempt:
+                return await self._send_once(call)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _send_once(self, call: Call) -> Reply:
+        core = self.core
+        request = self.http.build_request(
+            call.method,
+            core.url(call),
+            params=list(call.params) or None,
+            headers=core.headers(call),
+            json=call.json,
+            content=call.body.aiter() if call.body is not None else None,
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__cause__, ssl.SSLError):
+                raise PsevenConfigError(
+                    f"TLS verification of {self.config.host} failed; set the connection's ca_bundle to "
+                    "your CA file, or verify_ssl to false for a test server"
+                ) from None
+            raise core.transport_error(call, f"cannot connect: {type(exc).__name__}", sent=False) from None
+        except httpx.TimeoutException:
+            raise core.transport_error(
+                call, f"no answer within {self.config.timeout:.0f} s", sent=True
+            ) from None
+        except httpx.TransportError as exc:
+            raise core.transport_error(call, f"connection dropped: {type(exc).__name__}", sent=True) from None
+        try:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            if call.sink is not None and response.status_code < 300:
+                await self._stream(response, call, headers)
+                content = b""
+            else:
+                content = await response.aread()
+        except httpx.TransportError as exc:
+            if call.sink is not None:
+                call.sink.abort()
+            raise core.transport_error(
+                call, f"the answer broke off: {type(exc).__name__}", sent=True
+            ) from None
+        finally:
+            await response.aclose()
+        return check_reply(Reply(response.status_code, headers, content, str(response.url), call))
+
+    async def _stream(self, response: httpx.Response, call: Call, headers: dict[str, str]) -> None:
+        assert call.sink is not None
+        length = headers.get("content-length")
+        call.sink.begin(int(length) if length and length.isdigit() else None)
+        async for chunk in response.aiter_bytes(self.config.chunk_size):
+            call.sink.write(chunk)
+        call.sink.finish()
+
+    # --- the API (the same names as PsevenClient) -----------------------------------------------
+
+    list_workflows = _bind(ops.list_workflows)
+    get_workflow = _bind(ops.get_workflow)
+    resolve_workflow = _bind(ops.resolve_workflow)
+    list_apps = _bind(ops.list_apps)
+    get_app = _bind(ops.get_app)
+    resolve_app = _bind(ops.resolve_app)
+    publish_app = _bind(ops.publish_app)
+    list_runs = _bind(ops.list_runs)
+    find_run = _bind(ops.find_run)
+    deploy_run = _bind(ops.deploy_run)
+    get_run = _bind(ops.get_run)
+    set_parameters = _bind(ops.set_parameters)
+    start_run = _bind(ops.start_run)
+    interrupt_run = _bind(ops.interrupt_run)
+    delete_run = _bind(ops.delete_run)
+    get_results = _bind(ops.get_results)
+    download = _bind(ops.download)
+    read_log_tail = _bind(ops.read_log_tail)
+    list_files = _bind(ops.list_files)
+    upload = _bind(ops.upload)
+    message_push = _bind(ops.message_push)
+    message_pop = _bind(ops.message_pop)

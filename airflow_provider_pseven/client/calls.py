@@ -1,0 +1,214 @@
+"""The sans-I/O core: what a request is, what an answer is, and what an answer means.
+
+API operations (``operations.py``) are generators that yield :class:`Call` (send this) or
+:class:`Sleep` (wait this long) and receive :class:`Reply`. The sync (requests) and async (httpx)
+drivers only move bytes; every rule of the protocol lives here and in the operations, once.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_provider_pseven.client.errors import (
+    PsevenAuthError,
+    PsevenBadRequestError,
+    PsevenHTTPError,
+    PsevenNotFoundError,
+    PsevenNotJsonError,
+    PsevenServerError,
+    PsevenStateError,
+)
+from airflow_provider_pseven.client.models import RunState
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.multipart import MultipartBody
+    from airflow_provider_pseven.client.transfer import Sink
+
+T = TypeVar("T")
+
+
+class Retry(enum.Enum):
+    """How a request may be retried after a transient failure."""
+
+    #: Idempotent (GET, DELETE, PATCH with the same body, login, interrupt): resent on any transient
+    #: failure: connection errors, timeouts, truncated bodies, 429, 502, 503, 504.
+    SAFE = "safe"
+    #: Must not run twice (deploy, start, publish, message push/pop, upload): resent only when the
+    #: server surely did not act on it: the connection was never made, or it answered 429 or 503.
+    UNSENT_ONLY = "unsent-only"
+
+
+class Base(enum.Enum):
+    """What a :class:`Call` path is relative to."""
+
+    PSEVEN = "pseven"  # {sign-in URL}/pseven/{api path}/v2/
+    APPSHUB = "appshub"  # {sign-in URL}/appshub/{api path}/v2/
+    SITE = "site"  # {sign-in URL}/
+    ABSOLUTE = "absolute"  # a full URL given by the server; must stay on the sign-in URL's origin
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request, described without doing it."""
+
+    method: str
+    path: str
+    base: Base = Base.PSEVEN
+    params: Sequence[tuple[str, str]] = ()
+    json: Any = None
+    body: MultipartBody | None = None
+    sink: Sink | None = None
+    retry: Retry = Retry.SAFE
+    authenticated: bool = True
+    #: Return 4xx answers as a Reply instead of raising (API path detection); 429 and 5xx still
+    #: raise, so they are retried like any other call.
+    raw: bool = False
+
+    @property
+    def label(self) -> str:
+        """``METHOD path`` for messages: no host, no query string, never a credential."""
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Ask the driver to wait (time.sleep or asyncio.sleep) before the operation goes on."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer, its body already read (or streamed into the call's sink)."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: str
+    call: Call = field(repr=False)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def is_json(self) -> bool:
+        """JSON by its content type, or by its first byte when the server sent no content type."""
+        content_type = self.content_type.lower()
+        if "json" in content_type:
+            return True
+        return "html" not in content_type and self.content.lstrip()[:1] in (b"{", b"[")
+
+    def json(self) -> Any:
+        """The body as JSON; an HTML page or other non-JSON gets the friendly wrong-host error."""
+        if not self.content.strip():
+            return None
+        if not self.is_json:
+            raise self._not_json()
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            raise self._not_json() from None
+
+    def json_object(self) -> dict[str, Any]:
+        data = self.json()
+        if not isinstance(data, dict):
+            raise self._not_json()
+        return data
+
+    def json_list(self) -> list[Any]:
+        data = self.json()
+        if not isinstance(data, list):
+            raise self._not_json()
+        return data
+
+    def _not_json(self) -> PsevenNotJsonError:
+        snippet = self.content[:200].decode("utf-8", "replace")
+        return PsevenNotJsonError(self.call.method, self.url, self.status, self.content_type, snippet)
+
+
+Op = Generator["Call | Sleep", "Reply | None", T]
+"""An API operation: yields calls and sleeps, receives replies, returns its result."""
+
+
+def error_detail(reply: Reply) -> str:
+    """The server's explanation of an error: ``detail`` of a JSON body, else the body itself."""
+    try:
+        data = json.loads(reply.content) if reply.content.strip() else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if "detail" in data:
+            return str(data["detail"])
+        return json.dumps(data, ensure_ascii=False)[:500]
+    if data is not None:
+        return json.dumps(data, ensure_ascii=False)[:500]
+    text = reply.content[:300].decode("utf-8", "replace").strip()
+    return text or "(empty body)"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse ``Retry-After``: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import datetime, timezone
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+_STATE_WORDS = tuple(s.value for s in RunState if s is not RunState.UNKNOWN)
+
+
+def check_reply(reply: Reply) -> Reply:
+    """Raise the typed error an error status means; pass a success through."""
+    status = reply.status
+    if status < 300 or (reply.call.raw and status < 500 and status != 429):
+        return reply
+    call = reply.call
+    if not reply.is_json and reply.content.lstrip()[:1] == b"<":
+        raise reply._not_json()
+    detail = error_detail(reply)
+    error: PsevenHTTPError
+    if status < 400:
+        location = reply.headers.get("location", "")
+        error = PsevenHTTPError(
+            call.method,
+            call.path,
+            status,
+            f"redirected to {location or 'another address'}",
+            "the connection's host is probably not the sign-in URL; use the address it redirects to",
+        )
+    elif status in (401, 403):
+        error = PsevenAuthError(
+            call.method,
+            call.path,
+            status,
+            detail,
+            "check the connection's API token, or its login and password, and the user's permissions",
+        )
+    elif status == 404:
+        error = PsevenNotFoundError(call.method, call.path, status, detail)
+    elif status == 409 or (status == 400 and any(word in detail for word in _STATE_WORDS)):
+        error = PsevenStateError(call.method, call.path, status, detail)
+    elif status == 429 or status >= 500:
+        error = PsevenServerError(call.method, call.path, status, detail)
+        error.retry_after = retry_after_seconds(reply.headers.get("retry-after"))
+    elif status == 400:
+        error = PsevenBadRequestError(call.method, call.path, status, detail)
+    else:
+        error = PsevenHTTPError(call.method, call.path, status, detail)
+    raise error

@@ -1,0 +1,90 @@
+"""Where the server is and how to talk to it: one frozen value shared by both drivers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from airflow_provider_pseven.client.errors import PsevenConfigError
+from airflow_provider_pseven.client.retry import RetryPolicy
+
+API_PATHS = (".rest", "@rest")
+"""``.rest``: pSeven Enterprise v2025.03 and earlier; ``@rest``: the v2026.10 documentation."""
+
+_API_SUFFIX = re.compile(r"/(?:pseven|appshub)/(\.rest|@rest)(?:/v2)?/?$")
+
+
+def normalize_sign_in_url(host: str, port: int | None = None) -> tuple[str, str | None]:
+    """Turn what a user typed into ``scheme://host[:port]`` (plus any path prefix).
+
+    Accepts a sign-in URL with or without scheme (no scheme means https), a bare host with a port,
+    and even a full API base URL copied from the guide (``.../pseven/.rest/v2/``), in which case the
+    API path found in it is returned as the second value.
+    """
+    text = (host or "").strip()
+    if not text:
+        raise PsevenConfigError(
+            "No pSeven host is configured. Set the connection's Host to your sign-in URL, "
+            "e.g. https://app.pseven.io"
+        )
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PsevenConfigError(
+            f"The pSeven host {host!r} is not an http(s) URL. Use the sign-in URL, e.g. https://app.pseven.io"
+        )
+    path = parts.path.rstrip("/")
+    api_path = None
+    match = _API_SUFFIX.search(path + "/")
+    if match:
+        api_path = match.group(1)
+        path = path[: match.start()]
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{path}", api_path
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs. ``repr`` never shows the token or the password.
+
+    :param host: the sign-in URL (see :func:`normalize_sign_in_url`).
+    :param token: the API token; or give ``username`` and ``password`` to get one via ``auth/login/``.
+    :param api_path: ``auto`` (detected once per client), ``.rest`` or ``@rest``.
+    :param verify: TLS verification: True (default), False, or a CA bundle path.
+    :param timeout: seconds to connect and between bytes of an answer.
+    """
+
+    host: str
+    token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_path: str = "auto"
+    verify: bool | str = True
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    user_agent: str = "airflow-provider-pseven"
+    chunk_size: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        sign_in, found_api_path = normalize_sign_in_url(self.host)
+        object.__setattr__(self, "host", sign_in)
+        if found_api_path and self.api_path == "auto":
+            object.__setattr__(self, "api_path", found_api_path)
+        if self.api_path not in ("auto", *API_PATHS):
+            raise PsevenConfigError(f"api_path must be 'auto', '.rest' or '@rest', not {self.api_path!r}")
+        if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
+            raise PsevenConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
+        if not self.token and not (self.username and self.password):
+            raise PsevenConfigError(
+                "No pSeven credentials: set the connection's Password to an API token "
+                "(pSeven Enterprise Studio: user menu > API token), or Login and Password to sign in"
+            )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be shown (for log maskers)."""
+        return tuple(s for s in (self.token, self.password) if s)

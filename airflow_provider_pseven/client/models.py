@@ -1,0 +1,285 @@
+"""Typed views of what the pSeven REST API v2 returns.
+
+Each model keeps the raw JSON it was built from (``raw``), because the API's PATCH wants the run
+details echoed back as read, and because a newer server may add fields we do not know yet.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+class RunKind(str, enum.Enum):
+    """Whether a run belongs to a workflow (workflow API) or to an AppsHub app (app API)."""
+
+    WORKFLOW = "workflow"
+    APP = "app"
+
+    @property
+    def api(self) -> str:
+        """The API the run lives in: ``pseven`` or ``appshub``."""
+        return "pseven" if self is RunKind.WORKFLOW else "appshub"
+
+    @property
+    def collection(self) -> str:
+        return "workflows" if self is RunKind.WORKFLOW else "apps"
+
+    @property
+    def id_field(self) -> str:
+        """The XCom / operator argument naming the parent: ``workflow_id`` or ``app_id``."""
+        return f"{self.value}_id"
+
+
+class RunState(str, enum.Enum):
+    """Run states of the guide, plus UNKNOWN for a state a newer server may add."""
+
+    QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
+    CONFIGURATION = "CONFIGURATION"
+    QUEUED_TO_RUN = "QUEUED_TO_RUN"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    INTERRUPTED = "INTERRUPTED"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def _missing_(cls, value: object) -> RunState:
+        return cls.UNKNOWN
+
+    @property
+    def is_terminal(self) -> bool:
+        """The run will not change state again by itself."""
+        return self in _TERMINAL
+
+    @property
+    def is_success(self) -> bool:
+        return self is RunState.FINISHED
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (RunState.FAILED, RunState.INTERRUPTED)
+
+    @property
+    def is_deletable(self) -> bool:
+        """The guide allows DELETE only in these states."""
+        return self in (RunState.CONFIGURATION, *_TERMINAL)
+
+    @property
+    def has_started(self) -> bool:
+        """The run has left CONFIGURATION through a start command (or is past it)."""
+        return self in (RunState.QUEUED_TO_RUN, RunState.RUNNING, *_TERMINAL)
+
+
+_TERMINAL = frozenset({RunState.FINISHED, RunState.FAILED, RunState.INTERRUPTED})
+
+
+class AppState(str, enum.Enum):
+    """Publishing states of an app version."""
+
+    QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
+    INITIALIZING = "INITIALIZING"
+    READY = "READY"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def _missing_(cls, value: object) -> AppState:
+        return cls.UNKNOWN
+
+
+def _is_secret_type(value_meta: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Recognise a Secret parameter from its value metadata (``type``) or its labels."""
+    for key in ("type", "@type", "schema", "kind"):
+        marker = value_meta.get(key)
+        if isinstance(marker, str) and marker.lower() == "secret":
+            return True
+        if (
+            isinstance(marker, Mapping)
+            and str(marker.get("@type", marker.get("type", ""))).lower() == "secret"
+        ):
+            return True
+    label_type = labels.get("type")
+    return isinstance(label_type, str) and label_type.strip().lower() == "secret"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A run parameter or result: ``value`` is ``.value.data`` of the API."""
+
+    id: str
+    name: str
+    value: Any
+    type: str | None = None
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    is_secret: bool = False
+    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Parameter:
+        value_meta = data.get("value") if isinstance(data.get("value"), Mapping) else {}
+        assert isinstance(value_meta, Mapping)
+        labels = data.get("labels") if isinstance(data.get("labels"), Mapping) else {}
+        assert isinstance(labels, Mapping)
+        secret = _is_secret_type(value_meta, labels)
+        type_name = value_meta.get("type")
+        return cls(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            value=value_meta.get("data"),
+            type=type_name if isinstance(type_name, str) else None,
+            labels=dict(labels),
+            is_secret=secret,
+            raw=dict(data),
+        )
+
+    @property
+    def secret_is_set(self) -> bool:
+        """For a Secret: the API shows ``""`` when a value is set and ``null`` when it is not."""
+        return self.is_secret and self.value is not None
+
+    def shown_value(self) -> Any:
+        """The value safe to log or put in XCom: a Secret is always ``""``."""
+        return "" if self.is_secret else self.value
+
+
+@dataclass(frozen=True)
+class Workflow:
+    id: str
+    name: str
+    path: str
+    url: str
+    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Workflow:
+        return cls(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            path=str(data.get("path", "")),
+            url=str(data.get("url", "")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class Run:
+    """A workflow or app run: summary fields always, details (parameters, results) when read alone."""
+
+    id: str
+    name: str
+    path: str
+    url: str
+    state: RunState
+    state_text: str
+    parent_path: str | None = None
+    parameters: tuple[Parameter, ...] = ()
+    results: tuple[Parameter, ...] = ()
+    logfile_url: str | None = None
+    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Run:
+        state_text = str(data.get("state", "UNKNOWN"))
+        parent = data.get("workflow", data.get("app"))
+        return cls(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            path=str(data.get("path", "")),
+            url=str(data.get("url", "")),
+            state=RunState(state_text),
+            state_text=state_text,
+            parent_path=parent if isinstance(parent, str) else None,
+            parameters=tuple(
+                Parameter.from_json(p) for p in data.get("parameters") or () if isinstance(p, Mapping)
+            ),
+            results=tuple(
+                Parameter.from_json(r) for r in data.get("results") or () if isinstance(r, Mapping)
+            ),
+            logfile_url=data.get("logfile_url") if isinstance(data.get("logfile_url"), str) else None,
+            raw=dict(data),
+        )
+
+    def result_values(self) -> dict[str, Any]:
+        """Results as ``{name: value}``, Secrets shown as ``""``."""
+        return {r.name: r.shown_value() for r in self.results}
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One entry of a run directory listing (``ls/``)."""
+
+    name: str
+    size: int
+    is_dir: bool
+    modified: datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FileEntry:
+        modified = data.get("modified")
+        parsed: datetime | None = None
+        if isinstance(modified, str):
+            try:
+                parsed = datetime.fromisoformat(modified.replace("Z", "+00:00"))
+            except ValueError:
+                parsed = None
+        return cls(
+            name=str(data.get("name", "")),
+            size=int(data.get("size") or 0),
+            is_dir=bool(data.get("is_dir", False)),
+            modified=parsed,
+        )
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    files: tuple[str, ...]
+    directories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppVersion:
+    """An AppsHub app, as a specific version (``apps/{id}@{version}/``) or its default version."""
+
+    id: str
+    name: str
+    path: str
+    url: str
+    version: int | None
+    revision: int | None
+    state: AppState
+    state_text: str
+    workspace_id: str | None = None
+    workspace_name: str | None = None
+    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AppVersion:
+        workspace = data.get("workspace") if isinstance(data.get("workspace"), Mapping) else {}
+        assert isinstance(workspace, Mapping)
+        state_text = str(data.get("state", "UNKNOWN"))
+        version = data.get("version")
+        revision = data.get("revision")
+        return cls(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            path=str(data.get("path", "")),
+            url=str(data.get("url", "")),
+            version=int(version) if isinstance(version, (int, str)) and str(version).isdigit() else None,
+            revision=int(revision) if isinstance(revision, (int, str)) and str(revision).isdigit() else None,
+            state=AppState(state_text),
+            state_text=state_text,
+            workspace_id=str(workspace["id"]) if workspace.get("id") is not None else None,
+            workspace_name=str(workspace["name"]) if workspace.get("name") is not None else None,
+            raw=dict(data),
+        )
+
+    @property
+    def versioned_id(self) -> str:
+        """``{id}@{version}``: the id that addresses exactly this version."""
+        return f"{self.id}@{self.version}" if self.version is not None else self.id

@@ -1,0 +1,544 @@
+"""Every endpoint of pSeven REST API v2, described once.
+
+Each function returns an :data:`~airflow_provider_pseven.client.calls.Op`: a generator that yields
+the requests to make (and pauses), receives the answers and returns a typed result. The sync and
+async clients run the same generators, so the protocol is written exactly once.
+
+Retry classes (see :class:`~airflow_provider_pseven.client.calls.Retry`), per endpoint:
+
+=========================================  ============  ==============================================
+endpoint                                   retry         why
+=========================================  ============  ==============================================
+auth/login/ POST                           SAFE          asking for a token twice changes nothing
+GET anything (lists, details, ls, download) SAFE          reads
+runs/{id}/ PATCH                           SAFE          the same body sets the same values again
+runs/{id}/ DELETE                          SAFE          a repeat answers 404, which we take as done
+runs/{id}/interrupt/ POST                  SAFE          interrupting twice at worst meets a state error
+runs/ POST (deploy)                        UNSENT_ONLY   a resend would deploy a second run
+runs/{id}/run/ POST (start)                UNSENT_ONLY   only CONFIGURATION may be started; check first
+runs/{id}/upload/ POST                     UNSENT_ONLY   re-sending a large body blindly wastes time; the
+                                                         operator re-uploads after checking the state
+runs/{id}/message_push/ POST               UNSENT_ONLY   a resend would deliver the message twice
+runs/{id}/message_pop/ POST                UNSENT_ONLY   a lost answer already consumed its message
+apps/ POST (publish)                       UNSENT_ONLY   a resend would publish another version
+=========================================  ============  ==============================================
+
+``UNSENT_ONLY`` requests are still resent after a refused connection, a connect timeout, 429 or
+503; after anything else they raise :class:`PsevenRequestMayHaveSucceeded`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from airflow_provider_pseven.client.calls import Base, Call, Op, Retry, Sleep
+from airflow_provider_pseven.client.config import API_PATHS
+from airflow_provider_pseven.client.errors import (
+    PsevenConfigError,
+    PsevenError,
+    PsevenLookupError,
+    PsevenNotFoundError,
+    PsevenApiNotFoundError,
+    PsevenWaitTimeout,
+)
+from airflow_provider_pseven.client.models import (
+    AppVersion,
+    FileEntry,
+    Parameter,
+    Run,
+    RunKind,
+    RunState,
+    UploadResult,
+    Workflow,
+)
+from airflow_provider_pseven.client.multipart import MultipartBody
+from airflow_provider_pseven.client.transfer import Sink, TailSink
+
+log = logging.getLogger("airflow_provider_pseven.client")
+
+LOG_FILE = ".p7.log.txt"
+_HEX_ID = re.compile(r"^[0-9a-f]{32}(@\d+)?$")
+
+UploadSpec = str | os.PathLike[str] | tuple[str | os.PathLike[str], str]
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Addresses one run: its kind, its workflow or app id, and its run id."""
+
+    kind: RunKind
+    parent_id: str
+    run_id: str
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("workflow_id" if self.kind is RunKind.WORKFLOW else "app_id", self.parent_id),
+            ("run_id", self.run_id),
+        ):
+            if not isinstance(value, str) or not value.strip():
+                raise PsevenConfigError(
+                    f"{name} is empty (got {value!r}); a templated id probably rendered to nothing: "
+                    "check the upstream task's XCom"
+                )
+
+    @classmethod
+    def workflow(cls, workflow_id: str, run_id: str) -> RunRef:
+        return cls(RunKind.WORKFLOW, workflow_id, run_id)
+
+    @classmethod
+    def app(cls, app_id: str, run_id: str) -> RunRef:
+        return cls(RunKind.APP, app_id, run_id)
+
+    @property
+    def base(self) -> Base:
+        return Base.PSEVEN if self.kind is RunKind.WORKFLOW else Base.APPSHUB
+
+    def path(self, action: str = "") -> str:
+        return f"{runs_path(self.kind, self.parent_id)}{quote(self.run_id, safe='')}/{action}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {self.kind.id_field: self.parent_id, "run_id": self.run_id}
+
+
+def runs_path(kind: RunKind, parent_id: str) -> str:
+    return f"{kind.collection}/{quote(parent_id, safe='@')}/runs/"
+
+
+def _base(kind: RunKind) -> Base:
+    return Base.PSEVEN if kind is RunKind.WORKFLOW else Base.APPSHUB
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def login(username: str, password: str) -> Op[str]:
+    """Exchange a login and password for an API token (``auth/login/``)."""
+    reply = yield Call(
+        "POST", "auth/login/", json={"username": username, "password": password}, authenticated=False
+    )
+    assert reply is not None
+    token = reply.json_object().get("token")
+    if not isinstance(token, str) or not token:
+        raise PsevenError("auth/login/ answered without a token")
+    return token
+
+
+def detect_api_path() -> Op[str]:
+    """Find whether the server spells its API base ``@rest`` (newer) or ``.rest`` (older).
+
+    Any JSON answer other than 404 from ``workflows/`` (even 403 without a token) means the API is
+    there; a sign-in HTML page or a 404 means it is not.
+    """
+    tried: list[str] = []
+    for candidate in ("@rest", ".rest"):
+        path = f"pseven/{candidate}/v2/workflows/"
+        reply = yield Call("GET", path, base=Base.SITE, raw=True)
+        assert reply is not None
+        if reply.is_json and reply.status != 404:
+            log.info("pSeven REST API found at %s", reply.url.rsplit("workflows/", 1)[0])
+            return candidate
+        tried.append(f"{reply.url} answered HTTP {reply.status} ({reply.content_type or 'no content type'})")
+    raise PsevenApiNotFoundError(reply.url.split("/pseven/", 1)[0], tried)
+
+
+# --- workflows and apps -------------------------------------------------------------------------
+
+
+def list_workflows() -> Op[list[Workflow]]:
+    reply = yield Call("GET", "workflows/")
+    assert reply is not None
+    return [Workflow.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+
+
+def get_workflow(workflow_id: str) -> Op[Workflow]:
+    reply = yield Call("GET", f"workflows/{quote(workflow_id, safe='')}/")
+    assert reply is not None
+    return Workflow.from_json(reply.json_object())
+
+
+def _pick(what: str, spec: str, items: Sequence[Any], keys: Iterable[Callable[[Any], str]]) -> Any:
+    """The one item whose id, path or name equals ``spec``, else a lookup error naming candidates."""
+    for key in keys:
+        matches = [item for item in items if key(item) == spec]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise PsevenLookupError(what, spec, [f"{m.path} (id {m.id})" for m in matches], ambiguous=True)
+    raise PsevenLookupError(what, spec, sorted(f"{item.name} ({item.path})" for item in items))
+
+
+def resolve_workflow(spec: str) -> Op[Workflow]:
+    """A workflow given as id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name."""
+    if not spec or not spec.strip():
+        raise PsevenConfigError("workflow is empty: give an id, a storage path or a unique name")
+    spec = spec.strip()
+    if _HEX_ID.match(spec):
+        try:
+            return (yield from get_workflow(spec))
+        except PsevenNotFoundError:
+            pass
+    workflows = yield from list_workflows()
+    chosen: Workflow = _pick(
+        "workflow", spec, workflows, (lambda w: w.id, lambda w: w.path, lambda w: w.name)
+    )
+    return chosen
+
+
+def list_apps() -> Op[list[AppVersion]]:
+    reply = yield Call("GET", "apps/", base=Base.APPSHUB)
+    assert reply is not None
+    return [AppVersion.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+
+
+def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
+    """An app's default version, or ``version`` of it (``apps/{id}@{version}/``)."""
+    target = app_id if version is None else f"{app_id.split('@', 1)[0]}@{version}"
+    reply = yield Call("GET", f"apps/{quote(target, safe='@')}/", base=Base.APPSHUB)
+    assert reply is not None
+    return AppVersion.from_json(reply.json_object())
+
+
+def resolve_app(spec: str) -> Op[AppVersion]:
+    """An app given as id, ``id@version`` or unique name."""
+    if not spec or not spec.strip():
+        raise PsevenConfigError("app is empty: give an app id or a unique app name")
+    spec = spec.strip()
+    if _HEX_ID.match(spec):
+        try:
+            return (yield from get_app(spec))
+        except PsevenNotFoundError:
+            pass
+    apps = yield from list_apps()
+    chosen: AppVersion = _pick("app", spec, apps, (lambda a: a.id, lambda a: a.name))
+    return chosen
+
+
+def _form_bool(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def publish_app(
+    workflow_path: str,
+    name: str,
+    *,
+    workspace_name: str | None = None,
+    workspace_id: str | None = None,
+    description: str | None = None,
+    version: int | None = None,
+    set_version_as_default: bool | None = None,
+    allow_get_as_workflow: bool | None = None,
+    thumbnail: str | os.PathLike[str] | None = None,
+    chunk_size: int = 1024 * 1024,
+) -> Op[AppVersion]:
+    """Publish a workflow as an AppsHub app (``apps/`` POST); fields left None are omitted."""
+    if not (workspace_name or workspace_id):
+        raise PsevenConfigError(
+            "Publishing needs workspace_name or workspace_id (the workspace to host the app)"
+        )
+    if not name:
+        raise PsevenConfigError("Publishing needs the app name")
+    fields: dict[str, Any] = {"name": name, "workflow_path": workflow_path}
+    optional = {
+        "workspace.name": workspace_name,
+        "workspace.id": str(workspace_id) if workspace_id is not None else None,
+        "description": description,
+        "version": version,
+        "set_version_as_default": set_version_as_default,
+        "allow_get_as_workflow": allow_get_as_workflow,
+    }
+    fields.update({key: value for key, value in optional.items() if value is not None})
+    call: Call
+    if thumbnail is not None:
+        text_fields = [(k, _form_bool(v) if isinstance(v, bool) else str(v)) for k, v in fields.items()]
+        body = MultipartBody(text_fields, [("thumbnail", thumbnail, None)], chunk_size=chunk_size)
+        call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
+    else:
+        call = Call("POST", "apps/", base=Base.APPSHUB, json=fields, retry=Retry.UNSENT_ONLY)
+    reply = yield call
+    assert reply is not None
+    return AppVersion.from_json(reply.json_object())
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+def list_runs(kind: RunKind, parent_id: str) -> Op[list[Run]]:
+    reply = yield Call("GET", runs_path(kind, parent_id), base=_base(kind))
+    assert reply is not None
+    return [Run.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+
+
+def find_run(kind: RunKind, parent_id: str, name: str) -> Op[Run | None]:
+    """The run of this workflow or app named ``name``, if there is one."""
+    runs = yield from list_runs(kind, parent_id)
+    for run in runs:
+        if run.name == name:
+            return run
+    return None
+
+
+def deploy_run(
+    kind: RunKind,
+    parent_id: str,
+    *,
+    name: str | None = None,
+    path: str | None = None,
+    personal: bool | None = None,
+) -> Op[Run]:
+    """Deploy a new run (state QUEUED_TO_INITIALIZE). ``path`` needs ``name``; apps take ``personal``."""
+    body: dict[str, Any] = {}
+    if path:
+        if kind is RunKind.APP:
+            raise PsevenConfigError("AppsHub runs cannot be deployed to a path; leave run_path unset")
+        if not name:
+            raise PsevenConfigError("Deploying to a path needs a run name too (the guide requires both)")
+        body["path"] = path
+    if name:
+        body["name"] = name
+    if personal is not None:
+        if kind is not RunKind.APP:
+            raise PsevenConfigError("personal applies to AppsHub app runs only")
+        body["personal"] = personal
+    reply = yield Call(
+        "POST", runs_path(kind, parent_id), base=_base(kind), json=body, retry=Retry.UNSENT_ONLY
+    )
+    assert reply is not None
+    return Run.from_json(reply.json_object())
+
+
+def get_run(ref: RunRef) -> Op[Run]:
+    reply = yield Call("GET", ref.path(), base=ref.base)
+    assert reply is not None
+    return Run.from_json(reply.json_object())
+
+
+def match_parameters(parameters: Sequence[Parameter], keys: Iterable[str]) -> dict[str, Parameter]:
+    """Map each key (a parameter id or name) to its parameter; unknown keys fail listing names."""
+    by_id = {p.id: p for p in parameters}
+    by_name: dict[str, list[Parameter]] = {}
+    for parameter in parameters:
+        by_name.setdefault(parameter.name, []).append(parameter)
+    matched: dict[str, Parameter] = {}
+    for key in keys:
+        if key in by_id:
+            matched[key] = by_id[key]
+        elif len(by_name.get(key, ())) == 1:
+            matched[key] = by_name[key][0]
+        elif key in by_name:
+            raise PsevenLookupError("parameter", key, [p.id for p in by_name[key]], ambiguous=True)
+        else:
+            raise PsevenLookupError("parameter", key, sorted(by_name))
+    return matched
+
+
+def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
+    """Set parameter values by name or id, following the guide's PATCH rules, and check they took.
+
+    The run details are sent back as read, with the new values. A Secret the caller is not setting
+    is left out of the body: GET shows a set Secret as ``""``, and echoing that would reset it.
+    Unknown names fail before anything is sent.
+    """
+    run = yield from get_run(ref)
+    matched = match_parameters(run.parameters, values)
+    new_by_id = {parameter.id: values[key] for key, parameter in matched.items()}
+    body = dict(run.raw)
+    sent: list[dict[str, Any]] = []
+    for parameter in run.parameters:
+        if parameter.id in new_by_id:
+            item = dict(parameter.raw)
+            item["value"] = {**dict(parameter.raw.get("value") or {}), "data": new_by_id[parameter.id]}
+            sent.append(item)
+        elif not parameter.is_secret:
+            sent.append(parameter.raw)
+    body["parameters"] = sent
+    reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
+    assert reply is not None
+    updated = Run.from_json(reply.json_object())
+    _check_applied(updated, new_by_id)
+    return updated
+
+
+def _check_applied(run: Run, expected: Mapping[str, Any]) -> None:
+    """The guide says the PATCH answer shows the values sent (Secrets as ``""``): verify that."""
+    shown = {p.id: p for p in run.parameters}
+    wrong = []
+    for parameter_id, value in expected.items():
+        parameter = shown.get(parameter_id)
+        if parameter is None:
+            continue
+        # A Secret reads back as "" once set and null when unset; its value is never shown.
+        same = (
+            (parameter.value is None) == (value is None) if parameter.is_secret else parameter.value == value
+        )
+        if not same:
+            wrong.append(parameter.name)
+    if wrong:
+        raise PsevenError(
+            f"The server did not apply the values of {', '.join(sorted(wrong))}: "
+            "the run details returned by PATCH show other values"
+        )
+
+
+def start_run(ref: RunRef) -> Op[None]:
+    """Start a CONFIGURATION run (``run/``); it goes to QUEUED_TO_RUN at once."""
+    yield Call("POST", ref.path("run/"), base=ref.base, retry=Retry.UNSENT_ONLY)
+
+
+def interrupt_run(ref: RunRef) -> Op[None]:
+    """Interrupt a RUNNING run (``interrupt/``); it ends INTERRUPTED."""
+    yield Call("POST", ref.path("interrupt/"), base=ref.base)
+
+
+def delete_run(ref: RunRef, *, wait: bool = True, timeout: float = 120.0, interval: float = 0.5) -> Op[bool]:
+    """Delete a run and, with ``wait``, poll until it answers 404 as the guide advises.
+
+    Returns False when the run was already gone (a repeat of a delete succeeds).
+    """
+    try:
+        yield Call("DELETE", ref.path(), base=ref.base)
+    except PsevenNotFoundError:
+        return False
+    if not wait:
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            yield Call("GET", ref.path(), base=ref.base)
+        except PsevenNotFoundError:
+            return True
+        if time.monotonic() >= deadline:
+            raise PsevenWaitTimeout(f"Run {ref.run_id} still exists {timeout:.0f} s after it was deleted")
+        yield Sleep(interval)
+
+
+def get_results(ref: RunRef, *, lag_timeout: float = 30.0, interval: float = 1.0) -> Op[Run]:
+    """Run details with results; an empty ``results`` right after FINISHED is re-read for a while.
+
+    Results can be filled a moment after the state flips to FINISHED.
+    """
+    run = yield from get_run(ref)
+    deadline = time.monotonic() + lag_timeout
+    while run.state is RunState.FINISHED and not run.results and time.monotonic() < deadline:
+        yield Sleep(interval)
+        run = yield from get_run(ref)
+    if run.state is RunState.FINISHED and not run.results:
+        log.warning("Run %s is FINISHED but shows no results after %.0f s", ref.run_id, lag_timeout)
+    return run
+
+
+def download(ref: RunRef, file: str, sink: Sink) -> Op[None]:
+    """Stream a file of the run directory (path relative to it) into ``sink``."""
+    if not file or not file.strip():
+        raise PsevenConfigError("file to download is empty: give a path relative to the run directory")
+    yield Call("GET", ref.path("download/"), base=ref.base, params=(("file", file),), sink=sink)
+
+
+def read_log_tail(ref: RunRef, lines: int = 50) -> Op[str]:
+    """The last ``lines`` lines of the run log (``.p7.log.txt``), or "" when there is none yet."""
+    sink = TailSink(lines)
+    try:
+        yield from download(ref, LOG_FILE, sink)
+    except PsevenNotFoundError:
+        return ""
+    return sink.text
+
+
+def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]:
+    """Entries of the run directory, or of ``directory`` relative to it (``ls/``)."""
+    params = (("directory", directory),) if directory else ()
+    reply = yield Call("GET", ref.path("ls/"), base=ref.base, params=params)
+    assert reply is not None
+    entries = reply.json_object().get("entries") or []
+    return [FileEntry.from_json(entry) for entry in entries if isinstance(entry, dict)]
+
+
+def upload(
+    ref: RunRef,
+    files: Sequence[UploadSpec] = (),
+    *,
+    destination: str | None = None,
+    directories: Sequence[str] = (),
+    chunk_size: int = 1024 * 1024,
+) -> Op[UploadResult]:
+    """Upload local files (each a path or ``(path, name in the run)``) and create directories.
+
+    Local files are checked before anything is sent; bodies stream from disk.
+    """
+    if not files and not directories:
+        raise PsevenConfigError("Nothing to upload: give files or directories")
+    fields = [("destination", destination)] if destination else []
+    fields += [("directory", name) for name in directories]
+    parts: list[tuple[str, str | os.PathLike[str], str | None]] = []
+    for spec in files:
+        if isinstance(spec, tuple):
+            local, remote = spec
+            parts.append(("file", local, remote))
+        else:
+            parts.append(("file", spec, None))
+    body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
+    reply = yield Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
+    assert reply is not None
+    data = reply.json_object()
+    return UploadResult(
+        files=tuple(str(p) for p in data.get("uploaded_files") or ()),
+        directories=tuple(str(p) for p in data.get("uploaded_directories") or ()),
+    )
+
+
+def message_push(ref: RunRef, message: str, channel: str | None = None) -> Op[None]:
+    """Send a message to the run (client-to-platform queue); the server answers 202."""
+    body: dict[str, Any] = {"message": message}
+    if channel:
+        body["channel"] = channel
+    yield Call("POST", ref.path("message_push/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
+
+
+def message_pop(ref: RunRef, channel: str | None = None) -> Op[str | None]:
+    """Take one message from the run (platform-to-client queue); None when it is empty (204)."""
+    body = {"channel": channel} if channel else {}
+    reply = yield Call("POST", ref.path("message_pop/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
+    assert reply is not None
+    if reply.status == 204 or not reply.content.strip():
+        return None
+    message = reply.json_object().get("message")
+    return None if message is None else str(message)
+
+
+__all__ = [
+    "API_PATHS",
+    "LOG_FILE",
+    "RunRef",
+    "UploadSpec",
+    "delete_run",
+    "deploy_run",
+    "detect_api_path",
+    "download",
+    "find_run",
+    "get_app",
+    "get_results",
+    "get_run",
+    "get_workflow",
+    "interrupt_run",
+    "list_apps",
+    "list_files",
+    "list_runs",
+    "list_workflows",
+    "login",
+    "match_parameters",
+    "message_pop",
+    "message_push",
+    "publish_app",
+    "read_log_tail",
+    "resolve_app",
+    "resolve_workflow",
+    "set_parameters",
+    "start_run",
+    "upload",
+]

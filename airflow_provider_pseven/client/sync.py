@@ -1,0 +1,194 @@
+"""The synchronous client: one keep-alive ``requests.Session`` running the shared operations."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import requests
+from tenacity import Retrying
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from airflow_provider_pseven.client import operations as ops
+from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
+from airflow_provider_pseven.client.config import ClientConfig
+from airflow_provider_pseven.client.core import ClientCore, advance
+from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError, PsevenTransportError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _bind(op: Callable[P, Op[T]]) -> Callable[Concatenate[PsevenClient, P], T]:
+    """Expose an operation as a blocking method."""
+
+    def method(self: PsevenClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.run(op(*args, **kwargs))
+
+    method.__name__ = op.__name__
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _never_sent(error: requests.ConnectionError) -> bool:
+    """True when the connection was never made, so the server cannot have seen the request."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+class PsevenClient:
+    """Blocking pSeven REST API v2 client.
+
+    >>> client = PsevenClient(ClientConfig("https://app.pseven.io", token="..."))
+    >>> client.list_workflows()
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.core = ClientCore(config)
+        self.config = config
+        self.session = session or requests.Session()
+        self._sleep = sleep
+        self._ready_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> PsevenClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- driving operations ---------------------------------------------------------------------
+
+    def run(self, op: Op[T]) -> T:
+        """Run an operation to its result: send its calls, honour its sleeps."""
+        if not self.core.ready:
+            with self._ready_lock:
+                if not self.core.ready:
+                    self._drive(self.core.readiness())
+        return self._drive(op)
+
+    def _drive(self, op: Op[T]) -> T:
+        reply: Reply | None = None
+        error: BaseException | None = None
+        while True:
+            finished, step = advance(op, reply, error)
+            if finished:
+                return step
+            reply, error = None, None
+            if isinstance(step, Sleep):
+                self._sleep(step.seconds)
+                continue
+            try:
+                reply = self.send(step)
+            except PsevenError as exc:
+                error = exc
+
+    def send(self, call: Call) -> Reply:
+        """One call, retried as its retry class and the policy allow."""
+        for attempt in Retrying(sleep=self._sleep, **self.config.retry.tenacity_kwargs(call)):
+            with attempt:
+                return self._send_once(call)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _send_once(self, call: Call) -> Reply:
+        core = self.core
+        kwargs: dict[str, Any] = {}
+        if call.json is not None:
+            kwargs["json"] = call.json
+        if call.body is not None:
+            kwargs["data"] = call.body
+        try:
+            response = self.session.request(
+                call.method,
+                core.url(call),
+                params=list(call.params) or None,
+                headers=core.headers(call),
+                timeout=self.config.timeout,
+                verify=self.config.verify,
+                allow_redirects=False,
+                stream=True,
+                **kwargs,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise PsevenConfigError(
+                f"TLS verification of {self.config.host} failed ({exc.__class__.__name__}); set the "
+                "connection's ca_bundle to your CA file, or verify_ssl to false for a test server"
+            ) from None
+        except requests.ConnectionError as exc:
+            sent = not _never_sent(exc)
+            reason = "connection dropped" if sent else "cannot connect"
+            raise core.transport_error(call, f"{reason}: {type(exc).__name__}", sent=sent) from None
+        except requests.Timeout:
+            raise core.transport_error(
+                call, f"no answer within {self.config.timeout:.0f} s", sent=True
+            ) from None
+        with response:
+            try:
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                ok = response.status_code < 300
+                if call.sink is not None and ok:
+                    self._stream(response, call, headers)
+                    content = b""
+                else:
+                    content = response.content
+            except (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+                requests.ConnectionError,
+                requests.Timeout,
+            ) as exc:
+                if call.sink is not None:
+                    call.sink.abort()
+                raise core.transport_error(
+                    call, f"the answer broke off: {type(exc).__name__}", sent=True
+                ) from None
+        return check_reply(Reply(response.status_code, headers, content, response.url, call))
+
+    def _stream(self, response: requests.Response, call: Call, headers: dict[str, str]) -> None:
+        assert call.sink is not None
+        length = headers.get("content-length")
+        call.sink.begin(int(length) if length and length.isdigit() else None)
+        for chunk in response.iter_content(chunk_size=self.config.chunk_size):
+            call.sink.write(chunk)
+        call.sink.finish()
+
+    # --- the API --------------------------------------------------------------------------------
+
+    list_workflows = _bind(ops.list_workflows)
+    get_workflow = _bind(ops.get_workflow)
+    resolve_workflow = _bind(ops.resolve_workflow)
+    list_apps = _bind(ops.list_apps)
+    get_app = _bind(ops.get_app)
+    resolve_app = _bind(ops.resolve_app)
+    publish_app = _bind(ops.publish_app)
+    list_runs = _bind(ops.list_runs)
+    find_run = _bind(ops.find_run)
+    deploy_run = _bind(ops.deploy_run)
+    get_run = _bind(ops.get_run)
+    set_parameters = _bind(ops.set_parameters)
+    start_run = _bind(ops.start_run)
+    interrupt_run = _bind(ops.interrupt_run)
+    delete_run = _bind(ops.delete_run)
+    get_results = _bind(ops.get_results)
+    download = _bind(ops.download)
+    read_log_tail = _bind(ops.read_log_tail)
+    list_files = _bind(ops.list_files)
+    upload = _bind(ops.upload)
+    message_push = _bind(ops.message_push)
+    message_pop = _bind(ops.message_pop)
+
+
+__all__ = ["PsevenClient", "PsevenTransportError"]
