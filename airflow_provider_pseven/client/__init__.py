@@ -9,6 +9,7 @@ from __future__ import annotations
 from airflow_provider_pseven.client.aio import AsyncPsevenClient
 from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
 from airflow_provider_pseven.client.errors import (
+    PsevenApiNotFoundError,
     PsevenAuthError,
     PsevenBadRequestError,
     PsevenConfigError,
@@ -48,6 +49,7 @@ __all__ = [
     "FileEntry",
     "FileSink",
     "Parameter",
+    "PsevenApiNotFoundError",
     "PsevenAuthError",
     "PsevenBadRequestError",
     "PsevenClient",

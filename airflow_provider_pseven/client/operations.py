@@ -41,11 +41,11 @@ from urllib.parse import quote
 from airflow_provider_pseven.client.calls import Base, Call, Op, Retry, Sleep
 from airflow_provider_pseven.client.config import API_PATHS
 from airflow_provider_pseven.client.errors import (
+    PsevenApiNotFoundError,
     PsevenConfigError,
     PsevenError,
     PsevenLookupError,
     PsevenNotFoundError,
-    PsevenApiNotFoundError,
     PsevenWaitTimeout,
 )
 from airflow_provider_pseven.client.models import (
