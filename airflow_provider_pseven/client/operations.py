@@ -137,15 +137,17 @@ def detect_api_path() -> Op[str]:
     there; a sign-in HTML page or a 404 means it is not.
     """
     tried: list[str] = []
+    host = ""
     for candidate in ("@rest", ".rest"):
         path = f"pseven/{candidate}/v2/workflows/"
         reply = yield Call("GET", path, base=Base.SITE, raw=True)
         assert reply is not None
+        host = reply.url.split("/pseven/", 1)[0]
         if reply.is_json and reply.status != 404:
             log.info("pSeven REST API found at %s", reply.url.rsplit("workflows/", 1)[0])
             return candidate
         tried.append(f"{reply.url} answered HTTP {reply.status} ({reply.content_type or 'no content type'})")
-    raise PsevenApiNotFoundError(reply.url.split("/pseven/", 1)[0], tried)
+    raise PsevenApiNotFoundError(host, tried)
 
 
 # --- workflows and apps -------------------------------------------------------------------------
