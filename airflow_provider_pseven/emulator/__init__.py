@@ -1,0 +1,59 @@
+"""A pSeven Enterprise REST API v2 emulator: a real HTTP server, a CLI and a pytest fixture.
+
+Import-light on purpose (a pytest plugin imports this package in every test session): the
+server's web stack is imported only when a server is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .faults import FaultConfig, Faults
+    from .reqlog import RequestLog
+    from .server import EmulatorProcess, EmulatorServer
+    from .workflows import Param, Result, RunContext, RunInterrupted, Workflow
+    from .world import Timing, User, Workspace, World
+
+_EXPORTS = {
+    "EmulatorServer": "server",
+    "EmulatorProcess": "server",
+    "Workflow": "workflows",
+    "Param": "workflows",
+    "Result": "workflows",
+    "RunContext": "workflows",
+    "RunInterrupted": "workflows",
+    "Timing": "world",
+    "User": "world",
+    "Workspace": "world",
+    "World": "world",
+    "Faults": "faults",
+    "FaultConfig": "faults",
+    "RequestLog": "reqlog",
+}
+
+__all__ = [
+    "EmulatorProcess",
+    "EmulatorServer",
+    "FaultConfig",
+    "Faults",
+    "Param",
+    "RequestLog",
+    "Result",
+    "RunContext",
+    "RunInterrupted",
+    "Timing",
+    "User",
+    "Workflow",
+    "Workspace",
+    "World",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -1,0 +1,53 @@
+"""The ASGI application: fault/log middleware around the API router and the control endpoints."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from .api import Api
+from .control import PREFIX, handle_control
+from .faults import FaultMiddleware, Faults
+from .reqlog import RequestLog
+from .world import World
+
+logger = logging.getLogger("airflow_provider_pseven.emulator")
+
+
+class EmulatorApp:
+    """A plain ASGI app (no framework routing): one dispatcher, so every request costs little."""
+
+    def __init__(self, world: World, base_path: str, faults: Faults, log: RequestLog) -> None:
+        self.world = world
+        self.api = Api(world, base_path)
+        self.faults = faults
+        self.log = log
+        self.asgi = FaultMiddleware(self._dispatch, faults, log, exempt_prefix=PREFIX)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        await self.asgi(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            if scope["path"].startswith(PREFIX):
+                response = await handle_control(request, self.world, self.faults, self.log)
+            else:
+                response = await self.api.handle(request)
+        except Exception as exc:  # a bug in the emulator: answer like a server would, and say it
+            logger.exception("emulator error on %s %s", scope["method"], scope["path"])
+            response = JSONResponse({"detail": f"Internal server error: {type(exc).__name__}: {exc}"}, 500)
+        await response(scope, receive, send)

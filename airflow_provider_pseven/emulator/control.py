@@ -1,0 +1,70 @@
+"""The emulator's own control endpoints under ``/_emulator/`` (outside the API; no faults, no log).
+
+GET/PUT/DELETE ``/_emulator/faults``, GET/DELETE ``/_emulator/requests``, POST ``/_emulator/reset``,
+GET/PUT ``/_emulator/timing``, GET ``/_emulator/health``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .faults import Faults
+from .reqlog import RequestLog
+from .world import World
+
+PREFIX = "/_emulator/"
+_TIMING_FIELDS = ("init_delay", "start_delay", "results_lag", "delete_delay", "publish_delay", "time_scale")
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+async def handle_control(request: Request, world: World, faults: Faults, log: RequestLog) -> Response:
+    name = request.url.path[len(PREFIX) :].strip("/")
+    method = request.method
+    try:
+        if name == "health" and method == "GET":
+            return JSONResponse({"status": "ok"})
+        if name == "faults":
+            if method in ("PUT", "POST", "PATCH"):
+                faults.set(**(await _json_body(request)))
+            elif method == "DELETE":
+                faults.clear()
+            elif method != "GET":
+                return JSONResponse({"detail": "method not allowed"}, status_code=405)
+            return JSONResponse({**faults.config.to_json(), "injected": faults.injected})
+        if name == "requests":
+            if method == "DELETE":
+                log.clear()
+                return JSONResponse({"count": 0, "entries": []})
+            entries = log.to_json()
+            return JSONResponse({"count": len(entries), "entries": entries})
+        if name == "reset" and method == "POST":
+            world.reset()
+            faults.clear()
+            log.clear()
+            return JSONResponse({"status": "reset"})
+        if name == "timing":
+            if method in ("PUT", "POST", "PATCH"):
+                settings = await _json_body(request)
+                unknown = set(settings) - set(_TIMING_FIELDS)
+                if unknown:
+                    raise ValueError(f"unknown timing settings: {sorted(unknown)}")
+                for key, value in settings.items():
+                    setattr(world.timing, key, float(value))
+            return JSONResponse(dataclasses.asdict(world.timing))
+    except (ValueError, TypeError) as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    return JSONResponse({"detail": "Not found."}, status_code=404)

@@ -1,0 +1,31 @@
+"""The one exception the world raises to produce an API error response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An HTTP error with a JSON body; ``detail`` becomes ``{"detail": ...}`` unless ``body`` is given."""
+
+    def __init__(
+        self, status: int, detail: str = "", body: Any = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.body = body if body is not None else {"detail": detail}
+        self.headers = headers or {}
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Not found.")
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(400, detail)
+
+
+def wrong_state(current: str, required: tuple[str, ...], what: str = "Run") -> ApiError:
+    """409 that names both the current and the required state(s), so a client log is actionable."""
+    need = required[0] if len(required) == 1 else ", ".join(required[:-1]) + " or " + required[-1]
+    return ApiError(409, f"{what} state is {current}; this request requires {need}.")

@@ -1,0 +1,281 @@
+"""EmulatorServer: the emulator on a real loopback socket, in a background thread or in the foreground.
+
+Also ``EmulatorProcess``, the same server started as a subprocess through the CLI (benchmarks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+from .faults import Faults
+from .reqlog import RequestLog
+from .workflows import Workflow
+from .world import DEFAULT_TOKEN, Timing, User, Workspace, World
+
+BASE_PATHS = (".rest", "@rest")
+
+
+def _bind(host: str, port: int, backlog: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+class EmulatorServer:
+    """A pSeven Enterprise emulator on ``host:port`` (port 0 picks a free port at construction).
+
+    Use as a context manager (``with EmulatorServer() as server:``) to serve in a background
+    thread, or call ``serve_forever()`` in the main thread (the CLI does; SIGINT/SIGTERM stop it).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        base_path: str = ".rest",
+        token: str = DEFAULT_TOKEN,
+        users: Iterable[User] | None = None,
+        workspaces: Iterable[Workspace] | None = None,
+        workflows: Iterable[Workflow] | None = None,
+        data_dir: str | Path | None = None,
+        time_scale: float = 1.0,
+        timing: Timing | None = None,
+        results_lag: float | None = None,
+        max_workers: int = 32,
+        backlog: int = 2048,
+    ) -> None:
+        if base_path not in BASE_PATHS:
+            raise ValueError(f"base_path must be one of {BASE_PATHS}, got {base_path!r}")
+        self.host = host
+        self.base_path = base_path
+        self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="pseven-emulator-")
+        self.data_dir = Path(data_dir if data_dir is not None else self._tmp)  # type: ignore[arg-type]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        timing = timing or Timing()
+        timing.time_scale = time_scale if timing.time_scale == 1.0 else timing.time_scale
+        if results_lag is not None:
+            timing.results_lag = results_lag
+        user_list = list(users) if users is not None else [User(token=token)]
+        self.state = World(
+            self.data_dir,
+            timing,
+            users=user_list,
+            workspaces=workspaces,
+            workflows=workflows,
+            max_workers=max_workers,
+        )
+        self.faults = Faults()
+        self.requests = RequestLog()
+        self._sock = _bind(host, port, backlog)
+        self.port: int = self._sock.getsockname()[1]
+        self._backlog = backlog
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    # --- addresses ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The sign-in URL (what a connection's host is)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/pseven/{self.base_path}/v2/"
+
+    @property
+    def appshub_url(self) -> str:
+        return f"{self.url}/appshub/{self.base_path}/v2/"
+
+    @property
+    def token(self) -> str:
+        return next(iter(self.state.users))
+
+    @property
+    def auth_header(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}"}
+
+    def connection_json(self) -> str:
+        """An Airflow connection as JSON, e.g. for ``AIRFLOW_CONN_PSEVEN_DEFAULT``."""
+        return json.dumps(
+            {
+                "conn_type": "pseven",
+                "host": self.url,
+                "password": self.token,
+                "extra": {"api_path": self.base_path},
+            }
+        )
+
+    def connection_uri(self) -> str:
+        """The same connection as an Airflow URI (``pseven://:TOKEN@host:port/?__extra__=...``)."""
+        extra = quote(json.dumps({"api_path": self.base_path}), safe="")
+        return f"pseven://:{quote(self.token, safe='')}@{self.host}:{self.port}/?__extra__={extra}"
+
+    # --- content ---------------------------------------------------------------------------
+    def add_workflow(self, workflow: Workflow) -> Workflow:
+        return self.state.add_workflow(workflow)
+
+    def add_user(self, user: User) -> User:
+        return self.state.add_user(user)
+
+    def reset(self) -> None:
+        """Fresh world, no faults, empty request log (the server keeps running)."""
+        self.state.reset()
+        self.faults.clear()
+        self.requests.clear()
+
+    # --- serving ---------------------------------------------------------------------------
+    def _uvicorn(self) -> Any:
+        import importlib.util
+
+        import uvicorn
+
+        from .app import EmulatorApp
+
+        app = EmulatorApp(self.state, self.base_path, self.faults, self.requests)
+        config = uvicorn.Config(
+            app,
+            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            backlog=self._backlog,
+            timeout_keep_alive=75,
+            timeout_graceful_shutdown=2,
+        )
+        return uvicorn.Server(config)
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until SIGINT/SIGTERM (uvicorn installs the handlers)."""
+        self._server = self._uvicorn()
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self.close()
+
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        """Serve in a background daemon thread; returns once the socket accepts requests."""
+        if self._thread is not None:
+            return self
+        self._server = self._uvicorn()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="pseven-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("pSeven emulator failed to start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        self.state.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        self.state.shutdown()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class EmulatorProcess:
+    """The emulator CLI as a subprocess (for benchmarks: its CPU is not the load generator's)."""
+
+    READY = re.compile(r"Sign-in URL:\s*(\S+)")
+
+    def __init__(self, *args: str, port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = None):
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "airflow_provider_pseven.emulator",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
+        self.cmd += list(args)
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.token = DEFAULT_TOKEN
+        self.output: list[str] = []
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 20.0) -> EmulatorProcess:
+        self.proc = subprocess.Popen(
+            self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if line.startswith("Token:"):
+                self.token = line.split(":", 1)[1].strip()
+            m = self.READY.search(line)
+            if m:
+                self.url = m.group(1)
+            if line.startswith("Ready"):
+                return self
+        self.stop()
+        raise RuntimeError("emulator subprocess did not start:\n" + "".join(self.output))
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        return self.proc.returncode
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
