@@ -35,7 +35,11 @@ class MessageBus:
     def client_pop(self, channel: str | None = None) -> str | None:
         with self._cond:
             queue = self._to_client.get(self._key(channel))
-            return queue.popleft() if queue else None
+            if not queue:
+                return None
+            message = queue.popleft()
+            self._cond.notify_all()
+            return message
 
     # platform side (the block API)
     def block_push(self, message: str, channel: str | None = None) -> None:
@@ -62,6 +66,18 @@ class MessageBus:
                         raise TimeoutError(f"no message on channel {channel!r} within {timeout} s")
                     wait = min(wait, remaining)
                 self._cond.wait(wait)
+
+    def wait_drained(self, channel: str | None, timeout: float, interrupted: Callable[[], bool]) -> bool:
+        """Wait until the client has popped every message of ``channel``; False on timeout/interrupt."""
+        key = self._key(channel)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._to_client.get(key):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or interrupted():
+                    return False
+                self._cond.wait(min(0.05, remaining))
+            return True
 
     def wake(self) -> None:
         """Wake blocked block-side readers so they notice an interrupt at once."""

@@ -165,8 +165,16 @@ class EmulatorServer:
         return uvicorn.Server(config)
 
     def serve_forever(self) -> None:
-        """Serve in this thread until SIGINT/SIGTERM (uvicorn installs the handlers)."""
+        """Serve in this thread until SIGINT/SIGTERM, then clean up and return normally.
+
+        uvicorn traps both signals while serving and re-raises them to the previous handlers
+        afterwards; quiet handlers here make that re-raise a no-op, so the exit is clean.
+        """
+        import signal
+
         self._server = self._uvicorn()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
         try:
             self._server.run(sockets=[self._sock])
         finally:

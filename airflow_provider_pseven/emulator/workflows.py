@@ -97,6 +97,11 @@ class BlockApi:
     def message_push(self, message: str, channel: str | None = None) -> None:
         self._bus.block_push(str(message), channel)
 
+    def wait_read(self, channel: str | None = None, timeout: float = 10.0) -> bool:
+        """Emulator extra: wait until the client has read this channel's messages (messages can be
+        popped only while the run is RUNNING, so a workflow ending on a reply waits for it to be read)."""
+        return self._bus.wait_drained(channel, timeout, self._ctx.interrupted)
+
     def message_pop(self, channel: str | None = None, timeout: float = 0) -> str:
         """Blocks until a client message arrives; ``TimeoutError`` after ``timeout`` s (0: never)."""
         return self._bus.block_pop(channel, timeout, self._ctx.interrupted, RunInterrupted())
@@ -277,6 +282,7 @@ def _chat(params: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         reply = message.upper()
         ctx.api.message_push(reply, channel)
         replies.append(reply)
+    ctx.api.wait_read(channel, timeout=params["Timeout"])
     return {"Replies": replies, "Rounds": len(replies)}
 
 
