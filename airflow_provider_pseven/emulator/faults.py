@@ -134,18 +134,21 @@ class Faults:
             return delay, None
 
 
-def _transport(send: Send) -> asyncio.BaseTransport | None:
-    """uvicorn's ``send`` is a bound method of its request cycle, which holds the socket transport."""
+def _transport(send: Send) -> Any:
+    """uvicorn's ``send`` is a bound method of its request cycle, which holds the socket transport.
+
+    Duck-typed: uvloop's transports do not subclass ``asyncio.BaseTransport``.
+    """
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
-    return transport if isinstance(transport, asyncio.BaseTransport) else None
+    return transport if callable(getattr(transport, "abort", None)) else None
 
 
 async def _abort(send: Send) -> None:
     """Close the connection without (the rest of) a response: the client sees a reset socket."""
     transport = _transport(send)
     if transport is not None:
-        transport.abort()  # type: ignore[attr-defined]
+        transport.abort()
         # let uvicorn's connection_lost run before the app returns, so it does not try to answer 500
         for _ in range(3):
             await asyncio.sleep(0)
@@ -182,16 +185,21 @@ class FaultMiddleware:
                 await _abort(send)
             elif fault == FAULT_DROP_AFTER:
                 await self._run(scope, receive, _discard(entry), entry)
+                self._finish(scope, entry, loop.time() - started)  # before the client can see the drop
                 await _abort(send)
             elif fault == FAULT_TRUNCATE:
                 await self._truncated(scope, receive, send, entry)
             else:
                 await self._run(scope, receive, send, entry)
         finally:
-            entry.duration = loop.time() - started
-            ids = scope.get("pseven") or {}
-            entry.run_id = entry.run_id or ids.get("run_id")
-            entry.app_id = entry.app_id or ids.get("app_id")
+            self._finish(scope, entry, loop.time() - started)
+
+    @staticmethod
+    def _finish(scope: Scope, entry: Any, duration: float) -> None:
+        entry.duration = duration
+        ids = scope.get("pseven") or {}
+        entry.run_id = entry.run_id or ids.get("run_id")
+        entry.app_id = entry.app_id or ids.get("app_id")
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, entry: Any) -> None:
         async def logging_send(message: Message) -> None:
