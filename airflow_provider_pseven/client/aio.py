@@ -11,6 +11,7 @@ import httpx
 from tenacity import AsyncRetrying
 
 from airflow_provider_pseven.client import operations as ops
+from airflow_provider_pseven.client import waiting
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import ClientCore, advance
@@ -179,3 +180,6 @@ class AsyncPsevenClient:
     upload = _bind(ops.upload)
     message_push = _bind(ops.message_push)
     message_pop = _bind(ops.message_pop)
+    wait_for_run = _bind(waiting.wait_for_run)
+    wait_for_app = _bind(waiting.wait_for_app)
+    wait_for_message = _bind(waiting.wait_for_message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -68,6 +69,9 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = "airflow-provider-pseven"
     chunk_size: int = 1024 * 1024
+    #: Called with every credential the client learns (the token from a login), so a host
+    #: application can register it with its log masker.
+    on_secret: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         sign_in, found_api_path = normalize_sign_in_url(self.host)

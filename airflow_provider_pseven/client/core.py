@@ -36,7 +36,10 @@ class ClientCore:
             self.api_path = yield from ops.detect_api_path()
         if self.token is None:
             assert self.config.username and self.config.password
-            self.token = yield from ops.login(self.config.username, self.config.password)
+            token = yield from ops.login(self.config.username, self.config.password)
+            if self.config.on_secret:
+                self.config.on_secret(token)
+            self.token = token
 
     def api_base(self, base: Base) -> str:
         """``{sign-in URL}/pseven/{api path}/v2/`` or the AppsHub twin."""

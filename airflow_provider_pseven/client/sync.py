@@ -12,6 +12,7 @@ from tenacity import Retrying
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_pseven.client import operations as ops
+from airflow_provider_pseven.client import waiting
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import ClientCore, advance
@@ -189,6 +190,9 @@ class PsevenClient:
     upload = _bind(ops.upload)
     message_push = _bind(ops.message_push)
     message_pop = _bind(ops.message_pop)
+    wait_for_run = _bind(waiting.wait_for_run)
+    wait_for_app = _bind(waiting.wait_for_app)
+    wait_for_message = _bind(waiting.wait_for_message)
 
 
 __all__ = ["PsevenClient", "PsevenTransportError"]

@@ -1,0 +1,189 @@
+"""Waiting loops, written once as operations: a trigger runs them on the async client, an operator
+that does not defer runs the very same loop on the sync client.
+
+Deadlines are absolute wall-clock times (``time.time()``), so a loop rebuilt after a triggerer
+restart keeps the original deadline. Transient failures (no answer, 429, 5xx after the client's own
+retries) never end a wait: the loop logs them and polls again at the next interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from airflow_provider_pseven.client.calls import Op, Sleep
+from airflow_provider_pseven.client.errors import (
+    PsevenServerError,
+    PsevenStateError,
+    PsevenTransportError,
+)
+from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
+from airflow_provider_pseven.client.operations import RunRef, get_app, get_run, message_pop
+
+log = logging.getLogger("airflow_provider_pseven.client")
+
+TRANSIENT = (PsevenTransportError, PsevenServerError)
+
+Status = Literal["success", "failed", "timeout"]
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """How a wait ended, and what it saw last (a run summary, app details or a message)."""
+
+    status: Status
+    state: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def run_summary(ref: RunRef, run: Run) -> dict[str, Any]:
+    """The XCom-safe view of a run: ids, name, path, url and state; never parameter values."""
+    return {
+        **ref.as_dict(),
+        "name": run.name,
+        "path": run.path,
+        "url": run.url,
+        "state": run.state_text,
+    }
+
+
+def app_summary(app: AppVersion) -> dict[str, Any]:
+    return {
+        "app_id": app.id,
+        "version": app.version,
+        "revision": app.revision,
+        "url": app.url,
+        "state": app.state_text,
+    }
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.time()
+
+
+def _pause(deadline: float | None, interval: float) -> Sleep:
+    remaining = _remaining(deadline)
+    return Sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
+
+
+def wait_for_run(
+    ref: RunRef,
+    targets: Collection[RunState],
+    failures: Collection[RunState] = (RunState.FAILED, RunState.INTERRUPTED),
+    *,
+    deadline: float | None = None,
+    interval: float = 5.0,
+) -> Op[WaitResult]:
+    """Poll a run until it reaches a target state, a failure state, or the deadline.
+
+    A terminal state that is neither target nor failure (e.g. FINISHED while waiting for
+    CONFIGURATION) also ends the wait as a failure: it can never reach the target any more.
+    """
+    last: RunState | None = None
+    started = time.time()
+    while True:
+        try:
+            run = yield from get_run(ref)
+        except TRANSIENT as error:
+            log.warning("Run %s: could not read its state (%s); polling again", ref.run_id, error)
+        else:
+            if run.state is not last:
+                log.info(
+                    "Run %s (%s) is %s after %.0f s",
+                    ref.run_id,
+                    run.name,
+                    run.state_text,
+                    time.time() - started,
+                )
+                last = run.state
+            summary = run_summary(ref, run)
+            if run.state in targets:
+                return WaitResult("success", run.state_text, summary)
+            if run.state in failures or run.state.is_terminal:
+                return WaitResult(
+                    "failed", run.state_text, summary, f"run {ref.run_id} ended {run.state_text}"
+                )
+        remaining = _remaining(deadline)
+        if remaining is not None and remaining <= 0:
+            state = last.value if last else "unknown"
+            return WaitResult(
+                "timeout",
+                state,
+                {**ref.as_dict(), "state": state},
+                f"run {ref.run_id} was still {state} at its deadline",
+            )
+        yield _pause(deadline, interval)
+
+
+def wait_for_app(
+    app_id: str, version: int | None, *, deadline: float | None = None, interval: float = 5.0
+) -> Op[WaitResult]:
+    """Poll an app version until it is READY (deployable) or fails publishing."""
+    last = None
+    while True:
+        try:
+            app = yield from get_app(app_id, version)
+        except TRANSIENT as error:
+            log.warning("App %s: could not read its state (%s); polling again", app_id, error)
+        else:
+            if app.state is not last:
+                log.info("App %s version %s is %s", app.name or app_id, app.version, app.state_text)
+                last = app.state
+            if app.state is AppState.READY:
+                return WaitResult("success", app.state_text, app_summary(app))
+            if app.state is AppState.FAILED:
+                return WaitResult(
+                    "failed", app.state_text, app_summary(app), f"publishing app {app_id} failed"
+                )
+        remaining = _remaining(deadline)
+        if remaining is not None and remaining <= 0:
+            state = last.value if last else "unknown"
+            return WaitResult(
+                "timeout",
+                state,
+                {"app_id": app_id, "version": version, "state": state},
+                f"app {app_id} version {version} was still {state} at its deadline",
+            )
+        yield _pause(deadline, interval)
+
+
+def wait_for_message(
+    ref: RunRef, channel: str | None = None, *, deadline: float | None = None, interval: float = 5.0
+) -> Op[WaitResult]:
+    """Pop the run's platform-to-client queue until a message comes, the run ends, or the deadline."""
+    where = f"channel {channel!r}" if channel else "the default channel"
+    while True:
+        try:
+            message = yield from message_pop(ref, channel)
+        except TRANSIENT as error:
+            log.warning("Run %s: could not read %s (%s); polling again", ref.run_id, where, error)
+        except PsevenStateError:
+            # Not RUNNING: either not started yet (keep waiting) or over (no message will come).
+            try:
+                run = yield from get_run(ref)
+            except TRANSIENT:
+                run = None
+            if run is not None and run.state.is_terminal:
+                return WaitResult(
+                    "failed",
+                    run.state_text,
+                    run_summary(ref, run),
+                    f"run {ref.run_id} ended {run.state_text} before a message came on {where}",
+                )
+        else:
+            if message is not None:
+                log.info("Run %s: received a message on %s", ref.run_id, where)
+                return WaitResult("success", "RUNNING", {**ref.as_dict(), "message": message})
+        remaining = _remaining(deadline)
+        if remaining is not None and remaining <= 0:
+            return WaitResult(
+                "timeout",
+                "RUNNING",
+                ref.as_dict(),
+                f"no message on {where} of run {ref.run_id} before the deadline",
+            )
+        yield _pause(deadline, interval)

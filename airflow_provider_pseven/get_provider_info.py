@@ -1,0 +1,88 @@
+"""Provider metadata, found by Airflow through the ``apache_airflow_provider`` entry point.
+
+Connection form fields are declared here (``conn-fields``, ``ui-field-behaviour``): Airflow 3.2+
+builds its connection form from this, without importing the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_pseven import __version__
+
+_INTEGRATION = "pSeven Enterprise"
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-pseven",
+        "name": "pSeven Enterprise",
+        "description": "Run pSeven Enterprise (DATADVANCE) workflows and AppsHub apps from Airflow "
+        "through its REST API v2.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://www.datadvance.net/product/pseven-enterprise/",
+                "tags": ["service"],
+            }
+        ],
+        "operators": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_pseven.operators"]}
+        ],
+        "sensors": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_pseven.sensors"]}
+        ],
+        "hooks": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_pseven.hooks.pseven"]}
+        ],
+        "triggers": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_pseven.triggers"]}
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_pseven.hooks.pseven.PsevenHook",
+                "hook-name": "pSeven Enterprise",
+                "connection-type": "pseven",
+                "conn-fields": {
+                    "api_path": {
+                        "label": "REST API base path",
+                        "description": "'auto' detects it; '@rest' for v2026.10 and newer, "
+                        "'.rest' for v2025.03 and older",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["auto", "@rest", ".rest", None],
+                            "default": "auto",
+                        },
+                    },
+                    "verify_ssl": {
+                        "label": "Verify TLS certificates",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                    "ca_bundle": {
+                        "label": "CA bundle path",
+                        "description": "A PEM file of CA certificates for a server with a private CA",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 60, "exclusiveMinimum": 0},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {
+                        "host": "Sign-in URL",
+                        "login": "Login (optional)",
+                        "password": "API token or password",
+                    },
+                    "placeholders": {
+                        "host": "https://app.pseven.io",
+                        "login": "user@work.org, only to sign in with a password instead of a token",
+                        "password": "API token (Studio: user menu > API token), or the login's password",
+                    },
+                },
+            }
+        ],
+        "extra-links": ["airflow_provider_pseven.links.PsevenRunLink"],
+    }

@@ -1,0 +1,154 @@
+"""PsevenHook: an Airflow connection turned into pSeven REST API clients."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseHook, Connection
+
+from airflow_provider_pseven.client import (
+    AsyncPsevenClient,
+    ClientConfig,
+    PsevenClient,
+    PsevenError,
+    RetryPolicy,
+)
+from airflow_provider_pseven.client.calls import Base
+from airflow_provider_pseven.client.config import normalize_sign_in_url
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _extra(extras: dict[str, Any], name: str) -> Any:
+    """A connection extra, stored plain (Airflow 3 UI, JSON) or prefixed (older forms)."""
+    value = extras.get(name, extras.get(f"extra__pseven__{name}"))
+    return None if value == "" else value
+
+
+def _as_bool(value: Any, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise PsevenError(f"Connection extra {name!r} must be true or false, not {value!r}")
+
+
+def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides: Any) -> ClientConfig:
+    """Read a ``pseven`` connection: host = sign-in URL, password = token (or login's password)."""
+    host, _ = normalize_sign_in_url(conn.host or "", conn.port)
+    login = conn.login or None
+    password = conn.password or None
+    verify_ssl = _as_bool(_extra(extras, "verify_ssl"), "verify_ssl")
+    ca_bundle = _extra(extras, "ca_bundle")
+    verify: bool | str = ca_bundle if ca_bundle else (True if verify_ssl is None else verify_ssl)
+    timeout = _extra(extras, "timeout")
+    try:
+        timeout_value = float(timeout) if timeout is not None else 60.0
+    except (TypeError, ValueError):
+        raise PsevenError(
+            f"Connection extra 'timeout' must be a number of seconds, not {timeout!r}"
+        ) from None
+    settings: dict[str, Any] = {
+        "host": host,
+        "token": None if login else password,
+        "username": login,
+        "password": password if login else None,
+        "api_path": _extra(extras, "api_path") or "auto",
+        "verify": verify,
+        "timeout": timeout_value,
+    }
+    settings.update({key: value for key, value in overrides.items() if value is not None})
+    return ClientConfig(**settings, on_secret=_mask)
+
+
+def _mask(*secrets: str | None) -> None:
+    """Register values with Airflow's secret masker so no log line can show them."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - Airflow without the Task SDK log module
+        return
+    for secret in secrets:
+        if secret:
+            mask_secret(secret)
+
+
+# One AsyncPsevenClient per (event loop, connection): every trigger in a triggerer shares its pool.
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, ...], asyncio.Task[AsyncPsevenClient]]
+] = weakref.WeakKeyDictionary()
+
+
+class PsevenHook(BaseHook):
+    """Talks to pSeven Enterprise through the connection ``pseven_conn_id``.
+
+    ``client`` is a blocking client for operators; :meth:`get_async_client` gives triggers a client
+    shared by every trigger of the same connection in the same event loop (one keep-alive pool).
+    With a login instead of a token, the hook signs in once and reuses the token.
+    """
+
+    conn_name_attr = "pseven_conn_id"
+    default_conn_name = "pseven_default"
+    conn_type = "pseven"
+    hook_name = "pSeven Enterprise"
+
+    def __init__(
+        self,
+        pseven_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.pseven_conn_id = pseven_conn_id
+        self._overrides: dict[str, Any] = {"timeout": timeout, "retry": retry}
+
+    @cached_property
+    def config(self) -> ClientConfig:
+        conn = self.get_connection(self.pseven_conn_id)
+        config = config_from_connection(conn, conn.extra_dejson, **self._overrides)
+        _mask(*config.secrets)
+        return config
+
+    @cached_property
+    def client(self) -> PsevenClient:
+        """The blocking client (requests.Session, keep-alive) for this hook's lifetime."""
+        return PsevenClient(self.config)
+
+    def get_conn(self) -> PsevenClient:
+        return self.client
+
+    async def get_async_client(self) -> AsyncPsevenClient:
+        """The event loop's shared async client for this connection (built once, then reused)."""
+        loop = asyncio.get_running_loop()
+        clients = _ASYNC_CLIENTS.setdefault(loop, {})
+        key = (self.pseven_conn_id, tuple(sorted((k, repr(v)) for k, v in self._overrides.items())))
+        task = clients.get(key)
+        if task is None or (task.done() and task.exception() is not None):
+            task = loop.create_task(self._build_async_client())
+            clients[key] = task
+        return await asyncio.shield(task)
+
+    async def _build_async_client(self) -> AsyncPsevenClient:
+        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+
+        conn = await get_async_connection(self.pseven_conn_id, self)
+        extras = await get_async_extra_dejson(conn)
+        config = config_from_connection(conn, extras, **self._overrides)
+        _mask(*config.secrets)
+        return AsyncPsevenClient(config)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Used by the UI's Test button: reach the API and list workflows."""
+        try:
+            workflows = self.client.list_workflows()
+        except Exception as error:
+            return False, str(error)
+        base = self.client.core.api_base(Base.PSEVEN)
+        return True, f"Connected to {base}: {len(workflows)} workflow(s) visible"

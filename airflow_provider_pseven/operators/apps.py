@@ -1,0 +1,126 @@
+"""Publishing a workflow as an AppsHub app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_pseven.client import PsevenRequestMayHaveSucceeded
+from airflow_provider_pseven.client.waiting import app_summary
+from airflow_provider_pseven.operators.base import PsevenBaseOperator, WaitingMixin
+from airflow_provider_pseven.triggers.app_ready import AppReadyTrigger
+
+APP_KEY = "pseven_published_app"
+
+
+class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
+    """Publish a workflow to AppsHub and wait until the new version is READY (deployable).
+
+    A retry does not publish again: the app id and version are recorded in the task state store.
+
+    :param workflow: workflow id, storage path or unique name.
+    :param name: app name; an existing name adds a version (or a revision, with ``version``).
+    :return: ``{"app_id", "version", "revision", "url", "state"}``.
+    """
+
+    template_fields: Sequence[str] = (
+        "pseven_conn_id",
+        "workflow",
+        "name",
+        "workspace_name",
+        "workspace_id",
+        "description",
+        "version",
+        "thumbnail",
+    )
+
+    def __init__(
+        self,
+        *,
+        workflow: str,
+        name: str,
+        workspace_name: str | None = None,
+        workspace_id: str | None = None,
+        description: str | None = None,
+        version: int | None = None,
+        set_version_as_default: bool | None = None,
+        allow_get_as_workflow: bool | None = None,
+        thumbnail: str | None = None,
+        deferrable: bool | None = None,
+        poll_interval: float = 5.0,
+        timeout: float | None = 1800.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if workspace_name is None and workspace_id is None:
+            raise ValueError("Give workspace_name or workspace_id: the workspace that hosts the app")
+        self.workflow = workflow
+        self.name = name
+        self.workspace_name = workspace_name
+        self.workspace_id = workspace_id
+        self.description = description
+        self.version = version
+        self.set_version_as_default = set_version_as_default
+        self.allow_get_as_workflow = allow_get_as_workflow
+        self.thumbnail = thumbnail
+        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
+
+    def execute(self, context: Any) -> Any:
+        client = self.hook.client
+        store = context.get("task_state_store")
+        recorded = store.get(APP_KEY) if store is not None else None
+        if isinstance(recorded, dict) and recorded.get("app_id"):
+            app_id, version = str(recorded["app_id"]), recorded.get("version")
+            self.log.info(
+                "App %s version %s was published by an earlier try; not publishing again", app_id, version
+            )
+        else:
+            workflow = client.resolve_workflow(str(self.workflow))
+            try:
+                app = client.publish_app(
+                    workflow.path,
+                    str(self.name),
+                    workspace_name=self.workspace_name,
+                    workspace_id=self.workspace_id,
+                    description=self.description,
+                    version=int(self.version) if self.version not in (None, "") else None,
+                    set_version_as_default=self.set_version_as_default,
+                    allow_get_as_workflow=self.allow_get_as_workflow,
+                    thumbnail=self.thumbnail,
+                )
+            except PsevenRequestMayHaveSucceeded as error:
+                raise PsevenRequestMayHaveSucceeded(
+                    error.method,
+                    error.path,
+                    f"{error.reason}; check AppsHub for app {self.name!r} before retrying, a retry publishes again",
+                ) from None
+            app_id, version = app.id, app.version
+            self.log.info(
+                "Published %s as app %s version %s: %s", workflow.path, app_id, version, app.state_text
+            )
+            if store is not None:
+                store.set(APP_KEY, {"app_id": app_id, "version": version})
+        trigger = AppReadyTrigger(
+            self.pseven_conn_id,
+            app_id,
+            version,
+            deadline=self.deadline(),
+            poll_interval=self.poll_interval or 5.0,
+        )
+        return self._finish(self.wait(trigger, "execute_complete"))
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        return self._finish(self.result_from_event(event))
+
+    def _finish(self, result: Any) -> dict[str, Any]:
+        if result.status != "success":
+            from airflow.sdk.exceptions import AirflowException
+
+            raise AirflowException(f"pSeven {result.message or 'app publishing did not complete'}")
+        self.log.info(
+            "App %s version %s is READY", result.payload.get("app_id"), result.payload.get("version")
+        )
+        return dict(result.payload)
+
+
+__all__ = ["PublishAppOperator", "app_summary"]

@@ -1,0 +1,205 @@
+"""What every pSeven operator shares: the hook, the run address, and deferrable waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_pseven.client import PsevenConfigError, PsevenError, RunKind, RunRef, RunState
+from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.hooks.pseven import PsevenHook
+from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
+
+LOG_TAIL_LINES = 50
+
+
+def positive(name: str, value: float | None, *, allow_none: bool = True) -> float | None:
+    """Validate a timeout or interval at DAG parse time, with a message that says what to fix."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+class PsevenBaseOperator(BaseOperator):
+    """Base of all pSeven operators: a connection id and a hook built from it."""
+
+    template_fields: Sequence[str] = ("pseven_conn_id",)
+
+    def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pseven_conn_id = pseven_conn_id
+
+    @cached_property
+    def hook(self) -> PsevenHook:
+        return PsevenHook(self.pseven_conn_id)
+
+
+class PsevenRunOperator(PsevenBaseOperator):
+    """Base of operators that address one run: ``workflow_id`` (or ``app_id``) plus ``run_id``.
+
+    Both ids are templated, so ``run_id=deploy.output["run_id"]`` and
+    ``run_id="{{ ti.xcom_pull('deploy')['run_id'] }}"`` both work.
+    """
+
+    template_fields: Sequence[str] = ("pseven_conn_id", "workflow_id", "app_id", "run_id")
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        workflow_id: str | None = None,
+        app_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if workflow_id is not None and app_id is not None:
+            raise ValueError("Give workflow_id or app_id, not both")
+        if workflow_id is None and app_id is None:
+            raise ValueError("Give workflow_id (a workflow run) or app_id (an AppsHub app run)")
+        self.workflow_id = workflow_id
+        self.app_id = app_id
+        self.run_id = run_id
+
+    @property
+    def ref(self) -> RunRef:
+        """The rendered run address; empty rendered ids fail with a message naming them."""
+        if self.app_id is not None:
+            return RunRef(RunKind.APP, _text(self.app_id), _text(self.run_id))
+        return RunRef(RunKind.WORKFLOW, _text(self.workflow_id), _text(self.run_id))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+class WaitingMixin:
+    """Deferrable waiting with absolute deadlines, the same loop whether deferred or not.
+
+    Deferred, the trigger runs the waiting operation in the triggerer; not deferred, the operator
+    runs the very same operation on the hook's blocking client.
+    """
+
+    log: Any
+    task_id: str
+
+    if TYPE_CHECKING:
+
+        @property
+        def hook(self) -> PsevenHook: ...
+
+    def init_waiting(
+        self,
+        deferrable: bool | None,
+        poll_interval: float,
+        timeout: float | None,
+        interrupt_on_timeout: bool = True,
+    ) -> None:
+        self.deferrable = (
+            conf.getboolean("operators", "default_deferrable", fallback=False)
+            if deferrable is None
+            else deferrable
+        )
+        self.poll_interval = positive("poll_interval", poll_interval, allow_none=False)
+        self.timeout = positive("timeout", timeout)
+        self.interrupt_on_timeout = interrupt_on_timeout
+        self._waiting_on: RunRef | None = None
+
+    def deadline(self) -> float | None:
+        return None if self.timeout is None else time.time() + self.timeout
+
+    def wait(self, trigger: PsevenWaitTrigger, method_name: str, ref: RunRef | None = None) -> WaitResult:
+        """Defer to ``trigger`` (resuming in ``method_name``), or run its wait here and return."""
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name=method_name)  # type: ignore[attr-defined]
+        self._waiting_on = ref
+        try:
+            return self.hook.client.run(trigger.waiting_op())
+        finally:
+            self._waiting_on = None
+
+    def on_kill(self) -> None:
+        """A killed task interrupts the run it was waiting on (non-deferred waits)."""
+        ref = self._waiting_on
+        if ref is None:
+            return
+        try:
+            run = self.hook.client.get_run(ref)
+            if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
+                self.hook.client.interrupt_run(ref)
+                self.log.info("Interrupted pSeven run %s because the task was killed", ref.run_id)
+        except PsevenError as error:
+            self.log.warning("Could not interrupt pSeven run %s: %s", ref.run_id, error)
+
+    @staticmethod
+    def result_from_event(event: Any) -> WaitResult:
+        """Validate a trigger event; a malformed one fails the task saying so."""
+        if not isinstance(event, dict) or event.get("status") not in (
+            "success",
+            "failed",
+            "timeout",
+            "error",
+        ):
+            raise AirflowException(f"The pSeven trigger sent a malformed event: {event!r}")
+        if event["status"] == "error":
+            raise AirflowException(f"Waiting in the triggerer failed: {event.get('message') or 'no detail'}")
+        payload = event.get("payload")
+        return WaitResult(
+            status=event["status"],
+            state=str(event.get("state") or ""),
+            payload=payload if isinstance(payload, dict) else {},
+            message=str(event.get("message") or ""),
+        )
+
+    def check_run_result(self, result: WaitResult, ref: RunRef) -> dict[str, Any]:
+        """Return the run summary on success; on failure put the log tail in the task log and fail."""
+        if result.status == "success":
+            return result.payload
+        if result.status == "timeout":
+            interrupted = ""
+            if self.interrupt_on_timeout:
+                try:
+                    run = self.hook.client.get_run(ref)
+                    if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
+                        self.hook.client.interrupt_run(ref)
+                        interrupted = "; the run was interrupted"
+                except PsevenError as error:
+                    interrupted = f"; interrupting it failed: {error}"
+            raise AirflowException(
+                f"Timed out after {self.timeout:.0f} s waiting for pSeven run {ref.run_id}: {result.message}"
+                f"{interrupted}"
+            )
+        self.log_run_tail(ref)
+        raise AirflowFailException(f"pSeven {result.message or f'run {ref.run_id} ended {result.state}'}")
+
+    def log_run_tail(self, ref: RunRef) -> None:
+        try:
+            tail = self.hook.client.read_log_tail(ref, LOG_TAIL_LINES)
+        except PsevenError as error:
+            self.log.warning("Could not read the log of run %s: %s", ref.run_id, error)
+            return
+        if tail:
+            self.log.error("Last %d lines of the run log (.p7.log.txt):\n%s", LOG_TAIL_LINES, tail)
+        else:
+            self.log.error("Run %s has no log yet", ref.run_id)
+
+
+def config_error(message: str) -> AirflowFailException:
+    """A mistake in the DAG that retrying cannot fix."""
+    return AirflowFailException(message)
+
+
+__all__ = [
+    "PsevenBaseOperator",
+    "PsevenConfigError",
+    "PsevenRunOperator",
+    "WaitingMixin",
+    "config_error",
+    "positive",
+]

@@ -1,0 +1,247 @@
+"""Operators that move files in and out of a run directory: upload, download, list."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_pseven.client import (
+    FileEntry,
+    FileSink,
+    PsevenClient,
+    PsevenRequestMayHaveSucceeded,
+    RunRef,
+    RunState,
+    StreamSink,
+)
+from airflow_provider_pseven.operators.base import PsevenRunOperator
+
+
+class UploadFilesOperator(PsevenRunOperator):
+    """Stream local files into the run directory of a CONFIGURATION run, and create directories.
+
+    :param files: each a local path, or ``(local path, name in the run)`` to rename it.
+    :param destination: folder in the run directory (relative, or absolute inside the run).
+    :param directories: empty folders to create, relative to ``destination``.
+    :return: the storage paths of the uploaded files.
+    """
+
+    template_fields: Sequence[str] = (
+        *PsevenRunOperator.template_fields,
+        "files",
+        "destination",
+        "directories",
+    )
+
+    def __init__(
+        self,
+        *,
+        files: Sequence[str | os.PathLike[str] | Sequence[str]] = (),
+        destination: str | None = None,
+        directories: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.files = files
+        self.destination = destination
+        self.directories = directories
+
+    def execute(self, context: Any) -> list[str]:
+        return upload_files(
+            self.hook.client, self.ref, self.files, self.destination, self.directories, self.log
+        )
+
+
+def _upload_specs(files: Sequence[Any]) -> list[str | os.PathLike[str] | tuple[str, str]]:
+    specs: list[str | os.PathLike[str] | tuple[str, str]] = []
+    for item in files:
+        if isinstance(item, (str, os.PathLike)):
+            specs.append(item)
+        elif isinstance(item, Sequence) and len(item) == 2:
+            specs.append((str(item[0]), str(item[1])))
+        else:
+            raise AirflowFailException(f"Each file must be a path or (path, name), not {item!r}")
+    return specs
+
+
+def upload_files(
+    client: PsevenClient,
+    ref: RunRef,
+    files: Sequence[Any],
+    destination: str | None,
+    directories: Sequence[str],
+    log: Any,
+) -> list[str]:
+    """Upload into a CONFIGURATION run; a lost answer is answered by uploading again (it overwrites)."""
+    run = client.get_run(ref)
+    if run.state is not RunState.CONFIGURATION:
+        raise AirflowFailException(
+            f"Run {ref.run_id} is {run.state_text}: files can be uploaded only in CONFIGURATION"
+        )
+    specs = _upload_specs(files)
+    try:
+        result = client.upload(ref, specs, destination=destination or None, directories=list(directories))
+    except PsevenRequestMayHaveSucceeded:
+        log.warning("The upload lost its answer; uploading the same files again")
+        result = client.upload(ref, specs, destination=destination or None, directories=list(directories))
+    log.info(
+        "Uploaded %d file(s) and %d folder(s) to run %s",
+        len(result.files),
+        len(result.directories),
+        ref.run_id,
+    )
+    return list(result.files)
+
+
+def _safe_name(name: str) -> str:
+    """A server-given entry name, refused if it could step out of the destination."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise AirflowFailException(f"The server listed an unsafe file name {name!r}; refusing to write it")
+    return name
+
+
+def walk(client: PsevenClient, ref: RunRef, directory: str) -> Iterator[tuple[str, FileEntry]]:
+    """Every entry under ``directory`` (recursively), as (path relative to the run, entry)."""
+    for entry in client.list_files(ref, directory or None):
+        relative = posixpath.join(directory, _safe_name(entry.name)) if directory else _safe_name(entry.name)
+        yield relative, entry
+        if entry.is_dir:
+            yield from walk(client, ref, relative)
+
+
+class _Target:
+    """A download destination: a local folder or file, or an object-storage path (fsspec)."""
+
+    def __init__(self, destination: Any) -> None:
+        text = str(destination)
+        self.is_dir_hint = text.endswith(("/", os.sep))
+        if "://" in text and not text.startswith("file://"):
+            from airflow.sdk import ObjectStoragePath
+
+            self.path: Any = ObjectStoragePath(text)
+            self.local = False
+        else:
+            self.path = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
+            self.local = True
+
+    def root_for(self, remote: str) -> Any:
+        """The destination is a folder (existing, or ending in /) that receives the item by name."""
+        if self.is_dir_hint or self.path.is_dir():
+            return self.path / _safe_name(posixpath.basename(remote.rstrip("/")))
+        return self.path
+
+
+class DownloadFileOperator(PsevenRunOperator):
+    """Stream a file, or a whole directory recursively, from the run to a local or object-storage path.
+
+    Files are written under a temporary name and renamed when complete, so a failure leaves nothing
+    half-written; names from the server can never write outside the destination.
+
+    :param file: path relative to the run directory.
+    :param destination: a folder (existing, or ending in ``/``) receiving ``file`` under its own name,
+        or else the target path; local, ``file://`` or any fsspec URL (``s3://...``).
+    :param overwrite: replace existing files (default False: fail instead).
+    :return: the written paths.
+    """
+
+    template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "file", "destination")
+
+    def __init__(self, *, file: str, destination: Any, overwrite: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.file = file
+        self.destination = destination
+        self.overwrite = overwrite
+
+    def execute(self, context: Any) -> list[str]:
+        return download_item(
+            self.hook.client, self.ref, self.file, self.destination, self.overwrite, self.log
+        )
+
+
+def _is_directory(client: PsevenClient, ref: RunRef, remote: str) -> bool:
+    parent, name = posixpath.split(remote.strip("/"))
+    return any(entry.name == name and entry.is_dir for entry in client.list_files(ref, parent or None))
+
+
+def download_item(
+    client: PsevenClient, ref: RunRef, file: str, destination: Any, overwrite: bool, log: Any
+) -> list[str]:
+    """Download a file or a directory (recursively) of the run; return the written paths."""
+    remote = str(file).strip().strip("/")
+    if not remote or ".." in remote.split("/"):
+        raise AirflowFailException(f"file must be a path inside the run directory, not {file!r}")
+    target = _Target(destination)
+    root = target.root_for(remote)
+    if not _is_directory(client, ref, remote):
+        return [_fetch(client, ref, remote, root, target.local, overwrite)]
+    written = []
+    for relative, entry in walk(client, ref, remote):
+        local = root.joinpath(*relative[len(remote) :].strip("/").split("/"))
+        if entry.is_dir:
+            local.mkdir(parents=True, exist_ok=True)
+        else:
+            written.append(_fetch(client, ref, relative, local, target.local, overwrite))
+    log.info("Downloaded %d file(s) of %s into %s", len(written), remote, root)
+    return written
+
+
+def _fetch(client: PsevenClient, ref: RunRef, remote: str, target: Any, local: bool, overwrite: bool) -> str:
+    """One file, written under a temporary name and renamed when complete."""
+    label = f"{remote} -> {target}"
+    if local:
+        client.download(ref, remote, FileSink(target, overwrite=overwrite, label=label))
+        return str(target)
+    if target.exists() and not overwrite:
+        raise AirflowFailException(f"{target} already exists; pass overwrite=True to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
+    try:
+        with temp.open("wb") as stream:
+            client.download(ref, remote, StreamSink(stream, label=label))
+        temp.rename(target)
+    except BaseException:
+        if temp.exists():
+            temp.unlink()
+        raise
+    return str(target)
+
+
+class ListFilesOperator(PsevenRunOperator):
+    """List the run directory, or a folder in it, optionally recursively.
+
+    :return: entries ``{"path", "name", "size", "is_dir", "modified"}``.
+    """
+
+    template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "directory")
+
+    def __init__(self, *, directory: str | None = None, recursive: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.directory = directory
+        self.recursive = recursive
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        client = self.hook.client
+        directory = (self.directory or "").strip("/")
+        if self.recursive:
+            pairs = list(walk(client, self.ref, directory))
+        else:
+            pairs = [
+                (posixpath.join(directory, e.name) if directory else e.name, e)
+                for e in client.list_files(self.ref, directory or None)
+            ]
+        return [
+            {
+                "path": path,
+                "name": entry.name,
+                "size": entry.size,
+                "is_dir": entry.is_dir,
+                "modified": entry.modified.isoformat() if entry.modified else None,
+            }
+            for path, entry in pairs
+        ]

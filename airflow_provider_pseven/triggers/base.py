@@ -1,0 +1,72 @@
+"""The shape every pSeven trigger shares: run one waiting operation on the loop's shared client."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_pseven.client import AsyncPsevenClient, PsevenError
+from airflow_provider_pseven.client.calls import Op
+from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.hooks.pseven import PsevenHook
+
+
+def event_from(result: WaitResult) -> dict[str, Any]:
+    """The TriggerEvent payload: plain JSON, read by the operators' ``execute_complete``."""
+    return {
+        "status": result.status,
+        "state": result.state,
+        "payload": result.payload,
+        "message": result.message,
+    }
+
+
+class PsevenWaitTrigger(BaseTrigger):
+    """Runs :meth:`waiting_op` once and fires one event with how it ended.
+
+    All triggers of one connection in one triggerer share a single pooled HTTP client (see
+    :meth:`PsevenHook.get_async_client`), so thousands of waits cost one connection pool.
+    An error that retrying cannot mend (404, 403, a bad answer) fires an ``error`` event.
+    """
+
+    def __init__(
+        self, pseven_conn_id: str, *, deadline: float | None = None, poll_interval: float = 5.0
+    ) -> None:
+        super().__init__()
+        self.pseven_conn_id = pseven_conn_id
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+
+    @abstractmethod
+    def arguments(self) -> dict[str, Any]:
+        """The constructor arguments besides connection, deadline and interval."""
+
+    @abstractmethod
+    def waiting_op(self) -> Op[WaitResult]:
+        """The waiting operation this trigger runs."""
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "pseven_conn_id": self.pseven_conn_id,
+                "deadline": self.deadline,
+                "poll_interval": self.poll_interval,
+                **self.arguments(),
+            },
+        )
+
+    async def client(self) -> AsyncPsevenClient:
+        return await PsevenHook(self.pseven_conn_id).get_async_client()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            client = await self.client()
+            result = await client.run(self.waiting_op())
+        except PsevenError as error:
+            yield TriggerEvent({"status": "error", "state": "", "payload": {}, "message": str(error)})
+            return
+        yield TriggerEvent(event_from(result))

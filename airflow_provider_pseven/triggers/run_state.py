@@ -1,0 +1,71 @@
+"""Trigger: wait for a pSeven run to reach a state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_pseven.client import PsevenError, RunKind, RunRef, RunState
+from airflow_provider_pseven.client.calls import Op
+from airflow_provider_pseven.client.waiting import WaitResult, wait_for_run
+from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
+
+
+class RunStateTrigger(PsevenWaitTrigger):
+    """Fires when the run reaches one of ``target_states`` (``success``), one of ``failure_states``
+    or another terminal state (``failed``), or the absolute ``deadline`` passes (``timeout``).
+
+    When a user kills the deferred task (mark failed / success, clear; Airflow 3.3+), ``on_kill``
+    interrupts the pSeven run if ``interrupt_on_kill``.
+    """
+
+    def __init__(
+        self,
+        pseven_conn_id: str,
+        kind: str,
+        parent_id: str,
+        run_id: str,
+        target_states: Sequence[str] = ("FINISHED",),
+        failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
+        *,
+        deadline: float | None = None,
+        poll_interval: float = 5.0,
+        interrupt_on_kill: bool = True,
+    ) -> None:
+        super().__init__(pseven_conn_id, deadline=deadline, poll_interval=poll_interval)
+        self.ref = RunRef(RunKind(kind), parent_id, run_id)
+        self.target_states = [RunState(s).value for s in target_states]
+        self.failure_states = [RunState(s).value for s in failure_states]
+        self.interrupt_on_kill = interrupt_on_kill
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "kind": self.ref.kind.value,
+            "parent_id": self.ref.parent_id,
+            "run_id": self.ref.run_id,
+            "target_states": list(self.target_states),
+            "failure_states": list(self.failure_states),
+            "interrupt_on_kill": self.interrupt_on_kill,
+        }
+
+    def waiting_op(self) -> Op[WaitResult]:
+        return wait_for_run(
+            self.ref,
+            [RunState(s) for s in self.target_states],
+            [RunState(s) for s in self.failure_states],
+            deadline=self.deadline,
+            interval=self.poll_interval,
+        )
+
+    async def on_kill(self) -> None:
+        """The user killed the task: interrupt the pSeven run so it stops using resources."""
+        if not self.interrupt_on_kill:
+            return
+        client = await self.client()
+        try:
+            run = await client.get_run(self.ref)
+            if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
+                await client.interrupt_run(self.ref)
+                self.log.info("Interrupted pSeven run %s because its task was killed", self.ref.run_id)
+        except PsevenError as error:
+            self.log.warning("Could not interrupt pSeven run %s: %s", self.ref.run_id, error)
