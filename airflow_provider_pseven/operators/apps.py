@@ -23,6 +23,8 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
     :return: ``{"app_id", "version", "revision", "url", "state"}``.
     """
 
+    returns_mapping = True
+
     template_fields: Sequence[str] = (
         "pseven_conn_id",
         "workflow",

@@ -31,8 +31,13 @@ class PsevenBaseOperator(BaseOperator):
     """Base of all pSeven operators: a connection id and a hook built from it."""
 
     template_fields: Sequence[str] = ("pseven_conn_id",)
+    #: The operator returns a dict: push each key as its own XCom too, so that
+    #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']``.
+    returns_mapping: bool = False
 
     def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
+        if self.returns_mapping:
+            kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         self.pseven_conn_id = pseven_conn_id
 

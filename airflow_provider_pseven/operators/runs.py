@@ -171,6 +171,8 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
     :return: ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state"}``
     """
 
+    returns_mapping = True
+
     template_fields: Sequence[str] = (
         "pseven_conn_id",
         "workflow",
@@ -244,6 +246,8 @@ class PatchParametersOperator(PsevenRunOperator):
     :return: the applied values ``{name: value}``, Secrets as ``""``.
     """
 
+    returns_mapping = True
+
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "parameters")
     template_fields_renderers = {"parameters": "json"}
 
@@ -267,6 +271,8 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
     :param results_lag_timeout: how long to re-read an empty ``results`` after FINISHED.
     :return: results ``{name: value}`` when waited; else the run summary.
     """
+
+    returns_mapping = True
 
     operator_extra_links = (PsevenRunLink(),)
 
@@ -308,6 +314,8 @@ class GetRunResultsOperator(PsevenRunOperator):
 
     :return: ``{name: value}``, Secrets as ``""``.
     """
+
+    returns_mapping = True
 
     def __init__(self, *, results_lag_timeout: float = 30.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)

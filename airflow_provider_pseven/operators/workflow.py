@@ -33,6 +33,8 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
     :return: results ``{name: value}``, Secrets as ``""``.
     """
 
+    returns_mapping = True
+
     template_fields: Sequence[str] = (
         "pseven_conn_id",
         "workflow",

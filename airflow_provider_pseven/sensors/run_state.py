@@ -77,6 +77,7 @@ class RunStateSensor(_RunSensorBase):
         failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         states = {s.value for s in RunState} - {"UNKNOWN"}
         for name, given in (("target_states", target_states), ("failure_states", failure_states)):
