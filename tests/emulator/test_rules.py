@@ -539,3 +539,20 @@ def test_server_reset_and_process_cli(tmp_path):
         )
         assert r.status_code == 200
     assert proc.proc.returncode == 0
+
+
+def test_cli_registers_workflow_modules():
+    from airflow_provider_pseven.emulator import EmulatorProcess
+
+    with EmulatorProcess("--time-scale", "0.05", "--workflows", "tests.emulator.sample_workflows") as proc:
+        h = {"Authorization": f"Token {proc.token}"}
+        wf = next(
+            w
+            for w in requests.get(proc.url + "/pseven/.rest/v2/workflows/", headers=h).json()
+            if w["name"] == "Double"
+        )
+        run = requests.post(wf["url"] + "runs/", headers=h).json()
+        wait_state(run["url"], h, "CONFIGURATION")
+        requests.post(run["url"] + "run/", headers=h)
+        done = wait_state(run["url"], h, "FINISHED")
+        assert done["results"][0]["value"] == {"data": 42, "type": "Integer"}
