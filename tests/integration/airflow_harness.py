@@ -1,0 +1,77 @@
+"""Run DAGs for real inside the test process with ``dag.test()`` (triggers run in-process too)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import DAGS_FOLDER
+
+_DB_READY = False
+
+
+def ensure_airflow_db() -> None:
+    """Create the metadata database once per test session (SQLite in the private AIRFLOW_HOME)."""
+    global _DB_READY
+    if not _DB_READY:
+        from airflow.utils.db import resetdb
+
+        resetdb(skip_init=False)
+        _DB_READY = True
+
+
+def load_dag(file_name: str, dag_id: str | None = None) -> Any:
+    """Import a DAG file from the session's DAGs folder and return its DAG."""
+    path = DAGS_FOLDER / file_name
+    spec = importlib.util.spec_from_file_location(f"dag_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dags = [value for value in vars(module).values() if type(value).__name__ == "DAG"]
+    if dag_id is not None:
+        dags = [dag for dag in dags if dag.dag_id == dag_id]
+    assert len(dags) == 1, f"{file_name} defines {len(dags)} matching DAGs"
+    return dags[0]
+
+
+def run_dag(file_name: str, dag_id: str | None = None, **test_kwargs: Any) -> Any:
+    """``dag.test()`` a DAG of the DAGs folder; returns the DagRun (states of its task instances)."""
+    ensure_airflow_db()
+    return load_dag(file_name, dag_id).test(**test_kwargs)
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    return {
+        ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state)
+        for ti in dag_run.get_task_instances()
+    }
+
+
+def xcom(dag_run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(
+                run_id=dag_run.run_id,
+                key=key,
+                task_ids=task_id,
+                dag_ids=dag_run.dag_id,
+                map_indexes=map_index,
+            )
+        ).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
+@pytest.fixture
+def pseven_connection(pseven_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An emulator, with ``pseven_default`` pointing at it for the DAGs of this test."""
+    monkeypatch.setenv("AIRFLOW_CONN_PSEVEN_DEFAULT", pseven_emulator.connection_json())
+    monkeypatch.setenv("PSEVEN_TEST_EMULATOR_URL", pseven_emulator.url)
+    yield pseven_emulator
+    os.environ.pop("AIRFLOW_CONN_PSEVEN_DEFAULT", None)
