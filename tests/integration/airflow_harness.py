@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Iterator
@@ -11,17 +12,13 @@ import pytest
 
 from tests.conftest import DAGS_FOLDER
 
-_DB_READY = False
 
-
+@functools.cache
 def ensure_airflow_db() -> None:
     """Create the metadata database once per test session (SQLite in the private AIRFLOW_HOME)."""
-    global _DB_READY
-    if not _DB_READY:
-        from airflow.utils.db import resetdb
+    from airflow.utils.db import resetdb
 
-        resetdb(skip_init=False)
-        _DB_READY = True
+    resetdb(skip_init=False)
 
 
 def load_dag(file_name: str, dag_id: str | None = None) -> Any:
