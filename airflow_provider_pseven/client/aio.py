@@ -127,7 +127,7 @@ class AsyncPsevenClient:
             raise core.transport_error(call, f"cannot connect: {type(exc).__name__}", sent=False) from None
         except httpx.TimeoutException:
             raise core.transport_error(
-                call, f"no answer within {self.config.timeout:.0f} s", sent=True
+                call, f"no answer within {self.config.timeout:g} s", sent=True
             ) from None
         except httpx.TransportError as exc:
             raise core.transport_error(call, f"connection dropped: {type(exc).__name__}", sent=True) from None

@@ -416,7 +416,7 @@ def delete_run(ref: RunRef, *, wait: bool = True, timeout: float = 120.0, interv
         except PsevenNotFoundError:
             return True
         if time.monotonic() >= deadline:
-            raise PsevenWaitTimeout(f"Run {ref.run_id} still exists {timeout:.0f} s after it was deleted")
+            raise PsevenWaitTimeout(f"Run {ref.run_id} still exists {timeout:g} s after it was deleted")
         yield Sleep(interval)
 
 

@@ -134,7 +134,7 @@ class PsevenClient:
             raise core.transport_error(call, f"{reason}: {type(exc).__name__}", sent=sent) from None
         except requests.Timeout:
             raise core.transport_error(
-                call, f"no answer within {self.config.timeout:.0f} s", sent=True
+                call, f"no answer within {self.config.timeout:g} s", sent=True
             ) from None
         with response:
             try:

@@ -177,7 +177,7 @@ class WaitingMixin:
                 except PsevenError as error:
                     interrupted = f"; interrupting it failed: {error}"
             raise AirflowException(
-                f"Timed out after {self.timeout:.0f} s waiting for pSeven run {ref.run_id}: {result.message}"
+                f"Timed out after {self.timeout:g} s waiting for pSeven run {ref.run_id}: {result.message}"
                 f"{interrupted}"
             )
         self.log_run_tail(ref)

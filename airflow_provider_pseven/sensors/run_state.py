@@ -127,7 +127,7 @@ class RunStateSensor(_RunSensorBase):
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         result = self.result_from_event(event)
         if result.status == "timeout":
-            raise AirflowException(f"Timed out after {self.timeout:.0f} s: pSeven {result.message}")
+            raise AirflowException(f"Timed out after {self.timeout:g} s: pSeven {result.message}")
         return self.check_run_result(result, self.ref)
 
 
@@ -186,5 +186,5 @@ class MessageSensor(_RunSensorBase):
         if result.status == "success":
             return result.payload.get("message")
         if result.status == "timeout":
-            raise AirflowException(f"Timed out after {self.timeout:.0f} s: pSeven {result.message}")
+            raise AirflowException(f"Timed out after {self.timeout:g} s: pSeven {result.message}")
         raise AirflowFailException(f"pSeven {result.message}")
