@@ -34,6 +34,10 @@ class PsevenBaseOperator(BaseOperator):
     #: The operator returns a dict: push each key as its own XCom too, so that
     #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']``.
     returns_mapping: bool = False
+    #: Values of Secret parameters are registered with the secret masker during ``execute`` (only
+    #: then is a parameter's type known); re-sending the rendered fields afterwards stores them
+    #: redacted.
+    overwrite_rtif_after_execution: bool = True
 
     def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
         if self.returns_mapping:

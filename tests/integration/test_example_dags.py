@@ -37,3 +37,25 @@ def test_example_pseven_run(demo_env):
     assert SECRET not in (folder / "summary.json").read_text()
     assert json.loads((folder / "summary.json").read_text())["results"] == results
     assert server.state.runs == {} or all(r.state == "DELETED" for r in server.state.runs.values())
+
+
+@pytest.mark.integration
+def test_example_pseven_sweep(demo_env):
+    server, out = demo_env
+    dag_run = run_dag("example_pseven_sweep.py")
+
+    states = task_states(dag_run)
+    assert set(states.values()) == {"success"}, states
+    results = [xcom(dag_run, "run", map_index=i) for i in range(20)]
+    deployed = [xcom(dag_run, "deploy", map_index=i) for i in range(20)]
+    assert len({d["run_id"] for d in deployed}) == 20
+    masses = {d["run_id"]: r["BestMass"] for d, r in zip(deployed, results) if r["BestMass"] is not None}
+    best = xcom(dag_run, "pick_best")
+    assert best["BestMass"] == min(masses.values())
+    assert masses[best["run_id"]] == best["BestMass"]
+    plot = (out / "example_pseven_sweep" / "best-diagrams.png").read_bytes()
+    assert plot.startswith(b"\x89PNG\r\n\x1a\n") and len(plot) > 100
+    summary = json.loads((out / "example_pseven_sweep" / "summary.json").read_text())
+    assert summary["best"]["run_id"] == best["run_id"] and len(summary["designs"]) == 20
+    assert server.state.deploy_count() == 20
+    assert not server.state.runs or all(r.state == "DELETED" for r in server.state.runs.values())
