@@ -149,12 +149,17 @@ class AsyncPsevenClient:
         return check_reply(Reply(response.status_code, headers, content, str(response.url), call))
 
     async def _stream(self, response: httpx.Response, call: Call, headers: dict[str, str]) -> None:
-        assert call.sink is not None
+        sink = call.sink
+        assert sink is not None
         length = headers.get("content-length")
-        call.sink.begin(int(length) if length and length.isdigit() else None)
-        async for chunk in response.aiter_bytes(self.config.chunk_size):
-            call.sink.write(chunk)
-        call.sink.finish()
+        sink.begin(int(length) if length and length.isdigit() else None)
+        try:
+            async for chunk in response.aiter_bytes(self.config.chunk_size):
+                sink.write(chunk)
+            sink.finish()
+        except BaseException:
+            sink.abort()  # a full disk or a broken stream leaves no partial file behind
+            raise
 
     # --- the API (the same names as PsevenClient) -----------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -60,7 +61,7 @@ class Call:
     path: str
     base: Base = Base.PSEVEN
     params: Sequence[tuple[str, str]] = ()
-    json: Any = None
+    json: Any = field(default=None, repr=False)  # may hold a password (auth/login/)
     body: MultipartBody | None = None
     sink: Sink | None = None
     retry: Retry = Retry.SAFE
@@ -148,8 +149,11 @@ def error_detail(reply: Reply) -> str:
         return json.dumps(data, ensure_ascii=False)[:500]
     if data is not None:
         return json.dumps(data, ensure_ascii=False)[:500]
-    text = reply.content[:300].decode("utf-8", "replace").strip()
-    return text or "(empty body)"
+    text = reply.content[:2000].decode("utf-8", "replace").strip()
+    if text.startswith("<"):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        return f"an HTML page{': ' + title.group(1).strip()[:100] if title else ''}"
+    return text[:300] or "(empty body)"
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -174,25 +178,33 @@ _STATE_WORDS = tuple(s.value for s in RunState if s is not RunState.UNKNOWN)
 
 
 def check_reply(reply: Reply) -> Reply:
-    """Raise the typed error an error status means; pass a success through."""
+    """Raise the typed error an error status means; pass a success through.
+
+    Redirects and 429/5xx are classified before the body is judged: a proxy's HTML error page
+    during a restart is still a retryable 503, and a redirect names where it points.
+    """
     status = reply.status
     if status < 300 or (reply.call.raw and status < 500 and status != 429):
         return reply
     call = reply.call
-    if not reply.is_json and reply.content.lstrip()[:1] == b"<":
-        raise reply._not_json()
-    detail = error_detail(reply)
     error: PsevenHTTPError
     if status < 400:
         location = reply.headers.get("location", "")
-        error = PsevenHTTPError(
+        raise PsevenHTTPError(
             call.method,
             call.path,
             status,
             f"redirected to {location or 'another address'}",
             "the connection's host is probably not the sign-in URL; use the address it redirects to",
         )
-    elif status in (401, 403):
+    if status == 429 or status >= 500:
+        error = PsevenServerError(call.method, call.path, status, error_detail(reply))
+        error.retry_after = retry_after_seconds(reply.headers.get("retry-after"))
+        raise error
+    if not reply.is_json and reply.content.lstrip()[:1] == b"<":
+        raise reply._not_json()
+    detail = error_detail(reply)
+    if status in (401, 403):
         error = PsevenAuthError(
             call.method,
             call.path,
@@ -204,9 +216,6 @@ def check_reply(reply: Reply) -> Reply:
         error = PsevenNotFoundError(call.method, call.path, status, detail)
     elif status == 409 or (status == 400 and any(word in detail for word in _STATE_WORDS)):
         error = PsevenStateError(call.method, call.path, status, detail)
-    elif status == 429 or status >= 500:
-        error = PsevenServerError(call.method, call.path, status, detail)
-        error.retry_after = retry_after_seconds(reply.headers.get("retry-after"))
     elif status == 400:
         error = PsevenBadRequestError(call.method, call.path, status, detail)
     else:

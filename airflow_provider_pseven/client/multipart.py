@@ -70,14 +70,15 @@ class MultipartBody:
         ).encode()
 
     def _file_head(self, part: FilePart) -> bytes:
-        ascii_name = part.filename.encode("ascii", "replace").decode()
-        disposition = f'form-data; name="{_quote(part.field)}"; filename="{_quote(ascii_name)}"'
-        if ascii_name != part.filename:
+        # RFC 7578 4.2: the name goes as UTF-8 in filename= (servers ignore filename* in forms);
+        # filename* is added for the few parsers that only understand RFC 2231.
+        disposition = f'form-data; name="{_quote(part.field)}"; filename="{_quote(part.filename)}"'
+        if not part.filename.isascii():
             disposition += f"; filename*={encode_rfc2231(part.filename, 'utf-8')}"
         return (
             f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
             "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
+        ).encode("utf-8")
 
     def _heads(self) -> Iterator[bytes]:
         """Every byte of the body that is not file content, in order."""

@@ -33,6 +33,10 @@ def _bind(op: Callable[P, Op[T]]) -> Callable[Concatenate[PsevenClient, P], T]:
     return method
 
 
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 def _never_sent(error: requests.ConnectionError) -> bool:
     """True when the connection was never made, so the server cannot have seen the request."""
     if isinstance(error, requests.ConnectTimeout):
@@ -121,6 +125,8 @@ class PsevenClient:
                 verify=self.config.verify,
                 allow_redirects=False,
                 stream=True,
+                # An explicit no-op auth stops requests from replacing our token with ~/.netrc.
+                auth=_keep_headers,
                 **kwargs,
             )
         except requests.exceptions.SSLError as exc:
@@ -159,12 +165,17 @@ class PsevenClient:
         return check_reply(Reply(response.status_code, headers, content, response.url, call))
 
     def _stream(self, response: requests.Response, call: Call, headers: dict[str, str]) -> None:
-        assert call.sink is not None
+        sink = call.sink
+        assert sink is not None
         length = headers.get("content-length")
-        call.sink.begin(int(length) if length and length.isdigit() else None)
-        for chunk in response.iter_content(chunk_size=self.config.chunk_size):
-            call.sink.write(chunk)
-        call.sink.finish()
+        sink.begin(int(length) if length and length.isdigit() else None)
+        try:
+            for chunk in response.iter_content(chunk_size=self.config.chunk_size):
+                sink.write(chunk)
+            sink.finish()
+        except BaseException:
+            sink.abort()  # a full disk or a broken stream leaves no partial file behind
+            raise
 
     # --- the API --------------------------------------------------------------------------------
 

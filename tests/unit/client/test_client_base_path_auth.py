@@ -198,14 +198,7 @@ async def test_wrong_token_is_an_auth_error(api: Api) -> None:
     "api",
     [
         "async",
-        pytest.param(
-            "sync",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: requests.Session(trust_env=True) applies ~/.netrc credentials for the host and "
-                "replaces the 'Authorization: Token' header with Basic auth (httpx does not read .netrc)",
-            ),
-        ),
+        "sync",
     ],
     indirect=True,
 )

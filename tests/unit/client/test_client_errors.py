@@ -147,11 +147,6 @@ async def test_redirect_names_its_target(api: Api) -> None:
     assert len(api.sent) == 1  # not followed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_reply tests for an HTML body before the redirect branch, so a real-world 301 "
-    "(nginx sends an HTML body with it) loses its Location in a generic 'HTML page' error",
-)
 async def test_redirect_with_html_body_names_its_target(api: Api) -> None:
     api.route(
         "GET",
@@ -218,11 +213,6 @@ async def test_errors_raised_by_the_client_pickle(api: Api) -> None:
     assert caught[1].sent is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_reply turns any HTML error body into PsevenNotJsonError before looking at the "
-    "status, so a proxy's HTML 502/503/504 page (what nginx sends while pSeven restarts) is never retried",
-)
 @pytest.mark.parametrize("status", [502, 503])
 async def test_gateway_error_with_html_page_is_retried(api: Api, status: int) -> None:
     api.route(
