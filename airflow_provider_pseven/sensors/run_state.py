@@ -67,6 +67,10 @@ class RunStateSensor(_RunSensorBase):
     On failure the run log's last lines go into the task log. Deferred by default: the wait runs in
     the triggerer with an absolute deadline that survives a triggerer restart.
 
+    :param interrupt_on_kill: when a user kills the deferred task (mark failed/success, clear),
+        interrupt the pSeven run too (default True). Set False for a sensor that only observes a run
+        another task owns.
+
     :return: the final run summary ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state"}``.
     """
 
@@ -75,6 +79,7 @@ class RunStateSensor(_RunSensorBase):
         *,
         target_states: Sequence[str] = ("FINISHED",),
         failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
+        interrupt_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("multiple_outputs", True)
@@ -86,6 +91,7 @@ class RunStateSensor(_RunSensorBase):
                 raise ValueError(f"{name} has unknown states {unknown}; valid states: {sorted(states)}")
         self.target_states = list(target_states)
         self.failure_states = list(failure_states)
+        self.interrupt_on_kill = interrupt_on_kill
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
@@ -101,7 +107,7 @@ class RunStateSensor(_RunSensorBase):
                 self.failure_states,
                 deadline=self._deadline_from_start(),
                 poll_interval=self.poll_interval or 5.0,
-                interrupt_on_kill=False,
+                interrupt_on_kill=self.interrupt_on_kill,
             ),
             method_name="execute_complete",
         )
