@@ -142,7 +142,8 @@ class PsevenHook(BaseHook):
         extras = await get_async_extra_dejson(conn)
         config = config_from_connection(conn, extras, **self._overrides)
         _mask(*config.secrets)
-        return AsyncPsevenClient(config)
+        # Building the client loads the CA bundle (tens of milliseconds): not on the event loop.
+        return await asyncio.to_thread(AsyncPsevenClient, config)
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's Test button: reach the API and list workflows."""

@@ -1,0 +1,29 @@
+"""End-to-end DAGs, run by a real scheduler, LocalExecutor workers and a triggerer."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_pseven.operators import DeployRunOperator, GetRunResultsOperator, StartRunOperator
+from airflow_provider_pseven.sensors import RunStateSensor
+
+START = pendulum.datetime(2026, 1, 1)
+
+with DAG("e2e_sensor", schedule=None, start_date=START, catchup=False) as sensor_dag:
+    deploy = DeployRunOperator(task_id="deploy", workflow="ToyWorkflow", parameters={"MySecondParameter": 5})
+    ids = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
+    start = StartRunOperator(task_id="start", wait_for_completion=False, **ids)
+    wait = RunStateSensor(task_id="wait", deferrable=True, poll_interval=1.0, **ids)
+    results = GetRunResultsOperator(task_id="results", **ids)
+    deploy >> start >> wait >> results
+
+with DAG("e2e_cancel", schedule=None, start_date=START, catchup=False) as cancel_dag:
+    slow = DeployRunOperator(task_id="deploy", workflow="Slow", parameters={"duration": 600.0})
+    StartRunOperator(
+        task_id="start",
+        workflow_id=slow.output["workflow_id"],
+        run_id=slow.output["run_id"],
+        deferrable=True,
+        poll_interval=1.0,
+    )
