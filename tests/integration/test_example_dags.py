@@ -11,6 +11,18 @@ from tests.integration.airflow_harness import run_dag, task_states, xcom
 SECRET = "example-secret-value"
 
 
+def rendered_fields(dag_run, task_id):
+    """What the UI shows as the task's rendered template fields."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rtif
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(Rtif).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id).one()
+        )
+        return row.rendered_fields
+
+
 @pytest.fixture
 def demo_env(pseven_connection, monkeypatch, tmp_path):
     monkeypatch.setenv("PSEVEN_DEMO_OUTPUT", str(tmp_path))
@@ -20,9 +32,10 @@ def demo_env(pseven_connection, monkeypatch, tmp_path):
 
 
 @pytest.mark.integration
-def test_example_pseven_run(demo_env):
+def test_example_pseven_run(demo_env, capfd):
     server, out = demo_env
     dag_run = run_dag("example_pseven_run.py")
+    logged = capfd.readouterr()
 
     states = task_states(dag_run)
     assert set(states.values()) == {"success"}, states
@@ -36,7 +49,11 @@ def test_example_pseven_run(demo_env):
     assert "MySecret is set" in (folder / "run.log").read_text()
     assert SECRET not in (folder / "summary.json").read_text()
     assert json.loads((folder / "summary.json").read_text())["results"] == results
-    assert server.state.runs == {} or all(r.state == "DELETED" for r in server.state.runs.values())
+    assert not server.state.runs, "every run was deleted"
+    # The Secret's value reached the run but never a log line or a rendered template field.
+    assert "Set parameters of run" in logged.out + logged.err
+    assert SECRET not in logged.out + logged.err
+    assert SECRET not in json.dumps(rendered_fields(dag_run, "set_parameters"), default=str)
 
 
 @pytest.mark.integration
@@ -49,7 +66,11 @@ def test_example_pseven_sweep(demo_env):
     results = [xcom(dag_run, "run", map_index=i) for i in range(20)]
     deployed = [xcom(dag_run, "deploy", map_index=i) for i in range(20)]
     assert len({d["run_id"] for d in deployed}) == 20
-    masses = {d["run_id"]: r["BestMass"] for d, r in zip(deployed, results) if r["BestMass"] is not None}
+    masses = {
+        d["run_id"]: r["BestMass"]
+        for d, r in zip(deployed, results, strict=True)
+        if r["BestMass"] is not None
+    }
     best = xcom(dag_run, "pick_best")
     assert best["BestMass"] == min(masses.values())
     assert masses[best["run_id"]] == best["BestMass"]
@@ -58,4 +79,75 @@ def test_example_pseven_sweep(demo_env):
     summary = json.loads((out / "example_pseven_sweep" / "summary.json").read_text())
     assert summary["best"]["run_id"] == best["run_id"] and len(summary["designs"]) == 20
     assert server.state.deploy_count() == 20
-    assert not server.state.runs or all(r.state == "DELETED" for r in server.state.runs.values())
+    assert not server.state.runs, "every run was deleted"
+
+
+@pytest.mark.integration
+def test_example_pseven_appshub(demo_env, monkeypatch):
+    server, out = demo_env
+    deployed_personal = []
+    real_deploy = server.state.deploy
+
+    def spy(*args, **kwargs):
+        run = real_deploy(*args, **kwargs)
+        deployed_personal.append((run.kind, run.personal))
+        return run
+
+    monkeypatch.setattr(server.state, "deploy", spy)
+    dag_run = run_dag("example_pseven_appshub.py")
+
+    states = task_states(dag_run)
+    assert set(states.values()) == {"success"}, states
+    app = xcom(dag_run, "publish")
+    assert app["state"] == "READY" and app["version"] == 1
+    assert app["app_id"] in {a.id for a in server.state.apps.values()}
+    assert xcom(dag_run, "deploy")["app_id"].split("@")[0] == app["app_id"]
+    assert deployed_personal == [("app", True)]
+    results = xcom(dag_run, "start")
+    assert results["MyFirstParameter"] == "hello from AppsHub" and results["MyResult"] == 99
+    summary = json.loads((out / "example_pseven_appshub" / "summary.json").read_text())
+    assert summary["results"] == results
+    assert not server.state.runs, "every run was deleted"
+
+
+@pytest.mark.integration
+def test_example_pseven_messaging(demo_env):
+    server, out = demo_env
+    chat_runs_before = server.state.deploy_count()
+    dag_run = run_dag("example_pseven_messaging.py")
+
+    states = task_states(dag_run)
+    assert set(states.values()) == {"success"}, states
+    assert xcom(dag_run, "wait_ready") == "ready"
+    assert xcom(dag_run, "wait_reply") == "HELLO"
+    assert xcom(dag_run, "wait_reply_again") == "GOODBYE"
+    results = xcom(dag_run, "results")
+    assert results == {"Replies": ["HELLO", "GOODBYE"], "Rounds": 2}
+    summary = json.loads((out / "example_pseven_messaging" / "summary.json").read_text())
+    assert summary["received"] == ["ready", "HELLO", "GOODBYE"]
+    assert server.state.deploy_count() == chat_runs_before + 1
+    assert not server.state.runs, "every run was deleted"
+
+
+@pytest.mark.parametrize(
+    "file_name",
+    [
+        "example_pseven_run.py",
+        "example_pseven_sweep.py",
+        "example_pseven_appshub.py",
+        "example_pseven_messaging.py",
+    ],
+)
+def test_example_dag_parses_quickly_offline(file_name, monkeypatch):
+    """No connection and no network at parse time; parsing takes well under a second."""
+    import time
+
+    from tests.integration.airflow_harness import load_dag
+
+    monkeypatch.delenv("AIRFLOW_CONN_PSEVEN_DEFAULT", raising=False)
+    load_dag(file_name)  # the first load pays for importing Airflow and the provider
+    started = time.perf_counter()
+    dag = load_dag(file_name)
+    assert time.perf_counter() - started < 0.5
+    assert dag.dag_id == file_name.removesuffix(".py")
+    assert "example" in dag.tags

@@ -1,0 +1,68 @@
+"""Publish a workflow as an AppsHub app, then run the app on your own (personal) resources.
+
+Needs the "Publish apps" role in the workspace "Toy apps". Publishing the same app name again
+adds a version; the run below uses the version this DAG run published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from airflow_provider_pseven.operators import (
+    DeleteRunOperator,
+    DeployRunOperator,
+    PublishAppOperator,
+    StartRunOperator,
+)
+
+OUTPUT = Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute() / "example_pseven_appshub"
+POLL = float(os.environ.get("PSEVEN_POLL_INTERVAL", "5"))
+
+with DAG(
+    dag_id="example_pseven_appshub",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["pseven", "example"],
+) as dag:
+    # Publish and wait (deferred) until the new version is READY.
+    # Returns {"app_id", "version", "revision", "url", "state"}.
+    publish = PublishAppOperator(
+        task_id="publish",
+        workflow="/Users/1/ToyWorkflow.p7wf",
+        name="Toy from Airflow",
+        workspace_name="Toy apps",
+        description="Published by the example_pseven_appshub DAG",
+        poll_interval=POLL,
+    )
+
+    # An app run is addressed by "<app id>@<version>" (or the app id alone: its default version,
+    # or its unique name). personal=True runs it on the user's resources, not the workspace's.
+    deploy = DeployRunOperator(
+        task_id="deploy",
+        app="{{ ti.xcom_pull('publish')['app_id'] }}@{{ ti.xcom_pull('publish')['version'] }}",
+        personal=True,
+        parameters={"MyFirstParameter": "hello from AppsHub"},
+        poll_interval=POLL,
+    )
+    run = {"app_id": deploy.output["app_id"], "run_id": deploy.output["run_id"]}
+
+    # Start and wait in one task (deferred); returns the results {name: value}.
+    start = StartRunOperator(task_id="start", poll_interval=POLL, timeout=3600, **run)
+
+    @task
+    def write_summary(app: dict, results: dict) -> None:
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        summary = {"dag_id": "example_pseven_appshub", "app": app, "results": results}
+        (OUTPUT / "summary.json").write_text(json.dumps(summary, indent=2))
+
+    summary = write_summary(publish.output, start.output)
+
+    delete = DeleteRunOperator(task_id="delete_run", **run).as_teardown(setups=deploy)
+
+    publish >> deploy >> start >> summary >> delete

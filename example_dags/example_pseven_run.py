@@ -1,0 +1,100 @@
+"""One pSeven Enterprise run, step by step: deploy, configure, upload, start, wait, collect, delete.
+
+Needs the connection ``pseven_default`` (see the README) and the Airflow Variable
+``pseven_my_secret`` (for example ``export AIRFLOW_VAR_PSEVEN_MY_SECRET=...``), the value of the
+workflow's Secret parameter. Files go to ``$PSEVEN_DEMO_OUTPUT/example_pseven_run/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from airflow_provider_pseven.operators import (
+    DeleteRunOperator,
+    DeployRunOperator,
+    DownloadFileOperator,
+    GetRunResultsOperator,
+    PatchParametersOperator,
+    StartRunOperator,
+    UploadFilesOperator,
+)
+from airflow_provider_pseven.sensors import RunStateSensor
+
+# Only environment reads at the top level: parsing this file never touches the network.
+OUTPUT = Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute() / "example_pseven_run"
+POLL = float(os.environ.get("PSEVEN_POLL_INTERVAL", "5"))  # seconds between state checks
+WORKFLOW = "/Users/1/ToyWorkflow.p7wf"  # an id, a storage path or a unique workflow name
+
+with DAG(
+    dag_id="example_pseven_run",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["pseven", "example"],
+) as dag:
+
+    @task
+    def write_input() -> str:
+        """Prepare an input file for the run (any file the workflow reads from its run directory)."""
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        path = OUTPUT / "input.csv"
+        path.write_text("x,y\n0.1,2.0\n0.2,3.5\n0.3,4.1\n")
+        return str(path)
+
+    # Deploy a run and wait (deferred) until it is in CONFIGURATION.
+    # It returns {"workflow_id", "run_id", "name", "path", "url", "state"}; each key is also its
+    # own XCom, so deploy.output["run_id"] can be passed to the next operators.
+    deploy = DeployRunOperator(task_id="deploy", workflow=WORKFLOW, poll_interval=POLL)
+    run = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
+
+    # Secrets belong in a connection or an Airflow Variable (a secrets backend in production),
+    # never in DAG code. The template is rendered only when the task runs; a Variable whose name
+    # contains "secret" is masked in the UI and logs, and the operator masks every value it sets
+    # on a Secret parameter. The XCom shows Secrets as "".
+    patch = PatchParametersOperator(
+        task_id="set_parameters",
+        parameters={
+            "MyFirstParameter": "set from Airflow",
+            "MySecondParameter": 3.14,
+            "MySecret": "{{ var.value.pseven_my_secret }}",
+        },
+        **run,
+    )
+
+    # Upload the file written above into the run directory (only allowed in CONFIGURATION).
+    upload = UploadFilesOperator(task_id="upload_input", files=[write_input()], destination="inputs", **run)
+
+    # Start without waiting in this task; the sensor below waits in the triggerer, so no worker
+    # slot is held while the workflow runs.
+    start = StartRunOperator(task_id="start", wait_for_completion=False, **run)
+    wait = RunStateSensor(task_id="wait_finished", poll_interval=POLL, timeout=3600, **run)
+
+    results = GetRunResultsOperator(task_id="results", **run)  # {result name: value}
+
+    # A destination ending in "/" is a folder that receives the file under its own name.
+    download_results = DownloadFileOperator(
+        task_id="download_results", file="results.json", destination=f"{OUTPUT}/", overwrite=True, **run
+    )
+    download_log = DownloadFileOperator(
+        task_id="download_log", file=".p7.log.txt", destination=f"{OUTPUT}/run.log", overwrite=True, **run
+    )
+
+    @task
+    def write_summary(results: dict, pseven_run_id: str, url: str) -> None:
+        """A small summary file for people (and for scripts/demo.py)."""
+        summary = {"dag_id": "example_pseven_run", "run_id": pseven_run_id, "url": url, "results": results}
+        (OUTPUT / "summary.json").write_text(json.dumps(summary, indent=2))
+
+    summary = write_summary(results.output, deploy.output["run_id"], deploy.output["url"])
+
+    # Delete the run whatever happened. As a teardown it runs once everything before it is done
+    # (like trigger_rule="all_done") but only if the deploy succeeded, and a failure upstream
+    # still marks the DAG run failed.
+    delete = DeleteRunOperator(task_id="delete_run", **run).as_teardown(setups=deploy)
+
+    patch >> upload >> start >> wait >> results >> [download_results, download_log] >> summary >> delete

@@ -1,0 +1,250 @@
+"""``make demo``: run the example DAGs with ``airflow dags test`` against the pSeven emulator.
+
+    .venv/bin/python scripts/demo.py                     # example_pseven_run and example_pseven_sweep
+    .venv/bin/python scripts/demo.py example_pseven_messaging example_pseven_appshub
+
+What it does:
+
+1. starts the emulator (``pseven-emulator`` in a subprocess, on a free port), unless the environment
+   variable ``PSEVEN_DEMO_CONN`` holds an Airflow connection (JSON or URI) to a real pSeven
+   Enterprise, which is then used instead;
+2. points Airflow at ``.airflow-home/`` (SQLite, created with ``airflow db migrate`` on the first
+   run only) and at ``example_dags/``;
+3. runs each DAG with ``airflow dags test <dag_id>``, its log going to ``demo-output/logs/<dag_id>.log``;
+4. prints what happened: task states, results, the best design of the sweep, the files written.
+
+It exits non-zero if a DAG run failed (naming its log), and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+AIRFLOW_HOME = REPO / ".airflow-home"
+OUTPUT = REPO / "demo-output"
+LOGS = OUTPUT / "logs"
+AIRFLOW = Path(sys.executable).parent / "airflow"
+DEFAULT_DAGS = ("example_pseven_run", "example_pseven_sweep")
+ALL_DAGS = (
+    "example_pseven_run",
+    "example_pseven_sweep",
+    "example_pseven_appshub",
+    "example_pseven_messaging",
+)
+# Emulator delays x0.3: a ToyWorkflow run takes about 0.3 s, a state change is still visible.
+TIME_SCALE = "0.3"
+DAG_TIMEOUT = 600.0
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def airflow_env(connection: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW_CONN_PSEVEN_DEFAULT": connection,
+            "PSEVEN_DEMO_OUTPUT": str(OUTPUT),
+            "PSEVEN_POLL_INTERVAL": os.environ.get("PSEVEN_POLL_INTERVAL", "0.2"),
+        }
+    )
+    # The value of ToyWorkflow's Secret parameter; on a real server, export your own.
+    env.setdefault("AIRFLOW_VAR_PSEVEN_MY_SECRET", "demo-secret-not-a-real-one")
+    return env
+
+
+def run_logged(cmd: list[str], env: dict[str, str], log_path: Path, timeout: float) -> int:
+    """Run ``cmd`` in its own process group, output to ``log_path``; kill the whole group if it
+    overruns or if this script is interrupted."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            return proc.wait(timeout)
+        except BaseException:
+            kill_group(proc)
+            raise
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def migrate_if_needed(env: dict[str, str]) -> None:
+    """``airflow db migrate`` on the first run (or after an Airflow upgrade) only."""
+    stamp = AIRFLOW_HOME / f".demo-db-migrated-{importlib.metadata.version('apache-airflow')}"
+    if stamp.exists() and (AIRFLOW_HOME / "airflow.db").exists():
+        return
+    AIRFLOW_HOME.mkdir(exist_ok=True)
+    say(f"Creating the Airflow metadata database in {AIRFLOW_HOME.relative_to(REPO)}/ (first run only)...")
+    started = time.monotonic()
+    log = LOGS / "airflow-db-migrate.log"
+    if run_logged([str(AIRFLOW), "db", "migrate"], env, log, 600) != 0:
+        raise SystemExit(f"airflow db migrate failed; see {log}")
+    stamp.touch()
+    say(f"  done in {time.monotonic() - started:.0f} s")
+
+
+class Emulator:
+    """The emulator CLI in a subprocess; its output is drained into demo-output/logs/emulator.log."""
+
+    def __init__(self) -> None:
+        from airflow_provider_pseven.emulator.server import EmulatorProcess
+
+        self.process = EmulatorProcess("--time-scale", TIME_SCALE, port=0)
+        self.connection = ""
+
+    def __enter__(self) -> Emulator:
+        self.process.start()
+        lines = self.process.output
+        self.connection = next(
+            (line.split(":", 1)[1].strip() for line in lines if line.startswith("Airflow connection:")),
+            json.dumps({"conn_type": "pseven", "host": self.process.url, "password": self.process.token}),
+        )
+        log = (LOGS / "emulator.log").open("w")
+        log.writelines(lines)
+        log.flush()
+        proc = self.process.proc
+        assert proc is not None and proc.stdout is not None
+        stream = proc.stdout
+        threading.Thread(target=lambda: [log.write(line) for line in stream], daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop(timeout=5)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def task_states(log_path: Path) -> str:
+    """``12 success, 1 failed``: the last state of each task instance, from the log."""
+    last: dict[str, str] = {}
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    for line in text.splitlines():
+        if "Task instance state updated" in line and "new_state=" in line:
+            fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+            last[fields.get("ti_id", "")] = fields["new_state"]
+    counts: dict[str, int] = {}
+    for state in last.values():
+        counts[state] = counts.get(state, 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
+
+
+def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
+    status = "succeeded" if ok else "FAILED"
+    say(f"\n== {dag_id}: {status} in {seconds:.1f} s (log: {log_path.relative_to(REPO)})")
+    say(f"   task instances: {task_states(log_path)}")
+    summary = read_json(OUTPUT / dag_id / "summary.json")
+    if not summary:
+        if ok:
+            say("   (no summary.json written)")
+        return
+    if dag_id == "example_pseven_sweep":
+        designs = summary["designs"]
+        feasible = [d for d in designs if d["BestMass"] is not None]
+        say(f"   {len(designs)} runs, {len(feasible)} found a design within the stress limit")
+        for design in sorted(feasible, key=lambda d: d["BestMass"])[:3]:
+            p = design["parameters"]
+            say(
+                f"   mass {design['BestMass']:8.3f} kg  OuterRadius {p['OuterRadius']:.2f} m  "
+                f"Speed {p['Speed']:6.0f} rad/s  run {design['run_id'][:8]}"
+            )
+        best = summary["best"]
+        say(f"   best design: {json.dumps(best['BestDesign'], sort_keys=True)}")
+    else:
+        if summary.get("run_id"):
+            say(f"   pSeven run {summary['run_id']}: {summary.get('url', '')}")
+        if summary.get("app"):
+            app = summary["app"]
+            say(f"   published app {app['app_id']} version {app['version']} ({app['state']})")
+        if summary.get("received"):
+            say(f"   messages received: {summary['received']}")
+        for name, value in (summary.get("results") or {}).items():
+            say(f"   result {name} = {value!r}")
+
+
+def list_outputs() -> None:
+    say(f"\nFiles written under {OUTPUT.relative_to(REPO)}/:")
+    for path in sorted(p for p in OUTPUT.rglob("*") if p.is_file()):
+        say(f"   {path.relative_to(OUTPUT)!s:<55} {path.stat().st_size:>9,} bytes")
+
+
+def main(argv: list[str]) -> int:
+    dags = argv or list(DEFAULT_DAGS)
+    unknown = [d for d in dags if d not in ALL_DAGS]
+    if unknown:
+        say(f"Unknown DAG(s) {unknown}; choose from {list(ALL_DAGS)}")
+        return 2
+    started = time.monotonic()
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    LOGS.mkdir(parents=True)
+    real = os.environ.get("PSEVEN_DEMO_CONN", "").strip()
+    failed: list[tuple[str, Path]] = []
+    emulator = None if real else Emulator()
+    try:
+        if emulator is not None:
+            emulator.__enter__()
+            say(f"pSeven emulator at {emulator.process.url} (time scale {TIME_SCALE})")
+            connection = emulator.connection
+        else:
+            say("Using the pSeven Enterprise connection in PSEVEN_DEMO_CONN")
+            connection = real
+        env = airflow_env(connection)
+        migrate_if_needed(env)
+        for dag_id in dags:
+            say(f"Running {dag_id} (airflow dags test)...")
+            log_path = LOGS / f"{dag_id}.log"
+            dag_started = time.monotonic()
+            code = run_logged([str(AIRFLOW), "dags", "test", dag_id], env, log_path, DAG_TIMEOUT)
+            summarize(dag_id, code == 0, time.monotonic() - dag_started, log_path)
+            if code != 0:
+                failed.append((dag_id, log_path))
+        list_outputs()
+    except subprocess.TimeoutExpired as error:
+        say(f"\nTimed out: {' '.join(map(str, error.cmd))}")
+        return 1
+    finally:
+        if emulator is not None:
+            emulator.__exit__(None, None, None)
+    say(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
+    for dag_id, log_path in failed:
+        say(f"{dag_id} FAILED: see {log_path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
