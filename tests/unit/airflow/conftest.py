@@ -1,0 +1,59 @@
+"""Fixtures of the Airflow-surface unit tests.
+
+Every test gets: ``pseven_default`` set through ``AIRFLOW_CONN_PSEVEN_DEFAULT`` (explicit api_path, so
+no detection probes), a fake clock that every client sleep advances (so nothing sleeps for real),
+and a recorder in place of Airflow's ``mask_secret``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from af_support import CONN, FakeClock
+
+from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient, operations, waiting
+from airflow_provider_pseven.hooks import pseven as hook_module
+from airflow_provider_pseven.operators import base as base_module
+from airflow_provider_pseven.operators import runs as runs_module
+
+
+@pytest.fixture(autouse=True)
+def pseven_conn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("AIRFLOW_CONN_PSEVEN_DEFAULT", json.dumps(CONN))
+    return CONN
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    for module in (operations, waiting, base_module, runs_module):
+        monkeypatch.setattr(module, "time", fake)
+    monkeypatch.setattr(hook_module, "PsevenClient", functools.partial(PsevenClient, sleep=fake.sleep))
+    monkeypatch.setattr(
+        hook_module, "AsyncPsevenClient", functools.partial(AsyncPsevenClient, sleep=fake.async_sleep)
+    )
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def masked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Values registered with Airflow's secret masker."""
+    calls: list[Any] = []
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", lambda secret, name=None: calls.append(secret))
+    return calls
+
+
+@pytest.fixture
+async def loop_clients() -> AsyncIterator[None]:
+    """Close the event loop's shared async clients when an async test ends."""
+    yield
+    import asyncio
+
+    clients = hook_module._ASYNC_CLIENTS.pop(asyncio.get_running_loop(), {})
+    for task in clients.values():
+        if task.done() and task.exception() is None:
+            await task.result().aclose()

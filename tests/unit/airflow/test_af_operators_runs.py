@@ -1,0 +1,657 @@
+"""Run lifecycle operators: deploy, parameters, start, results, interrupt, delete (requests-mock)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jinja2
+import pytest
+import requests
+import requests_mock
+from af_support import (
+    APP_ID,
+    APPSHUB,
+    DEFAULT_RUN_NAME,
+    P1_ID,
+    P2_ID,
+    PSEVEN,
+    RUN2_ID,
+    RUN_ID,
+    RUN_URL,
+    RUNS_URL,
+    SECRET_VALUE,
+    WF_ID,
+    FakeClock,
+    FakeRun,
+    FakeStore,
+    FakeTI,
+    app_json,
+    make_context,
+    param_json,
+    run_json,
+    runs_url,
+    sent,
+    sent_to,
+    std_log,
+    workflow_json,
+)
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+
+from airflow_provider_pseven.client import PsevenConfigError, PsevenLookupError, PsevenRequestMayHaveSucceeded
+from airflow_provider_pseven.links import PsevenRunLink
+from airflow_provider_pseven.operators import (
+    DeleteRunOperator,
+    DeployRunOperator,
+    GetRunResultsOperator,
+    InterruptRunOperator,
+    MessagePushOperator,
+    PatchParametersOperator,
+    StartRunOperator,
+)
+from airflow_provider_pseven.operators.runs import RUN_ID_KEY, default_run_name
+from airflow_provider_pseven.triggers import RunStateTrigger
+
+IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
+RESULTS = [param_json("r1", "y", 2.5, "Real"), param_json("r2", "token_out", "", "Secret")]
+LINK_KEY = PsevenRunLink().xcom_key
+
+
+def summary(state: str, name: str = "run-1", run_id: str = RUN_ID) -> dict[str, Any]:
+    return {
+        "workflow_id": WF_ID,
+        "run_id": run_id,
+        "name": name,
+        "path": f"/Users/1/ToyWorkflow.p7wf/@Runs/{name}.p7run",
+        "url": f"http://p7.test/pseven/runs/{run_id}",
+        "state": state,
+    }
+
+
+def event(status: str, state: str, message: str = "", **payload: Any) -> dict[str, Any]:
+    return {"status": status, "state": state, "payload": {**summary(state), **payload}, "message": message}
+
+
+# --- DeployRunOperator ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workflow(requests_mock: requests_mock.Mocker) -> requests_mock.Mocker:
+    requests_mock.get(f"{PSEVEN}workflows/{WF_ID}/", json=workflow_json())
+    return requests_mock
+
+
+def deploy_answer(
+    m: requests_mock.Mocker, state: str, *, existing: list[dict[str, Any]] | None = None
+) -> Any:
+    m.get(RUNS_URL, json=existing or [])
+    return m.post(RUNS_URL, json=run_json(state, name=DEFAULT_RUN_NAME), status_code=201)
+
+
+def deploy_op(**kwargs: Any) -> DeployRunOperator:
+    return std_log(DeployRunOperator(task_id="task_1", workflow=WF_ID, **kwargs))
+
+
+def test_deploy_defers_until_configuration(workflow: requests_mock.Mocker) -> None:
+    post = deploy_answer(workflow, "QUEUED_TO_INITIALIZE")
+    store = FakeStore()
+    context = make_context(store)
+    with pytest.raises(TaskDeferred) as deferred:
+        deploy_op(deferrable=True, poll_interval=3, timeout=900).execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, RunStateTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert trigger.target_states == ["CONFIGURATION"]
+    assert (trigger.ref.kind.value, trigger.ref.parent_id, trigger.ref.run_id) == ("workflow", WF_ID, RUN_ID)
+    assert trigger.poll_interval == 3.0
+    assert post.call_count == 1
+    assert post.last_request.json() == {"name": DEFAULT_RUN_NAME}
+    assert store.data == {RUN_ID_KEY: RUN_ID}
+    assert context["ti"].pushed[LINK_KEY] == f"http://p7.test/pseven/runs/{RUN_ID}"
+
+
+def test_deploy_returns_at_once_when_already_configuration(workflow: requests_mock.Mocker) -> None:
+    deploy_answer(workflow, "CONFIGURATION")
+    store = FakeStore()
+    result = deploy_op(deferrable=True).execute(make_context(store))
+    assert result == summary("CONFIGURATION", DEFAULT_RUN_NAME)
+    assert store.get(RUN_ID_KEY) == RUN_ID
+
+
+def test_deploy_waits_on_the_sync_client_when_not_deferrable(
+    workflow: requests_mock.Mocker, clock: FakeClock
+) -> None:
+    deploy_answer(workflow, "QUEUED_TO_INITIALIZE")
+    FakeRun(workflow, "QUEUED_TO_INITIALIZE", "QUEUED_TO_INITIALIZE", "CONFIGURATION", clock=clock)
+    result = deploy_op(deferrable=False, poll_interval=2).execute(make_context())
+    assert result == summary("CONFIGURATION")
+    assert clock.sleeps == [2.0, 2.0]
+
+
+def test_retry_with_a_recorded_run_does_not_deploy_again(workflow: requests_mock.Mocker) -> None:
+    post = deploy_answer(workflow, "QUEUED_TO_INITIALIZE")
+    FakeRun(workflow, "CONFIGURATION")
+    result = deploy_op(deferrable=True).execute(make_context(FakeStore({RUN_ID_KEY: RUN_ID})))
+    assert result["run_id"] == RUN_ID
+    assert post.call_count == 0
+    assert sent_to(workflow, "GET", RUNS_URL) == []  # no need to look the name up
+
+
+def test_retry_whose_recorded_run_is_gone_deploys_anew(workflow: requests_mock.Mocker) -> None:
+    post = deploy_answer(workflow, "CONFIGURATION")
+    workflow.get(f"{RUNS_URL}{RUN2_ID}/", status_code=404, json={"detail": "Not found."})
+    store = FakeStore({RUN_ID_KEY: RUN2_ID})
+    deploy_op().execute(make_context(store))
+    assert post.call_count == 1
+    assert store.get(RUN_ID_KEY) == RUN_ID
+
+
+def test_retry_reuses_the_run_with_the_deterministic_name(workflow: requests_mock.Mocker) -> None:
+    post = deploy_answer(
+        workflow,
+        "CONFIGURATION",
+        existing=[
+            run_json("QUEUED_TO_INITIALIZE", run_id=RUN2_ID, name="other"),
+            run_json("CONFIGURATION", name=DEFAULT_RUN_NAME),
+        ],
+    )
+    store = FakeStore()
+    result = deploy_op(deferrable=True).execute(make_context(store))
+    assert post.call_count == 0
+    assert result["run_id"] == RUN_ID
+    assert store.get(RUN_ID_KEY) == RUN_ID
+
+
+def test_a_name_taken_by_a_started_run_fails_clearly(workflow: requests_mock.Mocker) -> None:
+    post = deploy_answer(workflow, "CONFIGURATION", existing=[run_json("RUNNING", name="mine")])
+    with pytest.raises(AirflowFailException, match="A run named 'mine' already exists and is RUNNING"):
+        deploy_op(run_name="mine").execute(make_context())
+    assert post.call_count == 0
+
+
+def test_deploy_whose_answer_is_lost_finds_the_run_by_name(workflow: requests_mock.Mocker) -> None:
+    workflow.get(
+        RUNS_URL, [{"json": []}, {"json": [run_json("QUEUED_TO_INITIALIZE", name=DEFAULT_RUN_NAME)]}]
+    )
+    post = workflow.post(RUNS_URL, exc=requests.exceptions.ReadTimeout("read timed out"))
+    store = FakeStore()
+    with pytest.raises(TaskDeferred):
+        deploy_op(deferrable=True).execute(make_context(store))
+    assert post.call_count == 1
+    assert store.get(RUN_ID_KEY) == RUN_ID
+
+
+def test_deploy_whose_answer_is_lost_and_no_run_appeared_fails(workflow: requests_mock.Mocker) -> None:
+    workflow.get(RUNS_URL, json=[])
+    post = workflow.post(RUNS_URL, exc=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(PsevenRequestMayHaveSucceeded, match="may have reached the server"):
+        deploy_op().execute(make_context())
+    assert post.call_count == 1
+
+
+def test_deploy_with_path_and_name(workflow: requests_mock.Mocker) -> None:
+    post = deploy_answer(workflow, "CONFIGURATION")
+    deploy_op(run_name="nightly", run_path="/Users/1/runs").execute(make_context())
+    assert post.last_request.json() == {"name": "nightly", "path": "/Users/1/runs"}
+
+
+def test_deploy_an_app_run_personal(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{APPSHUB}apps/{APP_ID}/", json=app_json(version=3))
+    app_runs = runs_url("app", f"{APP_ID}@3")
+    requests_mock.get(app_runs, json=[])
+    post = requests_mock.post(app_runs, json=run_json("CONFIGURATION", name="a"), status_code=201)
+    op = std_log(DeployRunOperator(task_id="t", app=APP_ID, personal=True, run_name="a"))
+    result = op.execute(make_context())
+    assert post.last_request.json() == {"name": "a", "personal": True}
+    assert result["app_id"] == f"{APP_ID}@3"
+    assert "workflow_id" not in result
+
+
+def test_deploy_by_workflow_name(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{PSEVEN}workflows/", json=[workflow_json(), workflow_json("a" * 32, "Other")])
+    post = deploy_answer(requests_mock, "CONFIGURATION")
+    std_log(DeployRunOperator(task_id="task_1", workflow="ToyWorkflow")).execute(make_context())
+    assert post.call_count == 1
+    with pytest.raises(PsevenLookupError, match=r"Unknown workflow 'Nope'\. Valid values: 'Other"):
+        std_log(DeployRunOperator(task_id="task_1", workflow="Nope")).execute(make_context())
+
+
+def test_run_path_with_app_and_other_bad_arguments_raise() -> None:
+    with pytest.raises(ValueError, match="run_path applies to workflow runs only"):
+        DeployRunOperator(task_id="t", app=APP_ID, run_path="/Users/1/x")
+    with pytest.raises(ValueError, match="exactly one of workflow"):
+        DeployRunOperator(task_id="t")
+    with pytest.raises(ValueError, match="exactly one of workflow"):
+        DeployRunOperator(task_id="t", workflow=WF_ID, app=APP_ID)
+    with pytest.raises(ValueError, match="personal applies to AppsHub app runs only"):
+        DeployRunOperator(task_id="t", workflow=WF_ID, personal=True)
+
+
+def test_parameters_are_applied_after_the_wait(requests_mock: requests_mock.Mocker) -> None:
+    run = FakeRun(requests_mock, "CONFIGURATION")
+    op = deploy_op(parameters={"label": "new", P2_ID: 3.5})
+    result = op.execute_complete(make_context(), event("success", "CONFIGURATION"))
+    assert result == summary("CONFIGURATION")
+    [patch] = sent(requests_mock, "PATCH")
+    values = {p["id"]: p["value"]["data"] for p in patch.json()["parameters"]}
+    assert values == {P1_ID: "new", P2_ID: 3.5}  # the unset Secret is left out
+    assert {p["name"]: p["value"]["data"] for p in run.parameters} == {
+        "label": "new",
+        "x": 3.5,
+        "password": None,
+    }
+
+
+def test_deploy_execute_complete_failure_and_timeout(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "FAILED")
+    requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "No log."})
+    with pytest.raises(AirflowFailException, match=f"run {RUN_ID} ended FAILED"):
+        deploy_op().execute_complete(make_context(), event("failed", "FAILED", f"run {RUN_ID} ended FAILED"))
+    with pytest.raises(AirflowException, match=r"Timed out after 3600 s") as timed_out:
+        deploy_op().execute_complete(make_context(), event("timeout", "QUEUED_TO_INITIALIZE", "still"))
+    assert not isinstance(timed_out.value, AirflowFailException)
+    assert sent(requests_mock, "POST") == []  # deploy never interrupts (interrupt_on_timeout=False)
+
+
+def test_default_run_name_is_stable_and_safe() -> None:
+    context = {
+        "ti": FakeTI(dag_id="d/1", run_id="scheduled__2026-01-01T00:00:00+00:00", task_id="t", map_index=3)
+    }
+    assert default_run_name(context) == "airflow d_1 scheduled__2026-01-01T00_00_00+00_00 t m3"
+    assert default_run_name(make_context()) == DEFAULT_RUN_NAME
+
+
+# --- PatchParametersOperator -----------------------------------------------------------------------
+
+
+def patch_op(parameters: dict[str, Any], **ids: Any) -> PatchParametersOperator:
+    return std_log(PatchParametersOperator(task_id="p", parameters=parameters, **(ids or IDS)))
+
+
+def test_unknown_parameter_name_lists_valid_names_and_patches_nothing(
+    requests_mock: requests_mock.Mocker,
+) -> None:
+    FakeRun(requests_mock, "CONFIGURATION")
+    with pytest.raises(
+        PsevenLookupError, match=r"Unknown parameter 'lable'. Valid values: 'label', 'password', 'x'"
+    ):
+        patch_op({"lable": "typo"}).execute(make_context())
+    assert sent(requests_mock, "PATCH") == []
+
+
+def test_secret_values_are_masked_and_shown_empty(
+    requests_mock: requests_mock.Mocker, masked: list[Any]
+) -> None:
+    run = FakeRun(requests_mock, "CONFIGURATION")
+    result = patch_op({"password": SECRET_VALUE, "x": 2.0}).execute(make_context())
+    assert result == {"password": "", "x": 2.0}
+    assert SECRET_VALUE in masked
+    assert run.secret_values == {"ba7236e82c9b17f242a91ec87d2a5e2d": SECRET_VALUE}
+
+
+def test_patch_leaves_a_set_secret_out(requests_mock: requests_mock.Mocker) -> None:
+    run = FakeRun(requests_mock, "CONFIGURATION")
+    run.parameters[2]["value"]["data"] = "already-set"
+    patch_op({"label": "L"}).execute(make_context())
+    [patch] = sent(requests_mock, "PATCH")
+    assert [p["name"] for p in patch.json()["parameters"]] == ["label", "x"]
+
+
+def test_patch_with_empty_parameters_sends_nothing(requests_mock: requests_mock.Mocker) -> None:
+    assert patch_op({}).execute(make_context()) == {}
+    assert requests_mock.request_history == []
+
+
+# --- StartRunOperator -------------------------------------------------------------------------------
+
+
+def start_op(**kwargs: Any) -> StartRunOperator:
+    kwargs.setdefault("deferrable", False)
+    kwargs.setdefault("poll_interval", 5)
+    return std_log(StartRunOperator(task_id="s", **IDS, **kwargs))
+
+
+def test_start_a_configuration_run_and_wait(requests_mock: requests_mock.Mocker, clock: FakeClock) -> None:
+    FakeRun(requests_mock, "CONFIGURATION", clock=clock, results=RESULTS)
+    context = make_context()
+    assert start_op().execute(context) == {"y": 2.5, "token_out": ""}
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}run/")) == 1
+    assert clock.sleeps == [5.0, 5.0]  # QUEUED_TO_RUN -> RUNNING -> FINISHED
+    assert context["ti"].pushed[LINK_KEY] == f"http://p7.test/pseven/runs/{RUN_ID}"
+
+
+@pytest.mark.parametrize("state", ["QUEUED_TO_RUN", "RUNNING", "FINISHED"])
+def test_a_started_run_is_not_started_again(
+    requests_mock: requests_mock.Mocker, clock: FakeClock, state: str
+) -> None:
+    FakeRun(requests_mock, state, "FINISHED", clock=clock, results=RESULTS)
+    assert start_op().execute(make_context()) == {"y": 2.5, "token_out": ""}
+    assert sent_to(requests_mock, "POST", f"{RUN_URL}run/") == []
+
+
+def test_a_failed_run_cannot_start(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "FAILED")
+    requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "No log."})
+    with pytest.raises(AirflowFailException, match="ended FAILED"):
+        start_op().execute(make_context())
+    assert sent_to(requests_mock, "POST", f"{RUN_URL}run/") == []
+
+
+def test_start_waits_for_an_initializing_run(requests_mock: requests_mock.Mocker, clock: FakeClock) -> None:
+    run = FakeRun(requests_mock, "QUEUED_TO_INITIALIZE", "CONFIGURATION", clock=clock, results=RESULTS)
+    run.on_start = ["FINISHED"]
+    assert start_op().execute(make_context()) == {"y": 2.5, "token_out": ""}
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}run/")) == 1
+
+
+def test_lost_start_answer_with_the_run_queued_is_not_resent(requests_mock: requests_mock.Mocker) -> None:
+    run = FakeRun(requests_mock, "CONFIGURATION", results=RESULTS)
+
+    def started_but_lost(request: Any, context: Any) -> Any:
+        run.set_states("QUEUED_TO_RUN", "FINISHED")
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    requests_mock.post(f"{RUN_URL}run/", json=started_but_lost)
+    assert start_op(wait_for_completion=False).execute(make_context())["state"] == "QUEUED_TO_RUN"
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}run/")) == 1
+
+
+def test_lost_start_answer_with_the_run_still_configuration_is_sent_again(
+    requests_mock: requests_mock.Mocker,
+) -> None:
+    FakeRun(requests_mock, "CONFIGURATION")
+    post = requests_mock.post(
+        f"{RUN_URL}run/", [{"exc": requests.exceptions.ReadTimeout("lost")}, {"json": {}}]
+    )
+    start_op(wait_for_completion=False).execute(make_context())
+    assert post.call_count == 2
+
+
+def test_start_defers_with_an_absolute_deadline(
+    requests_mock: requests_mock.Mocker, clock: FakeClock
+) -> None:
+    FakeRun(requests_mock, "CONFIGURATION")
+    with pytest.raises(TaskDeferred) as deferred:
+        start_op(deferrable=True, timeout=600, poll_interval=30).execute(make_context())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, RunStateTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    assert trigger.target_states == ["FINISHED"]
+    assert trigger.failure_states == ["FAILED", "INTERRUPTED"]
+    assert trigger.deadline == clock.time() + 600
+    assert trigger.poll_interval == 30.0
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}run/")) == 1
+
+
+def test_start_without_timeout_defers_without_deadline(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
+    with pytest.raises(TaskDeferred) as deferred:
+        start_op(deferrable=True).execute(make_context())
+    assert deferred.value.trigger.deadline is None
+
+
+def test_start_without_waiting_returns_the_summary(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "CONFIGURATION")
+    assert start_op(wait_for_completion=False, deferrable=True).execute(make_context()) == summary(
+        "QUEUED_TO_RUN"
+    )
+
+
+def test_execute_complete_success_returns_results(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "FINISHED", results=RESULTS)
+    assert start_op().execute_complete(make_context(), event("success", "FINISHED")) == {
+        "y": 2.5,
+        "token_out": "",
+    }
+
+
+def test_execute_complete_failed_logs_the_run_log_tail(
+    requests_mock: requests_mock.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    FakeRun(requests_mock, "FAILED")
+    log = requests_mock.get(f"{RUN_URL}download/", text="".join(f"line {i}\n" for i in range(1, 81)))
+    caplog.set_level(logging.INFO)
+    with pytest.raises(AirflowFailException, match=f"pSeven run {RUN_ID} ended FAILED"):
+        start_op().execute_complete(make_context(), event("failed", "FAILED", f"run {RUN_ID} ended FAILED"))
+    assert log.last_request.qs == {"file": [".p7.log.txt"]}
+    [record] = [r for r in caplog.records if "Last 50 lines of the run log" in r.getMessage()]
+    assert record.levelno == logging.ERROR
+    text = record.getMessage()
+    assert "line 80" in text and "line 31" in text and "line 30\n" not in text
+
+
+def test_execute_complete_failed_without_a_log(
+    requests_mock: requests_mock.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    FakeRun(requests_mock, "INTERRUPTED")
+    requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "No such file."})
+    with pytest.raises(AirflowFailException, match="ended INTERRUPTED"):
+        start_op().execute_complete(
+            make_context(), event("failed", "INTERRUPTED", f"run {RUN_ID} ended INTERRUPTED")
+        )
+    assert any(f"Run {RUN_ID} has no log yet" in r.getMessage() for r in caplog.records)
+
+
+def test_execute_complete_timeout_interrupts_the_run(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
+    with pytest.raises(AirflowException, match=r"Timed out after 600 s waiting for pSeven run .*interrupted"):
+        start_op(timeout=600).execute_complete(make_context(), event("timeout", "RUNNING", "still RUNNING"))
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == 1
+
+
+def test_execute_complete_timeout_without_interrupt(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
+    with pytest.raises(AirflowException, match="Timed out after 600 s") as raised:
+        start_op(timeout=600, interrupt_on_timeout=False).execute_complete(
+            make_context(), event("timeout", "RUNNING", "still RUNNING")
+        )
+    assert "interrupted" not in str(raised.value)
+    assert sent(requests_mock, "POST") == []
+
+
+@pytest.mark.parametrize("bad", [None, {}, {"status": "weird"}, "success", {"state": "FINISHED"}])
+def test_execute_complete_refuses_malformed_events(requests_mock: requests_mock.Mocker, bad: Any) -> None:
+    with pytest.raises(AirflowException, match="malformed event"):
+        start_op().execute_complete(make_context(), bad)
+    assert requests_mock.request_history == []
+
+
+def test_execute_complete_error_event_carries_its_message(requests_mock: requests_mock.Mocker) -> None:
+    bad = {"status": "error", "state": "", "payload": {}, "message": "GET runs/x/ failed with HTTP 404: gone"}
+    with pytest.raises(
+        AirflowException, match="Waiting in the triggerer failed: GET runs/x/ failed with HTTP 404"
+    ):
+        start_op().execute_complete(make_context(), bad)
+
+
+# --- GetRunResultsOperator ----------------------------------------------------------------------------
+
+
+def test_get_results_of_a_finished_run(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "FINISHED", results=RESULTS)
+    op = GetRunResultsOperator(task_id="g", **IDS)
+    assert op.execute(make_context()) == {"y": 2.5, "token_out": ""}
+
+
+@pytest.mark.parametrize("state", ["RUNNING", "FAILED", "CONFIGURATION"])
+def test_get_results_of_an_unfinished_run_fails_saying_so(
+    requests_mock: requests_mock.Mocker, state: str
+) -> None:
+    FakeRun(requests_mock, state, results=RESULTS)
+    with pytest.raises(AirflowFailException, match=f"is {state}; results are available once it is FINISHED"):
+        GetRunResultsOperator(task_id="g", **IDS).execute(make_context())
+
+
+def test_get_results_rereads_empty_results(requests_mock: requests_mock.Mocker, clock: FakeClock) -> None:
+    requests_mock.get(
+        RUN_URL, [{"json": run_json("FINISHED")}, {"json": run_json("FINISHED", results=RESULTS)}]
+    )
+    assert GetRunResultsOperator(task_id="g", **IDS).execute(make_context()) == {"y": 2.5, "token_out": ""}
+    assert clock.sleeps == [1.0]
+
+
+# --- InterruptRunOperator --------------------------------------------------------------------------------
+
+
+def test_interrupt_a_running_run_and_wait(requests_mock: requests_mock.Mocker, clock: FakeClock) -> None:
+    FakeRun(requests_mock, "RUNNING", clock=clock)
+    op = std_log(InterruptRunOperator(task_id="i", deferrable=False, **IDS))
+    assert op.execute(make_context()) == "INTERRUPTED"
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == 1
+
+
+@pytest.mark.parametrize("state", ["FINISHED", "FAILED", "INTERRUPTED", "CONFIGURATION"])
+def test_interrupt_leaves_a_stopped_run(requests_mock: requests_mock.Mocker, state: str) -> None:
+    FakeRun(requests_mock, state)
+    assert (
+        std_log(InterruptRunOperator(task_id="i", deferrable=False, **IDS)).execute(make_context()) == state
+    )
+    assert sent(requests_mock, "POST") == []
+
+
+def test_interrupt_defers_for_the_end_states(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
+    op = std_log(InterruptRunOperator(task_id="i", deferrable=True, **IDS))
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(make_context())
+    assert deferred.value.trigger.target_states == ["INTERRUPTED", "FINISHED", "FAILED"]
+    assert op.execute_complete(make_context(), event("success", "INTERRUPTED")) == "INTERRUPTED"
+
+
+# --- DeleteRunOperator -------------------------------------------------------------------------------------
+
+
+def test_delete_a_run_already_gone_succeeds(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(RUN_URL, status_code=404, json={"detail": "Not found."})
+    assert std_log(DeleteRunOperator(task_id="d", **IDS)).execute(make_context()) is None
+    assert sent(requests_mock, "DELETE") == []
+
+
+def test_delete_waits_for_404(requests_mock: requests_mock.Mocker) -> None:
+    run = FakeRun(requests_mock, "FINISHED")
+    std_log(DeleteRunOperator(task_id="d", **IDS)).execute(make_context())
+    assert run.gone
+    methods = [r.method for r in requests_mock.request_history]
+    assert methods == ["GET", "DELETE", "GET"]
+    assert requests_mock.request_history[-1].url == RUN_URL
+
+
+def test_delete_interrupts_a_running_run_first(requests_mock: requests_mock.Mocker, clock: FakeClock) -> None:
+    run = FakeRun(requests_mock, "RUNNING", clock=clock)
+    std_log(DeleteRunOperator(task_id="d", **IDS)).execute(make_context())
+    assert run.gone
+    assert [r.method for r in requests_mock.request_history][:2] == ["GET", "POST"]
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == 1
+    assert len(sent(requests_mock, "DELETE")) == 1
+
+
+def test_delete_without_interrupt_refuses_a_running_run(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
+    with pytest.raises(AirflowFailException, match="is RUNNING and cannot be deleted; interrupt it first"):
+        std_log(DeleteRunOperator(task_id="d", interrupt=False, **IDS)).execute(make_context())
+    assert sent(requests_mock, "DELETE") == []
+    assert sent(requests_mock, "POST") == []
+
+
+# --- construction rules shared by the operators ---------------------------------------------------------------
+
+
+WAITING = [
+    (StartRunOperator, IDS),
+    (InterruptRunOperator, IDS),
+    (DeployRunOperator, {"workflow": WF_ID}),
+]
+
+
+@pytest.mark.parametrize(("cls", "ids"), WAITING)
+@pytest.mark.parametrize("setting", ["true", "false"])
+def test_deferrable_defaults_to_the_airflow_setting(
+    monkeypatch: pytest.MonkeyPatch, cls: type, ids: dict[str, Any], setting: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
+    assert cls(task_id="t", **ids).deferrable is (setting == "true")
+    assert cls(task_id="t", deferrable=setting != "true", **ids).deferrable is (setting != "true")
+
+
+@pytest.mark.parametrize(("cls", "ids"), WAITING)
+@pytest.mark.parametrize("name", ["poll_interval", "timeout"])
+@pytest.mark.parametrize("value", [0, -1, "5", True])
+def test_non_positive_intervals_are_refused(cls: type, ids: dict[str, Any], name: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be a positive number of seconds, not {value!r}"):
+        cls(task_id="t", **ids, **{name: value})
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        StartRunOperator,
+        PatchParametersOperator,
+        GetRunResultsOperator,
+        DeleteRunOperator,
+        InterruptRunOperator,
+    ],
+)
+def test_workflow_id_and_app_id_both_or_none_raise(cls: type) -> None:
+    extra: dict[str, Any] = {"parameters": {}} if cls is PatchParametersOperator else {}
+    with pytest.raises(ValueError, match="not both"):
+        cls(task_id="t", workflow_id=WF_ID, app_id=APP_ID, run_id=RUN_ID, **extra)
+    with pytest.raises(ValueError, match=r"Give workflow_id .* or app_id"):
+        cls(task_id="t", run_id=RUN_ID, **extra)
+
+
+@pytest.mark.parametrize(
+    ("template_value", "field", "message"),
+    [
+        ("{{ upstream_run }}", "run_id", "run_id is empty"),
+        ("{{ upstream_wf }}", "workflow_id", "workflow_id is empty"),
+    ],
+)
+def test_a_templated_id_that_renders_empty_fails_naming_it(
+    requests_mock: requests_mock.Mocker, template_value: str, field: str, message: str
+) -> None:
+    ids = {**IDS, field: template_value}
+    op = std_log(StartRunOperator(task_id="s", deferrable=False, **ids))
+    op.render_template_fields({"upstream_run": "", "upstream_wf": "  "}, jinja2.Environment())
+    with pytest.raises(PsevenConfigError, match=f"{message} .*templated id probably rendered to nothing"):
+        op.execute(make_context())
+    assert requests_mock.request_history == []
+
+
+def test_templated_ids_render_from_xcom_like_values(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
+    op = std_log(
+        MessagePushOperator(
+            task_id="m", workflow_id="{{ wf }}", run_id="{{ deploy['run_id'] }}", message="{{ msg }}"
+        )
+    )
+    op.render_template_fields({"wf": WF_ID, "deploy": {"run_id": RUN_ID}, "msg": "go"}, jinja2.Environment())
+    requests_mock.post(f"{RUN_URL}message_push/", status_code=202)
+    assert op.execute(make_context()) == "go"
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        StartRunOperator,
+        PatchParametersOperator,
+        GetRunResultsOperator,
+        DeleteRunOperator,
+        InterruptRunOperator,
+        MessagePushOperator,
+    ],
+)
+def test_run_address_fields_are_templated(cls: type) -> None:
+    assert {"pseven_conn_id", "workflow_id", "app_id", "run_id"} <= set(cls.template_fields)
+
+
+def test_deploy_templated_fields() -> None:
+    assert {"pseven_conn_id", "workflow", "app", "run_name", "run_path", "parameters"} <= set(
+        DeployRunOperator.template_fields
+    )
+    assert "parameters" in PatchParametersOperator.template_fields
+
+
+def test_dict_returning_operators_push_each_key() -> None:
+    assert DeployRunOperator(task_id="d", workflow=WF_ID).multiple_outputs is True
+    assert StartRunOperator(task_id="s", **IDS).multiple_outputs is True
+    assert InterruptRunOperator(task_id="i", **IDS).multiple_outputs is False
