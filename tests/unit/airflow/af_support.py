@@ -180,6 +180,13 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
+def polls(clock: FakeClock, interval: float) -> int:
+    """How many poll pauses the clock saw; each must be positive and at most ``interval`` (a wait
+    may align its ticks to a phase, so a pause can be shorter than the interval)."""
+    assert all(0 < s <= interval for s in clock.sleeps), clock.sleeps
+    return len(clock.sleeps)
+
+
 # --- a stateful fake run over requests-mock ----------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from af_support import (
     FakeStore,
     app_json,
     make_context,
+    polls,
     sent,
     sent_to,
     std_log,
@@ -96,7 +97,7 @@ def test_publish_as_json_and_wait_for_ready(publishing: requests_mock.Mocker, cl
         "set_version_as_default": True,
     }
     assert store.get(APP_KEY) == {"app_id": APP_ID, "version": 3}
-    assert clock.sleeps == [4.0, 4.0]
+    assert polls(clock, 4.0) == 2
 
 
 def test_publish_with_a_thumbnail_is_multipart(publishing: requests_mock.Mocker, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from af_support import (
     app_json,
     make_context,
     param_json,
+    polls,
     run_json,
     runs_url,
     sent,
@@ -125,7 +126,7 @@ def test_deploy_waits_on_the_sync_client_when_not_deferrable(
     FakeRun(workflow, "QUEUED_TO_INITIALIZE", "QUEUED_TO_INITIALIZE", "CONFIGURATION", clock=clock)
     result = deploy_op(deferrable=False, poll_interval=2).execute(make_context())
     assert result == summary("CONFIGURATION")
-    assert clock.sleeps == [2.0, 2.0]
+    assert polls(clock, 2.0) == 2
 
 
 def test_retry_with_a_recorded_run_does_not_deploy_again(workflow: requests_mock.Mocker) -> None:
@@ -316,7 +317,7 @@ def test_start_a_configuration_run_and_wait(requests_mock: requests_mock.Mocker,
     context = make_context()
     assert start_op().execute(context) == {"y": 2.5, "token_out": ""}
     assert len(sent_to(requests_mock, "POST", f"{RUN_URL}run/")) == 1
-    assert clock.sleeps == [5.0, 5.0]  # QUEUED_TO_RUN -> RUNNING -> FINISHED
+    assert polls(clock, 5.0) == 2  # QUEUED_TO_RUN -> RUNNING -> FINISHED
     assert context["ti"].pushed[LINK_KEY] == f"http://p7.test/pseven/runs/{RUN_ID}"
 
 
@@ -655,3 +656,24 @@ def test_dict_returning_operators_push_each_key() -> None:
     assert DeployRunOperator(task_id="d", workflow=WF_ID).multiple_outputs is True
     assert StartRunOperator(task_id="s", **IDS).multiple_outputs is True
     assert InterruptRunOperator(task_id="i", **IDS).multiple_outputs is False
+
+
+# --- on_kill of a task waiting without deferral ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("state", "interrupts"), [("RUNNING", 1), ("QUEUED_TO_RUN", 1), ("FINISHED", 0)])
+def test_killing_a_waiting_task_interrupts_its_run(
+    requests_mock: requests_mock.Mocker, state: str, interrupts: int
+) -> None:
+    from airflow_provider_pseven.client import RunRef
+
+    FakeRun(requests_mock, state)
+    op = start_op()
+    op._waiting_on = RunRef.workflow(WF_ID, RUN_ID)
+    op.on_kill()
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == interrupts
+
+
+def test_killing_a_task_that_is_not_waiting_sends_nothing(requests_mock: requests_mock.Mocker) -> None:
+    start_op().on_kill()
+    assert requests_mock.request_history == []

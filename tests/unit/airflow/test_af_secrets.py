@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import requests_mock
 from af_support import (
@@ -28,6 +29,8 @@ from af_support import (
     workflow_json,
 )
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.execution_time.task_runner import _serialize_rendered_fields
+from airflow.sdk.log import mask_secret as REAL_MASK_SECRET  # imported before the fixtures patch it
 
 from airflow_provider_pseven.client import PsevenError
 from airflow_provider_pseven.hooks import PsevenHook
@@ -200,3 +203,55 @@ def test_config_and_client_reprs_hide_the_token() -> None:
     hook = PsevenHook()
     assert_clean("repr(config)", repr(hook.config))
     assert_clean("repr(client)", repr(hook.client) + repr(vars(hook.client.core)["config"]))
+
+
+# --- rendered template fields (the UI's "Rendered Template" tab) -------------------------------------
+# These use Airflow's real secret masker, so they come last in this module and restore it afterwards.
+
+
+@pytest.fixture
+def real_masker(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    masker = _secrets_masker()
+    saved = (set(masker.patterns), masker.replacer)
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", REAL_MASK_SECRET)
+    yield masker
+    masker.patterns, masker.replacer = saved
+
+
+PARAMETER_OPERATORS = [
+    (PatchParametersOperator, {"workflow_id": WF_ID, "run_id": RUN_ID}),
+    (DeployRunOperator, {"workflow": WF_ID}),
+    (RunWorkflowOperator, {"workflow": WF_ID}),
+]
+
+
+def rendered_patch_operator() -> PatchParametersOperator:
+    # "license_code" is not a name Airflow's masker hides by itself (unlike "password" or "token").
+    op = PatchParametersOperator(
+        task_id="p", workflow_id=WF_ID, run_id=RUN_ID, parameters={"license_code": "{{ var_value }}"}
+    )
+    op.render_template_fields({"var_value": SECRET_VALUE}, jinja2.Environment())
+    return op
+
+
+def test_after_execution_the_rendered_secret_is_redacted(
+    requests_mock: requests_mock.Mocker, real_masker: Any
+) -> None:
+    FakeRun(
+        requests_mock, "CONFIGURATION", parameters=[param_json(SECRET_ID, "license_code", None, "Secret")]
+    )
+    op = std_log(rendered_patch_operator())
+    assert SECRET_VALUE in json.dumps(_serialize_rendered_fields(op))  # before: Airflow cannot know
+    assert op.execute(make_context()) == {"license_code": ""}
+    assert json.loads(json.dumps(_serialize_rendered_fields(op)))["parameters"] == {"license_code": "***"}
+
+
+@pytest.mark.parametrize(("cls", "ids"), PARAMETER_OPERATORS)
+def test_operators_with_parameters_overwrite_rendered_fields_after_execution(
+    cls: type, ids: dict[str, Any]
+) -> None:
+    # Rendered fields are sent before execute() knows which parameters are Secrets; Airflow re-sends
+    # them (redacted by then) after execution only when the operator asks for it.
+    assert cls(task_id="t", parameters={"x": 1}, **ids).overwrite_rtif_after_execution is True
