@@ -13,6 +13,7 @@ from tenacity import AsyncRetrying
 from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client import waiting
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
+from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import ClientCore, advance
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
@@ -52,6 +53,7 @@ class AsyncPsevenClient:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_connections: int = 50,
+        coalesce: bool = True,
     ) -> None:
         self.core = ClientCore(config)
         self.config = config
@@ -63,6 +65,8 @@ class AsyncPsevenClient:
         )
         self._sleep = sleep
         self._ready_lock = asyncio.Lock()
+        #: Gathers run-state polls of one workflow into one runs-list request (see coalesce.py).
+        self.coalescer = ListCoalescer(self._send_retrying) if coalesce else None
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -100,7 +104,13 @@ class AsyncPsevenClient:
                 error = exc
 
     async def send(self, call: Call) -> Reply:
-        """One call, retried as its retry class and the policy allow."""
+        """One call, retried as its retry class and the policy allow; list-answerable calls may be
+        answered together from one list request."""
+        if call.listed_in is not None and self.coalescer is not None:
+            return await self.coalescer.send(call)
+        return await self._send_retrying(call)
+
+    async def _send_retrying(self, call: Call) -> Reply:
         async for attempt in AsyncRetrying(sleep=self._sleep, **self.config.retry.tenacity_kwargs(call)):
             with attempt:
                 return await self._send_once(call)

@@ -69,6 +69,10 @@ class Call:
     #: Return 4xx answers as a Reply instead of raising (API path detection); 429 and 5xx still
     #: raise, so they are retried like any other call.
     raw: bool = False
+    #: The item with id ``item_id`` of the list at ``listed_in`` answers this GET as well (a run's
+    #: state is in the runs list): a client may answer many such calls with one list request.
+    listed_in: str | None = None
+    item_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -92,6 +96,8 @@ class Reply:
     content: bytes
     url: str
     call: Call = field(repr=False)
+    #: Already-parsed JSON (an item taken from a list answer); ``content`` is then empty.
+    data: Any = field(default=None, repr=False)
 
     @property
     def content_type(self) -> str:
@@ -107,6 +113,8 @@ class Reply:
 
     def json(self) -> Any:
         """The body as JSON; an HTML page or other non-JSON gets the friendly wrong-host error."""
+        if self.data is not None:
+            return self.data
         if not self.content.strip():
             return None
         if not self.is_json:

@@ -78,7 +78,7 @@ class MultipartBody:
         return (
             f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
             "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode("utf-8")
+        ).encode()
 
     def _heads(self) -> Iterator[bytes]:
         """Every byte of the body that is not file content, in order."""

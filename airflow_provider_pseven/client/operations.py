@@ -321,6 +321,19 @@ def get_run(ref: RunRef) -> Op[Run]:
     return Run.from_json(reply.json_object())
 
 
+def get_run_summary(ref: RunRef) -> Op[Run]:
+    """The run's summary (state, name, path, url), which its runs list also carries.
+
+    Marked as answerable from ``runs/``, so an async client polling many runs of one workflow may
+    answer them all with one list request. Parameters and results are not in a summary.
+    """
+    reply = yield Call(
+        "GET", ref.path(), base=ref.base, listed_in=runs_path(ref.kind, ref.parent_id), item_id=ref.run_id
+    )
+    assert reply is not None
+    return Run.from_json(reply.json_object())
+
+
 def match_parameters(parameters: Sequence[Parameter], keys: Iterable[str]) -> dict[str, Parameter]:
     """Map each key (a parameter id or name) to its parameter; unknown keys fail listing names."""
     by_id = {p.id: p for p in parameters}
@@ -526,6 +539,7 @@ __all__ = [
     "get_app",
     "get_results",
     "get_run",
+    "get_run_summary",
     "get_workflow",
     "interrupt_run",
     "list_apps",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenTransportError,
 )
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
-from airflow_provider_pseven.client.operations import RunRef, get_app, get_run, message_pop
+from airflow_provider_pseven.client.operations import RunRef, get_app, get_run, get_run_summary, message_pop
 
 log = logging.getLogger("airflow_provider_pseven.client")
 
@@ -65,9 +66,18 @@ def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.time()
 
 
-def _pause(deadline: float | None, interval: float) -> Sleep:
+def _pause(deadline: float | None, interval: float, phase_key: str = "") -> Sleep:
+    """Sleep to the next tick of ``interval``, at a phase fixed by ``phase_key``.
+
+    Every wait on runs of one workflow ticks at the same instants, so an async client can answer
+    their polls together from one runs-list request; other workflows tick at other phases, which
+    spreads the load on the server over the interval.
+    """
+    phase = (zlib.crc32(phase_key.encode()) % 1000) / 1000 * interval if phase_key else 0.0
+    now = time.time()
+    pause = interval - ((now - phase) % interval) if phase_key else interval
     remaining = _remaining(deadline)
-    return Sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
+    return Sleep(pause if remaining is None else max(0.0, min(pause, remaining)))
 
 
 def wait_for_run(
@@ -87,7 +97,7 @@ def wait_for_run(
     started = time.time()
     while True:
         try:
-            run = yield from get_run(ref)
+            run = yield from get_run_summary(ref)
         except TRANSIENT as error:
             log.warning("Run %s: could not read its state (%s); polling again", ref.run_id, error)
         else:
@@ -116,7 +126,7 @@ def wait_for_run(
                 {**ref.as_dict(), "state": state},
                 f"run {ref.run_id} was still {state} at its deadline",
             )
-        yield _pause(deadline, interval)
+        yield _pause(deadline, interval, f"{ref.kind.value}:{ref.parent_id}")
 
 
 def wait_for_app(

@@ -1,0 +1,246 @@
+"""Trigger capacity: N run-state triggers in one asyncio loop, as a triggerer runs them.
+
+The emulator runs in another process (``Bench*`` workflows that only sleep). For each variant we
+deploy and start N runs over 10 workflows, finishing at random times, then run N triggers until
+all fired, and report: CPU seconds per 1,000 polls, CPU share of one core, peak RSS, requests per
+second reaching the server, and the latency from a run's finish to its TriggerEvent (p50, p99).
+
+Variants, in the same run:
+- ``ours``: RunStateTrigger as shipped: one shared pooled client, polls of one workflow answered
+  by one runs-list request;
+- ``ours, no list``: the same without list coalescing (one details GET per run per interval);
+- ``baseline``: the trigger the dbt Cloud provider's way: per poll a connection lookup and a new
+  aiohttp session (DbtCloudHook.get_job_details).
+
+Usage: python benchmarks/trigger_capacity.py [--sizes 100,1000,2000] [--interval 5] [--spread 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, RunKind, RunRef  # noqa: E402
+from airflow_provider_pseven.client import waiting as waiting_module  # noqa: E402
+from airflow_provider_pseven.emulator import EmulatorProcess  # noqa: E402
+
+
+class _Polls:
+    count = 0
+
+
+POLLS = _Polls()
+
+
+def _count_polls() -> None:
+    """Count every state check the waiting loop makes (wrapping its summary read)."""
+    original = waiting_module.get_run_summary
+
+    def counted(ref: RunRef) -> Any:
+        POLLS.count += 1
+        return (yield from original(ref))
+
+    waiting_module.get_run_summary = counted  # type: ignore[assignment]
+
+
+async def _prepare(config: ClientConfig, count: int, spread: float) -> list[RunRef]:
+    """Deploy and start ``count`` runs over the Bench workflows, each sleeping a random time."""
+    async with AsyncPsevenClient(config, coalesce=False, max_connections=20) as client:
+        workflows = [w for w in await client.list_workflows() if w.name.startswith("Bench")]
+        semaphore = asyncio.Semaphore(20)
+        rng = random.Random(count)
+
+        async def one(index: int) -> RunRef:
+            async with semaphore:
+                workflow = workflows[index % len(workflows)]
+                run = await client.deploy_run(
+                    RunKind.WORKFLOW, workflow.id, name=f"bench-{index}-{time.time_ns()}"
+                )
+                ref = RunRef.workflow(workflow.id, run.id)
+                await client.wait_for_run(ref, ["CONFIGURATION"], interval=0.2)  # type: ignore[list-item]
+                await client.set_parameters(ref, {"duration": 3 + rng.random() * spread})
+                await client.start_run(ref)
+                return ref
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def _baseline_wait(conn_id: str, api_url: str, ref: RunRef, interval: float) -> float:
+    """As DbtCloudHook.get_job_details does it: every poll looks the connection up and opens (and
+    closes) a new aiohttp session."""
+    import aiohttp
+    from airflow.providers.common.compat.connection import get_async_connection
+
+    url = f"{api_url}{ref.path()}"
+    while True:
+        POLLS.count += 1
+        conn = await get_async_connection(conn_id)
+        headers = {"Authorization": f"Token {conn.password}", "Content-Type": "application/json"}
+        async with (
+            aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=60)) as session,
+            session.get(url) as response,
+        ):
+            response.raise_for_status()
+            state = (await response.json())["state"]
+        if state in ("FINISHED", "FAILED", "INTERRUPTED"):
+            return time.time()
+        await asyncio.sleep(interval)
+
+
+async def _ours_wait(conn_id: str, ref: RunRef, interval: float) -> float:
+    from airflow_provider_pseven.triggers import RunStateTrigger
+
+    trigger = RunStateTrigger(conn_id, ref.kind.value, ref.parent_id, ref.run_id, poll_interval=interval)
+    async for event in trigger.run():
+        assert event.payload["status"] == "success", event.payload
+    return time.time()
+
+
+class _RssPeak:
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        process = psutil.Process()
+        while not self._stop.is_set():
+            self.peak = max(self.peak, process.memory_info().rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> _RssPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def _measure(
+    variant: str, count: int, args: argparse.Namespace, emulator: EmulatorProcess
+) -> dict[str, Any]:
+    config = ClientConfig(emulator.url, token=emulator.token, api_path=".rest")
+    refs = await _prepare(config, count, args.spread)
+    conn_id = "pseven_bench"
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
+        {
+            "conn_type": "pseven",
+            "host": emulator.url,
+            "password": emulator.token,
+            "extra": {"api_path": ".rest"},
+        }
+    )
+    from airflow_provider_pseven.hooks import PsevenHook
+
+    client = await PsevenHook(conn_id).get_async_client()
+    client.coalescer = None if variant != "ours" else client.coalescer
+    if client.coalescer is not None:
+        client.coalescer.list_requests = client.coalescer.answered_from_lists = 0
+    httpx.get(f"{emulator.url}/_emulator/requests", timeout=30)  # warm
+    httpx.request("DELETE", f"{emulator.url}/_emulator/requests", timeout=30)
+    POLLS.count = 0
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.time()
+    with _RssPeak() as rss:
+        if variant == "baseline":
+            api_url = client.core.api_base(_pseven_base())
+            waits = [_baseline_wait(conn_id, api_url, ref, args.interval) for ref in refs]
+        else:
+            waits = [_ours_wait(conn_id, ref, args.interval) for ref in refs]
+        fired = await asyncio.gather(*waits)
+    wall = time.time() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
+    requests_seen = int(httpx.get(f"{emulator.url}/_emulator/requests", timeout=60).json()["count"])
+    finished = {}
+    async with AsyncPsevenClient(config, coalesce=False, max_connections=20) as reader:
+        semaphore = asyncio.Semaphore(20)
+
+        async def finished_at(ref: RunRef) -> None:
+            async with semaphore:
+                run = await reader.get_run(ref)
+                finished[ref.run_id] = float(run.result_values()["finished_at"])
+
+        await asyncio.gather(*(finished_at(ref) for ref in refs))
+        await asyncio.gather(*(reader.delete_run(ref, wait=False) for ref in refs))
+    latencies = sorted(event - finished[ref.run_id] for ref, event in zip(refs, fired, strict=True))
+    return {
+        "variant": variant,
+        "triggers": count,
+        "polls": POLLS.count,
+        "cpu_s": cpu,
+        "cpu_per_1000_polls": cpu / max(POLLS.count, 1) * 1000,
+        "core_share": cpu / wall,
+        "peak_rss_mib": rss.peak / 2**20,
+        "requests": requests_seen,
+        "req_per_s": requests_seen / wall,
+        "req_per_interval": requests_seen / (wall / args.interval),
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "wall_s": wall,
+    }
+
+
+def _pseven_base() -> Any:
+    from airflow_provider_pseven.client.calls import Base
+
+    return Base.PSEVEN
+
+
+async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
+    _count_polls()
+    rows = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with EmulatorProcess("--workflows", "benchmarks.bench_workflows", env=env) as emulator:
+        plan = [("ours", n) for n in args.sizes] + [("ours, no list", n) for n in args.sizes if n == 1000]
+        plan += [("baseline", n) for n in args.sizes if n <= 1000]
+        for variant, count in plan:
+            row = await _measure(variant, count, args, emulator)
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def main() -> None:
+    import logging
+
+    logging.getLogger("airflow_provider_pseven").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,2000", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--interval", default=5.0, type=float)
+    parser.add_argument("--spread", default=30.0, type=float, help="runs finish 3..3+spread s after start")
+    args = parser.parse_args()
+    rows = asyncio.run(_main(args))
+    print(f"\n`{' '.join([Path(sys.executable).name, *sys.argv])}` (poll interval {args.interval:g} s)\n")
+    print(
+        "| variant | triggers | polls | CPU s / 1,000 polls | CPU, share of one core | peak RSS MiB | "
+        "requests/s | requests / interval | latency p50 s | latency p99 s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['variant']} | {r['triggers']} | {r['polls']} | {r['cpu_per_1000_polls']:.2f} | "
+            f"{r['core_share']:.1%} | {r['peak_rss_mib']:.0f} | {r['req_per_s']:.1f} | {r['req_per_interval']:.1f} | "
+            f"{r['p50']:.2f} | {r['p99']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
