@@ -42,7 +42,7 @@ def _as_bool(value: Any, name: str) -> bool | None:
 
 def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides: Any) -> ClientConfig:
     """Read a ``pseven`` connection: host = sign-in URL, password = token (or login's password)."""
-    host, _ = normalize_sign_in_url(conn.host or "", conn.port)
+    host, api_path_in_host = normalize_sign_in_url(conn.host or "", conn.port)
     login = conn.login or None
     password = conn.password or None
     verify_ssl = _as_bool(_extra(extras, "verify_ssl"), "verify_ssl")
@@ -60,7 +60,7 @@ def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides
         "token": None if login else password,
         "username": login,
         "password": password if login else None,
-        "api_path": _extra(extras, "api_path") or "auto",
+        "api_path": _extra(extras, "api_path") or api_path_in_host or "auto",
         "verify": verify,
         "timeout": timeout_value,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from airflow_provider_pseven.operators.base import PsevenBaseOperator, WaitingMi
 from airflow_provider_pseven.operators.files import download_item, upload_files
 from airflow_provider_pseven.operators.parameters import apply_parameters
 from airflow_provider_pseven.operators.runs import (
+    RUN_ID_KEY,
     default_run_name,
     deploy_or_reuse,
     resolve_parent,
@@ -110,9 +112,21 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
             self._guarded(ref, lambda: self.check_run_result(result, ref))
         return self._configured(context, ref)
 
+    def _event_result(self, context: Any, event: Any) -> tuple[RunRef, Any]:
+        """The event's result and run; a broken event still lets ``delete_after`` find the run."""
+        try:
+            result = self.result_from_event(event)
+            return self._ref(result.payload), result
+        except Exception:
+            store = context.get("task_state_store")
+            recorded = store.get(RUN_ID_KEY) if store is not None else None
+            if recorded:
+                kind, parent_id = resolve_parent(self.hook.client, self.workflow, self.app)
+                self._delete(RunRef(kind, parent_id, str(recorded)))
+            raise
+
     def resume_configured(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        result = self.result_from_event(event)
-        ref = self._ref(result.payload)
+        ref, result = self._event_result(context, event)
         self._guarded(ref, lambda: self.check_run_result(result, ref))
         return self._configured(context, ref)
 
@@ -133,8 +147,8 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
         return self._finished(ref, result)
 
     def resume_finished(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        result = self.result_from_event(event)
-        return self._finished(self._ref(result.payload), result)
+        ref, result = self._event_result(context, event)
+        return self._finished(ref, result)
 
     def _finished(self, ref: RunRef, result: Any) -> Any:
         def collect() -> dict[str, Any]:
@@ -165,9 +179,8 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
             run = client.get_run(ref)
             if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
                 client.interrupt_run(ref)
-                client.wait_for_run(
-                    ref, [RunState.INTERRUPTED, RunState.FINISHED, RunState.FAILED], interval=1.0
-                )
+                stopped = [RunState.INTERRUPTED, RunState.FINISHED, RunState.FAILED]
+                client.wait_for_run(ref, stopped, deadline=time.time() + 300, interval=1.0)
             client.delete_run(ref)
             self.log.info("Deleted run %s", ref.run_id)
         except PsevenError as error:

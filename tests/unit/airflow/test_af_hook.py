@@ -68,11 +68,6 @@ def test_host_forms(host: str, port: int | None, expected: str) -> None:
     assert config_of(conn(host=host, port=port, password="t")).host == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config_from_connection discards the api_path that normalize_sign_in_url finds in a "
-    "host given as the full API URL, so the hook falls back to auto-detection",
-)
 def test_host_given_as_the_full_api_url_sets_the_api_path() -> None:
     config = config_of(conn(host="https://app.pseven.io/pseven/@rest/v2/", password="t"))
     assert config.host == "https://app.pseven.io"
