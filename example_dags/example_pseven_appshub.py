@@ -30,7 +30,7 @@ with DAG(
     catchup=False,
     tags=["pseven", "example"],
 ) as dag:
-    # Publish and wait (deferred) until the new version is READY.
+    # Publish and wait in the triggerer (deferrable=True) until the new version is READY.
     # Returns {"app_id", "version", "revision", "url", "state"}.
     publish = PublishAppOperator(
         task_id="publish",
@@ -38,6 +38,7 @@ with DAG(
         name="Toy from Airflow",
         workspace_name="Toy apps",
         description="Published by the example_pseven_appshub DAG",
+        deferrable=True,
         poll_interval=POLL,
     )
 
@@ -48,12 +49,13 @@ with DAG(
         app="{{ ti.xcom_pull('publish')['app_id'] }}@{{ ti.xcom_pull('publish')['version'] }}",
         personal=True,
         parameters={"MyFirstParameter": "hello from AppsHub"},
+        deferrable=True,
         poll_interval=POLL,
     )
     run = {"app_id": deploy.output["app_id"], "run_id": deploy.output["run_id"]}
 
     # Start and wait in one task (deferred); returns the results {name: value}.
-    start = StartRunOperator(task_id="start", poll_interval=POLL, timeout=3600, **run)
+    start = StartRunOperator(task_id="start", deferrable=True, poll_interval=POLL, timeout=3600, **run)
 
     @task
     def write_summary(app: dict, results: dict) -> None:

@@ -38,6 +38,7 @@ with DAG(
         task_id="deploy",
         workflow="/Users/1/Chat.p7wf",
         parameters={"Channel": CHANNEL, "Rounds": 2, "Timeout": 600},
+        deferrable=True,
         poll_interval=POLL,
     )
     run = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}

@@ -46,10 +46,11 @@ with DAG(
         path.write_text("x,y\n0.1,2.0\n0.2,3.5\n0.3,4.1\n")
         return str(path)
 
-    # Deploy a run and wait (deferred) until it is in CONFIGURATION.
+    # Deploy a run and wait until it is in CONFIGURATION. deferrable=True waits in the triggerer,
+    # holding no worker slot (the default is Airflow's [operators] default_deferrable).
     # It returns {"workflow_id", "run_id", "name", "path", "url", "state"}; each key is also its
     # own XCom, so deploy.output["run_id"] can be passed to the next operators.
-    deploy = DeployRunOperator(task_id="deploy", workflow=WORKFLOW, poll_interval=POLL)
+    deploy = DeployRunOperator(task_id="deploy", workflow=WORKFLOW, deferrable=True, poll_interval=POLL)
     run = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
 
     # Secrets belong in a connection or an Airflow Variable (a secrets backend in production),
@@ -69,8 +70,8 @@ with DAG(
     # Upload the file written above into the run directory (only allowed in CONFIGURATION).
     upload = UploadFilesOperator(task_id="upload_input", files=[write_input()], destination="inputs", **run)
 
-    # Start without waiting in this task; the sensor below waits in the triggerer, so no worker
-    # slot is held while the workflow runs.
+    # Start without waiting in this task; the sensor below waits (deferred by default, in the
+    # triggerer), so no worker slot is held while the workflow runs.
     start = StartRunOperator(task_id="start", wait_for_completion=False, **run)
     wait = RunStateSensor(task_id="wait_finished", poll_interval=POLL, timeout=3600, **run)
 

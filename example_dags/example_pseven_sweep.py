@@ -48,17 +48,21 @@ with DAG(
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_tasks=8,  # at most 8 runs deploying or running on pSeven at once
     tags=["pseven", "example"],
 ) as dag:
     # One mapped task instance per parameter set: deploy and configure each run.
-    deploy = DeployRunOperator.partial(task_id="deploy", workflow=WORKFLOW, poll_interval=POLL).expand(
-        parameters=SWEEP
-    )
+    deploy = DeployRunOperator.partial(
+        task_id="deploy", workflow=WORKFLOW, deferrable=True, poll_interval=POLL
+    ).expand(parameters=SWEEP)
     runs = deploy.output.map(run_address)
 
     # Start each run and wait for it (deferred: the waits cost no worker slots); returns its results.
-    start = StartRunOperator.partial(task_id="run", poll_interval=POLL, timeout=3600).expand_kwargs(runs)
+    # max_active_tis_per_dagrun counts deferred task instances too, so at most 8 runs of this DAG
+    # run are started and unfinished on pSeven at once (a DAG's max_active_tasks would not count
+    # deferred waits).
+    start = StartRunOperator.partial(
+        task_id="run", deferrable=True, poll_interval=POLL, timeout=3600, max_active_tis_per_dagrun=8
+    ).expand_kwargs(runs)
 
     @task(multiple_outputs=True)
     def pick_best(deployed: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:

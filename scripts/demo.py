@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -150,11 +151,17 @@ def read_json(path: Path) -> Any:
         return None
 
 
+ERROR_LINE = re.compile(r"^[\w.]+(Error|Exception): ")
+
+
+def log_text(log_path: Path) -> list[str]:
+    return log_path.read_text(errors="replace").splitlines() if log_path.exists() else []
+
+
 def task_states(log_path: Path) -> str:
     """``12 success, 1 failed``: the last state of each task instance, from the log."""
     last: dict[str, str] = {}
-    text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    for line in text.splitlines():
+    for line in log_text(log_path):
         if "Task instance state updated" in line and "new_state=" in line:
             fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
             last[fields.get("ti_id", "")] = fields["new_state"]
@@ -168,6 +175,9 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
     status = "succeeded" if ok else "FAILED"
     say(f"\n== {dag_id}: {status} in {seconds:.1f} s (log: {log_path.relative_to(REPO)})")
     say(f"   task instances: {task_states(log_path)}")
+    if not ok:
+        errors = [line for line in log_text(log_path) if ERROR_LINE.match(line)]
+        say(f"   {errors[-1][:300] if errors else 'no error line found in the log'}")
     summary = read_json(OUTPUT / dag_id / "summary.json")
     if not summary:
         if ok:
