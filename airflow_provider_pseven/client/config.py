@@ -36,6 +36,13 @@ def normalize_sign_in_url(host: str, port: int | None = None) -> tuple[str, str 
         raise PsevenConfigError(
             f"The pSeven host {host!r} is not an http(s) URL. Use the sign-in URL, e.g. https://app.pseven.io"
         )
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        raise PsevenConfigError(
+            f"The pSeven host {host!r} has an invalid port; use a number from 1 to 65535, "
+            "e.g. https://app.pseven.io:8443"
+        ) from None
     path = parts.path.rstrip("/")
     api_path = None
     match = _API_SUFFIX.search(path + "/")

@@ -42,6 +42,8 @@ from airflow_provider_pseven.client.calls import Base, Call, Op, Retry, Sleep
 from airflow_provider_pseven.client.config import API_PATHS
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
+    PsevenAuthError,
+    PsevenBadRequestError,
     PsevenConfigError,
     PsevenError,
     PsevenLookupError,
@@ -120,9 +122,19 @@ def _base(kind: RunKind) -> Base:
 
 def login(username: str, password: str) -> Op[str]:
     """Exchange a login and password for an API token (``auth/login/``)."""
-    reply = yield Call(
-        "POST", "auth/login/", json={"username": username, "password": password}, authenticated=False
-    )
+    try:
+        reply = yield Call(
+            "POST", "auth/login/", json={"username": username, "password": password}, authenticated=False
+        )
+    except (PsevenBadRequestError, PsevenAuthError) as error:
+        raise PsevenAuthError(
+            "POST",
+            "auth/login/",
+            error.status,
+            error.detail,
+            f"signing in as {username!r} failed: check the connection's Login and Password, "
+            "or leave Login empty and set Password to an API token",
+        ) from None
     assert reply is not None
     token = reply.json_object().get("token")
     if not isinstance(token, str) or not token:
@@ -315,8 +327,23 @@ def deploy_run(
     return Run.from_json(reply.json_object())
 
 
+def _no_such_run(ref: RunRef, error: PsevenNotFoundError) -> PsevenNotFoundError:
+    """The same 404, saying which ids to check (it stays a PsevenNotFoundError for callers)."""
+    return PsevenNotFoundError(
+        error.method,
+        error.path,
+        error.status,
+        error.detail,
+        f"no run {ref.run_id!r} of {ref.kind.id_field} {ref.parent_id!r}: check run_id and "
+        f"{ref.kind.id_field} (usually an upstream task's XCom); the run may have been deleted",
+    )
+
+
 def get_run(ref: RunRef) -> Op[Run]:
-    reply = yield Call("GET", ref.path(), base=ref.base)
+    try:
+        reply = yield Call("GET", ref.path(), base=ref.base)
+    except PsevenNotFoundError as error:
+        raise _no_such_run(ref, error) from None
     assert reply is not None
     return Run.from_json(reply.json_object())
 
@@ -327,9 +354,12 @@ def get_run_summary(ref: RunRef) -> Op[Run]:
     Marked as answerable from ``runs/``, so an async client polling many runs of one workflow may
     answer them all with one list request. Parameters and results are not in a summary.
     """
-    reply = yield Call(
-        "GET", ref.path(), base=ref.base, listed_in=runs_path(ref.kind, ref.parent_id), item_id=ref.run_id
-    )
+    try:
+        reply = yield Call(
+            "GET", ref.path(), base=ref.base, listed_in=runs_path(ref.kind, ref.parent_id), item_id=ref.run_id
+        )
+    except PsevenNotFoundError as error:
+        raise _no_such_run(ref, error) from None
     assert reply is not None
     return Run.from_json(reply.json_object())
 

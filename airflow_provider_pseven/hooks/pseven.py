@@ -13,7 +13,7 @@ from airflow_provider_pseven.client import (
     AsyncPsevenClient,
     ClientConfig,
     PsevenClient,
-    PsevenError,
+    PsevenConfigError,
     RetryPolicy,
 )
 from airflow_provider_pseven.client.calls import Base
@@ -37,7 +37,7 @@ def _as_bool(value: Any, name: str) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise PsevenError(f"Connection extra {name!r} must be true or false, not {value!r}")
+    raise PsevenConfigError(f"Connection extra {name!r} must be true or false, not {value!r}")
 
 
 def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides: Any) -> ClientConfig:
@@ -52,7 +52,7 @@ def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides
     try:
         timeout_value = float(timeout) if timeout is not None else 60.0
     except (TypeError, ValueError):
-        raise PsevenError(
+        raise PsevenConfigError(
             f"Connection extra 'timeout' must be a number of seconds, not {timeout!r}"
         ) from None
     settings: dict[str, Any] = {

@@ -10,7 +10,18 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_pseven.client import PsevenConfigError, PsevenError, RunKind, RunRef, RunState
+from airflow_provider_pseven.client import (
+    PsevenApiNotFoundError,
+    PsevenAuthError,
+    PsevenConfigError,
+    PsevenError,
+    PsevenLookupError,
+    PsevenNotJsonError,
+    PsevenUnsafeURLError,
+    RunKind,
+    RunRef,
+    RunState,
+)
 from airflow_provider_pseven.client.waiting import WaitResult
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
@@ -27,6 +38,33 @@ def positive(name: str, value: float | None, *, allow_none: bool = True) -> floa
     return float(value)
 
 
+#: Errors that a retry cannot mend: with Airflow's retry policy the task fails at once instead of
+#: using up its retries (the exception keeps its type and message).
+PERMANENT_ERRORS: tuple[type[PsevenError], ...] = (
+    PsevenConfigError,
+    PsevenLookupError,
+    PsevenAuthError,
+    PsevenNotJsonError,
+    PsevenApiNotFoundError,
+    PsevenUnsafeURLError,
+)
+
+
+def permanent_error_policy() -> Any:
+    """The default ``retry_policy`` of pSeven tasks: no retry for a mistake only a person can fix."""
+    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    return ExceptionRetryPolicy(
+        rules=[
+            RetryRule(
+                exception=[f"{e.__module__}.{e.__qualname__}" for e in PERMANENT_ERRORS],
+                action=RetryAction.FAIL,
+                reason="a retry cannot fix this: correct the DAG, the connection or the server address",
+            )
+        ]
+    )
+
+
 class PsevenBaseOperator(BaseOperator):
     """Base of all pSeven operators: a connection id and a hook built from it."""
 
@@ -40,6 +78,7 @@ class PsevenBaseOperator(BaseOperator):
     overwrite_rtif_after_execution: bool = True
 
     def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_policy", permanent_error_policy())
         if self.returns_mapping:
             kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)

@@ -58,7 +58,17 @@ class UploadFilesOperator(PsevenRunOperator):
         )
 
 
+def _as_list(name: str, value: Any) -> Sequence[Any]:
+    """A list argument given as one string (often a rendered template) is a mistake, not a list."""
+    if isinstance(value, (str, os.PathLike)):
+        raise AirflowFailException(
+            f"{name} must be a list, not the string {str(value)!r}; write {name}=[{str(value)!r}]"
+        )
+    return value
+
+
 def _upload_specs(files: Sequence[Any]) -> list[str | os.PathLike[str] | tuple[str, str]]:
+    files = _as_list("files", files)
     specs: list[str | os.PathLike[str] | tuple[str, str]] = []
     for item in files:
         if isinstance(item, (str, os.PathLike)):
@@ -85,11 +95,12 @@ def upload_files(
             f"Run {ref.run_id} is {run.state_text}: files can be uploaded only in CONFIGURATION"
         )
     specs = _upload_specs(files)
+    folders = list(_as_list("directories", directories))
     try:
-        result = client.upload(ref, specs, destination=destination or None, directories=list(directories))
+        result = client.upload(ref, specs, destination=destination or None, directories=folders)
     except PsevenRequestMayHaveSucceeded:
         log.warning("The upload lost its answer; uploading the same files again")
-        result = client.upload(ref, specs, destination=destination or None, directories=list(directories))
+        result = client.upload(ref, specs, destination=destination or None, directories=folders)
     log.info(
         "Uploaded %d file(s) and %d folder(s) to run %s",
         len(result.files),

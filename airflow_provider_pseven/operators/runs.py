@@ -20,7 +20,12 @@ from airflow_provider_pseven.client import (
 )
 from airflow_provider_pseven.client.waiting import run_summary
 from airflow_provider_pseven.links import PsevenRunLink
-from airflow_provider_pseven.operators.base import PsevenBaseOperator, PsevenRunOperator, WaitingMixin
+from airflow_provider_pseven.operators.base import (
+    PsevenBaseOperator,
+    PsevenRunOperator,
+    WaitingMixin,
+    positive,
+)
 from airflow_provider_pseven.operators.parameters import apply_parameters
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
@@ -372,7 +377,7 @@ class DeleteRunOperator(PsevenRunOperator):
     def __init__(self, *, interrupt: bool = True, timeout: float = 300.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.interrupt = interrupt
-        self.timeout = timeout
+        self.timeout = positive("timeout", timeout, allow_none=False) or 300.0
 
     def execute(self, context: Any) -> None:
         client = self.hook.client

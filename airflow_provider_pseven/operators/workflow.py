@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_pseven.client import PsevenError, RunKind, RunRef, RunState
+from airflow_provider_pseven.client.waiting import run_summary
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, WaitingMixin
 from airflow_provider_pseven.operators.files import download_item, upload_files
@@ -32,7 +33,8 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
     :param files: local files to upload (path or ``(path, name)``), into ``upload_destination``.
     :param downloads: ``{file in the run: local or object-storage destination}`` fetched after FINISHED.
     :param delete_after: delete the run at the end, whether it succeeded or not.
-    :return: results ``{name: value}``, Secrets as ``""``.
+    :return: results ``{name: value}``, Secrets as ``""``; the run's address
+        ``{"workflow_id" | "app_id", "run_id", ...}`` is pushed too, under the XCom key ``pseven_run``.
     """
 
     returns_mapping = True
@@ -107,6 +109,9 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
         name = self.run_name or default_run_name(context)
         run = deploy_or_reuse(client, context, self.log, kind, parent_id, name=name, personal=self.personal)
         ref = RunRef(kind, parent_id, run.id)
+        # The results are the return value; the run's address goes beside them, so a later task
+        # (e.g. picking the best run of a sweep) can still download from it.
+        context["ti"].xcom_push(key="pseven_run", value=run_summary(ref, run))
         if run.state is RunState.QUEUED_TO_INITIALIZE:
             result = self.wait(self._trigger(ref, "CONFIGURATION"), "resume_configured", ref)
             self._guarded(ref, lambda: self.check_run_result(result, ref))

@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_pseven.client import RunKind, RunRef, RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.hooks.pseven import PsevenHook
-from airflow_provider_pseven.operators.base import WaitingMixin, positive
+from airflow_provider_pseven.operators.base import WaitingMixin, permanent_error_policy, positive
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 
@@ -36,6 +36,7 @@ class _RunSensorBase(WaitingMixin, BaseSensorOperator):  # type: ignore[misc]
     ) -> None:
         positive("poll_interval", poll_interval, allow_none=False)
         positive("timeout", timeout, allow_none=False)
+        kwargs.setdefault("retry_policy", permanent_error_policy())
         super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
         if (workflow_id is None) == (app_id is None):
             raise ValueError(
@@ -86,6 +87,10 @@ class RunStateSensor(_RunSensorBase):
         super().__init__(**kwargs)
         states = {s.value for s in RunState} - {"UNKNOWN"}
         for name, given in (("target_states", target_states), ("failure_states", failure_states)):
+            if isinstance(given, str):
+                raise ValueError(
+                    f"{name} must be a list of states, not the string {given!r}; write {name}=[{given!r}]"
+                )
             unknown = [s for s in given if s not in states]
             if unknown:
                 raise ValueError(f"{name} has unknown states {unknown}; valid states: {sorted(states)}")

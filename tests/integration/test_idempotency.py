@@ -42,3 +42,12 @@ def test_retried_start_starts_once(pseven_connection):
     assert server.state.start_count(run_id) == 1
     assert len(server.requests.entries(method="POST", path_suffix="/run/")) == 1
     assert xcom(dag_run, "start")["elapsed"] >= 1.0  # the retry waited for the same run to finish
+
+
+@pytest.mark.integration
+def test_a_mistake_in_the_dag_is_not_retried(pseven_connection):
+    dag_run = run_dag("it_retries.py", "it_no_retry_for_mistakes")
+
+    assert task_states(dag_run) == {"deploy": "failed"}
+    assert _tries(dag_run, "deploy") == 1
+    assert pseven_connection.state.deploy_count() == 0

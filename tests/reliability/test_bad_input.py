@@ -238,8 +238,6 @@ def _(env: Env) -> None:
     PsevenConfigError,
     "'https://app.pseven.io:8o43'",
     "port",
-    bug="a non-numeric port escapes as a bare ValueError ('Port could not be cast to integer') from "
-    "ClientCore.__init__, naming neither the host nor the connection field",
 )
 def _(env: Env) -> None:
     PsevenClient(ClientConfig(host="https://app.pseven.io:8o43", token="t"))
@@ -281,8 +279,6 @@ def _(env: Env) -> None:
     "Unable to log in",
     "Login and Password",
     never_says=("wrong-password",),
-    bug="the login's 400 is a PsevenBadRequestError showing the server's raw JSON, with no hint that "
-    "the connection's Login and Password are what to fix",
 )
 def _(env: Env) -> None:
     env.set_connection(login=DEFAULT_USER, password="wrong-password")
@@ -333,8 +329,6 @@ def _(env: Env) -> None:
     "'timeout'",
     "'soon'",
     "number of seconds",
-    bug="config_from_connection raises the base PsevenError, not PsevenConfigError, for a bad "
-    "'timeout' extra (and _as_bool likewise for verify_ssl)",
 )
 def _(env: Env) -> None:
     env.set_connection(extra={"timeout": "soon"})
@@ -515,8 +509,6 @@ def _(env: Env) -> None:
     "HTTP 404",
     "run_id",
     "deleted",
-    bug="a 404 on a run says only 'Not found.': no hint that run_id (or workflow_id/app_id, usually "
-    "an upstream XCom) is wrong or that the run was deleted",
 )
 def _(env: Env) -> None:
     _ = env.server
@@ -717,8 +709,6 @@ def _(env: Env) -> None:
     "not the string",
     "in.txt",
     then=_no_upload_sent,
-    bug="a bare string (e.g. a template rendered to text) is iterated character by character, so "
-    "the user reads \"Cannot upload '/': the local file is a directory\" about a path they never gave",
 )
 def _(env: Env) -> None:
     ref = env.run_in(RunState.CONFIGURATION)
@@ -857,8 +847,6 @@ def _(env: Env) -> None:
     "delete-timeout-zero",
     ValueError,
     "timeout must be a positive number of seconds, not 0",
-    bug="DeleteRunOperator accepts timeout=0 (or negative) at DAG parse time; at run time the zero "
-    "deadline makes its waits (for the interrupt, for the 404 after DELETE) give up at once",
 )
 def _(env: Env) -> None:
     DeleteRunOperator(task_id="delete", workflow_id=TOY, run_id="r1", timeout=0)
@@ -914,8 +902,6 @@ def _(env: Env) -> None:
     ValueError,
     "target_states must be a list of states",
     "not the string 'FINISHED'",
-    bug="a bare string is iterated character by character: 'unknown states ['F', 'I', 'N', ...]' "
-    "does not say that a list was expected",
 )
 def _(env: Env) -> None:
     RunStateSensor(task_id="sensor", workflow_id=TOY, run_id="r1", target_states="FINISHED")

@@ -36,3 +36,9 @@ with DAG(
         poll_interval=0.05,
         interrupt_on_timeout=False,
     )
+
+with DAG(
+    "it_no_retry_for_mistakes", schedule=None, start_date=pendulum.datetime(2026, 1, 1), default_args=ARGS
+) as mistake_dag:
+    # An unknown workflow is a mistake in the DAG: retrying cannot help, so the task fails at once.
+    DeployRunOperator(task_id="deploy", workflow="NoSuchWorkflow")

@@ -52,7 +52,10 @@ async def test_404_is_not_found(api: Api) -> None:
         await api.call("get_run", REF)
     assert info.value.status == 404
     assert info.value.detail == "Not found."
-    assert str(info.value) == f"GET workflows/{WF_ID}/runs/{RUN_ID}/ failed with HTTP 404: Not found."
+    assert str(info.value).startswith(
+        f"GET workflows/{WF_ID}/runs/{RUN_ID}/ failed with HTTP 404: Not found."
+    )
+    assert f"no run '{RUN_ID}' of workflow_id '{WF_ID}': check run_id and workflow_id" in str(info.value)
 
 
 async def test_409_is_a_state_error(api: Api) -> None:
