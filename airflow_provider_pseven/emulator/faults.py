@@ -26,6 +26,7 @@ FAULT_429 = "429"
 FAULT_DROP = "drop"
 FAULT_DROP_AFTER = "drop_after"
 FAULT_TRUNCATE = "truncate"
+FAULT_STALL = "stall"
 
 
 @dataclass
@@ -40,6 +41,10 @@ class FaultConfig:
     drop_fraction: float = 0.0
     drop_after_fraction: float = 0.0
     truncate_fraction: float = 0.0
+    #: Hold the answer ``stall_seconds`` (longer than a client's timeout), then carry the request
+    #: out anyway, as an overloaded server does: the client times out, the server still acts.
+    stall_fraction: float = 0.0
+    stall_seconds: float = 30.0
     methods: list[str] | None = None
     paths: list[str] | None = None
     max_faults: int | None = None
@@ -53,6 +58,7 @@ class FaultConfig:
             self.drop_fraction,
             self.drop_after_fraction,
             self.truncate_fraction,
+            self.stall_fraction,
         ]
         if any(not 0 <= f <= 1 for f in fractions) or sum(fractions) > 1 + 1e-9:
             raise ValueError("fault fractions must each be in [0, 1] and sum to at most 1")
@@ -126,6 +132,7 @@ class Faults:
                 (FAULT_DROP, c.drop_fraction),
                 (FAULT_DROP_AFTER, c.drop_after_fraction),
                 (FAULT_TRUNCATE, c.truncate_fraction),
+                (FAULT_STALL, c.stall_fraction),
             ):
                 if r < fraction:
                     self.injected += 1
@@ -154,6 +161,21 @@ async def _abort(send: Send) -> None:
             await asyncio.sleep(0)
         return
     raise ConnectionAbortedError("pseven emulator: injected connection drop")
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; return a ``receive`` that replays it."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    return replay
 
 
 class FaultMiddleware:
@@ -189,6 +211,10 @@ class FaultMiddleware:
                 await _abort(send)
             elif fault == FAULT_TRUNCATE:
                 await self._truncated(scope, receive, send, entry)
+            elif fault == FAULT_STALL:
+                replay = await _buffered(receive)  # the request arrived whole; the answer is late
+                await asyncio.sleep(self.faults.config.stall_seconds)
+                await self._run(scope, replay, send, entry)
             else:
                 await self._run(scope, receive, send, entry)
         finally:

@@ -132,3 +132,14 @@ def test_request_log_helpers(server):
     assert server.requests.count(run_id=run["id"]) >= 2
     assert server.requests.entries(path_suffix="/ls/")[0].status == 200
     assert server.requests.last().path.endswith("/ls/")
+
+
+def test_stall_times_the_client_out_but_still_executes(server):
+    server.faults.set(stall_fraction=1.0, stall_seconds=1.0, methods=["POST"], max_faults=1)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(runs_url(server), headers=server.auth_header, timeout=0.3)
+    deadline = time.monotonic() + 5
+    while server.state.deploy_count(TOY_ID) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.state.deploy_count(TOY_ID) == 1
+    assert server.requests.entries(method="POST")[-1].fault == "stall"
