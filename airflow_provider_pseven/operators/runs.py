@@ -13,6 +13,7 @@ from airflow_provider_pseven.client import (
     PsevenClient,
     PsevenNotFoundError,
     PsevenRequestMayHaveSucceeded,
+    PsevenStateError,
     Run,
     RunKind,
     RunRef,
@@ -94,8 +95,9 @@ def deploy_or_reuse(
             )
         except PsevenRequestMayHaveSucceeded:
             log.warning("The deploy request lost its answer; looking for the run it may have created")
-            found = client.find_run(kind, parent_id, name)
+            found = _settle(client, lambda: client.find_run(kind, parent_id, name), lambda r: r is not None)
             if found is None:
+                # Not resent: a later try finds the run by its name if the server did deploy it.
                 raise
             run = found
         log.info("Deployed run %s (%s): %s", run.id, run.name, run.state_text)
@@ -123,13 +125,30 @@ def start_once(client: PsevenClient, ref: RunRef, log: Any, deadline: float | No
     try:
         client.start_run(ref)
     except PsevenRequestMayHaveSucceeded:
-        state = client.get_run(ref).state
+        log.warning("The start request lost its answer; watching the run before deciding to resend it")
+        state = _settle(client, lambda: client.get_run(ref).state, lambda s: s is not RunState.CONFIGURATION)
         if state is not RunState.CONFIGURATION:
-            log.info("The start request lost its answer, but the run is %s: it started", state.value)
+            log.info("The lost start request did start the run: it is %s", state.value)
             return
-        log.warning("The start request lost its answer and the run is still CONFIGURATION; starting it")
-        client.start_run(ref)
+        log.warning("The run is still CONFIGURATION well after the lost start request; starting it")
+        try:
+            client.start_run(ref)
+        except PsevenStateError:
+            # The lost request reached the server after all, between our last look and now.
+            if not client.get_run(ref).state.has_started:
+                raise
     log.info("Started run %s", ref.run_id)
+
+
+def _settle(client: PsevenClient, look: Any, done: Any) -> Any:
+    """After a lost answer the server may still be carrying the request out: look again for a while
+    (twice the request timeout, at least 5 s) before concluding it did not happen."""
+    deadline = time.monotonic() + max(5.0, 2 * client.config.timeout)
+    while True:
+        seen = look()
+        if done(seen) or time.monotonic() >= deadline:
+            return seen
+        time.sleep(0.5)
 
 
 class _WaitsForRun(WaitingMixin):
