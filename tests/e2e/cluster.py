@@ -64,15 +64,7 @@ class AirflowCluster:
     def start(self, timeout: float = 180.0) -> AirflowCluster:
         subprocess.run(self._airflow("db", "migrate"), env=self.env, check=True, capture_output=True)
         for component in self.COMPONENTS:
-            extra = ("--host", "127.0.0.1", "--port", str(self.port)) if component == "api-server" else ()
-            log = (self.home / f"{component}.log").open("wb")
-            self.processes[component] = subprocess.Popen(
-                self._airflow(component, *extra),
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.launch(component)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
@@ -85,6 +77,24 @@ class AirflowCluster:
         raise TimeoutError(
             f"the Airflow API server did not come up within {timeout} s:\n{self.log('api-server')}"
         )
+
+    def launch(self, component: str) -> None:
+        """Start (or start again) one component in its own process group, appending to its log."""
+        extra = ("--host", "127.0.0.1", "--port", str(self.port)) if component == "api-server" else ()
+        log = (self.home / f"{component}.log").open("ab")
+        self.processes[component] = subprocess.Popen(
+            self._airflow(component, *extra),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, component: str) -> None:
+        """``kill -9`` a component and every process it started."""
+        process = self.processes[component]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
     def _check_alive(self) -> None:
         for name, process in self.processes.items():
