@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_pseven.client import (
+    PsevenBadRequestError,
     PsevenClient,
     PsevenNotFoundError,
     PsevenRequestMayHaveSucceeded,
@@ -97,8 +98,10 @@ def deploy_or_reuse(
             log.warning("The deploy request lost its answer; looking for the run it may have created")
             found = _settle(client, lambda: client.find_run(kind, parent_id, name), lambda r: r is not None)
             if found is None:
-                # Not resent: a later try finds the run by its name if the server did deploy it.
-                raise
+                # A run name is unique in its folder, so sending the same named deploy again cannot
+                # make a second run: if the first one lands after all, this one is refused.
+                log.warning("No run named %r appeared; deploying it again under the same name", name)
+                found = _deploy_named_once(client, kind, parent_id, name, path, personal)
             run = found
         log.info("Deployed run %s (%s): %s", run.id, run.name, run.state_text)
     store = context.get("task_state_store")
@@ -106,6 +109,19 @@ def deploy_or_reuse(
         store.set(RUN_ID_KEY, run.id)
     PsevenRunLink.persist(context, run.url)
     return run
+
+
+def _deploy_named_once(
+    client: PsevenClient, kind: RunKind, parent_id: str, name: str, path: str | None, personal: bool
+) -> Run:
+    try:
+        return client.deploy_run(kind, parent_id, name=name, path=path, personal=True if personal else None)
+    except PsevenBadRequestError:
+        # "A run named ... already exists": the earlier request did deploy it.
+        found = client.find_run(kind, parent_id, name)
+        if found is None:
+            raise
+        return found
 
 
 def start_once(client: PsevenClient, ref: RunRef, log: Any, deadline: float | None) -> None:

@@ -182,12 +182,35 @@ def test_deploy_whose_answer_is_lost_finds_the_run_by_name(workflow: requests_mo
     assert store.get(RUN_ID_KEY) == RUN_ID
 
 
-def test_deploy_whose_answer_is_lost_and_no_run_appeared_fails(workflow: requests_mock.Mocker) -> None:
+def test_deploy_whose_answer_is_lost_and_no_run_appeared_is_resent_once_under_its_name(
+    workflow: requests_mock.Mocker,
+) -> None:
     workflow.get(RUNS_URL, json=[])
     post = workflow.post(RUNS_URL, exc=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(PsevenRequestMayHaveSucceeded, match="may have reached the server"):
         deploy_op().execute(make_context())
-    assert post.call_count == 1
+    # The server refuses a second run of the same name, so one resend under that name is safe.
+    assert post.call_count == 2
+    assert [r.json()["name"] for r in post.request_history] == [DEFAULT_RUN_NAME] * 2
+
+
+def test_resent_deploy_refused_because_the_first_landed_reuses_that_run(
+    workflow: requests_mock.Mocker,
+) -> None:
+    late = run_json("CONFIGURATION", name=DEFAULT_RUN_NAME)
+    # The lost request lands only after the operator stopped looking: the list shows the run only
+    # once the second deploy has been sent (and refused).
+    workflow.get(RUNS_URL, json=lambda request, context: [late] if post.call_count >= 2 else [])
+    post = workflow.post(
+        RUNS_URL,
+        [
+            {"exc": requests.exceptions.ReadTimeout("read timed out")},
+            {"status_code": 400, "json": {"detail": f"A run named '{DEFAULT_RUN_NAME}' already exists."}},
+        ],
+    )
+    result = deploy_op().execute(make_context())
+    assert post.call_count == 2
+    assert result["run_id"] == late["id"]
 
 
 def test_deploy_with_path_and_name(workflow: requests_mock.Mocker) -> None:
