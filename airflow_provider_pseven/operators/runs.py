@@ -90,19 +90,7 @@ def deploy_or_reuse(
     """Deploy a run once per task instance: a retry finds the run an earlier try deployed."""
     run = _earlier_run(client, context, log, kind, parent_id, name)
     if run is None:
-        try:
-            run = client.deploy_run(
-                kind, parent_id, name=name, path=path, personal=True if personal else None
-            )
-        except PsevenRequestMayHaveSucceeded:
-            log.warning("The deploy request lost its answer; looking for the run it may have created")
-            found = _settle(client, lambda: client.find_run(kind, parent_id, name), lambda r: r is not None)
-            if found is None:
-                # A run name is unique in its folder, so sending the same named deploy again cannot
-                # make a second run: if the first one lands after all, this one is refused.
-                log.warning("No run named %r appeared; deploying it again under the same name", name)
-                found = _deploy_named_once(client, kind, parent_id, name, path, personal)
-            run = found
+        run = _deploy_named(client, log, kind, parent_id, name, path, personal)
         log.info("Deployed run %s (%s): %s", run.id, run.name, run.state_text)
     store = context.get("task_state_store")
     if store is not None:
@@ -111,17 +99,42 @@ def deploy_or_reuse(
     return run
 
 
-def _deploy_named_once(
-    client: PsevenClient, kind: RunKind, parent_id: str, name: str, path: str | None, personal: bool
+def _deploy_named(
+    client: PsevenClient,
+    log: Any,
+    kind: RunKind,
+    parent_id: str,
+    name: str,
+    path: str | None,
+    personal: bool,
+    attempts: int = 5,
 ) -> Run:
-    try:
-        return client.deploy_run(kind, parent_id, name=name, path=path, personal=True if personal else None)
-    except PsevenBadRequestError:
-        # "A run named ... already exists": the earlier request did deploy it.
-        found = client.find_run(kind, parent_id, name)
-        if found is None:
-            raise
-        return found
+    """Deploy the run named ``name``, surviving lost answers without ever making two runs.
+
+    A run name is unique in its folder: if an earlier request landed after all, a resent one is
+    refused ("already exists") and the run is found by its name. After a lost answer the server is
+    watched for a while first, so a request it is still carrying out is not raced.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.deploy_run(
+                kind, parent_id, name=name, path=path, personal=True if personal else None
+            )
+        except PsevenBadRequestError:
+            found = client.find_run(kind, parent_id, name)
+            if found is None:
+                raise
+            log.info("The server already had run %r: an earlier deploy request landed", name)
+            return found
+        except PsevenRequestMayHaveSucceeded:
+            log.warning("The deploy request lost its answer; looking for the run it may have created")
+            found = _settle(client, lambda: client.find_run(kind, parent_id, name), lambda r: r is not None)
+            if found is not None:
+                return found
+            if attempt == attempts:
+                raise
+            log.warning("No run named %r appeared; deploying it again under the same name", name)
+    raise AssertionError("unreachable")
 
 
 def start_once(client: PsevenClient, ref: RunRef, log: Any, deadline: float | None) -> None:
