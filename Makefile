@@ -33,7 +33,12 @@ unit: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-bench: $(STAMP)
+# Benchmarks also need the dbt Cloud provider (the baseline they measure against).
+$(VENV)/.installed-bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run_all.py
 
 # Regenerate the pins from a throw-away environment resolved from pyproject.toml alone.
@@ -41,7 +46,7 @@ constraints:
 	rm -rf /tmp/pseven-constraints-venv
 	$(PYTHON) -m venv /tmp/pseven-constraints-venv
 	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator]"
+	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,bench]"
 	/tmp/pseven-constraints-venv/bin/python -m pip freeze --exclude airflow-provider-pseven > constraints.txt
 
 clean:
