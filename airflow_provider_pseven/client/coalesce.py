@@ -4,8 +4,11 @@ When a sweep waits for hundreds of runs of one workflow, each trigger would GET 
 every interval. The runs list (``workflows/{id}/runs/``) carries every run's state, so the async
 client gathers the summary GETs that arrive together for one workflow and answers them from one
 list request, when that is cheaper: at least ``min_batch`` calls, and a list not much longer than
-the number of calls it answers (its items cost parsing; ``max_items_per_call`` is the break-even
-measured in benchmarks/trigger_capacity.py). Runs missing from the list fall back to their own GET.
+the number of calls it answers. Measured here: a poll on its own costs the client about 1.3 ms of
+CPU (benchmarks/trigger_capacity.py, "ours, no list"), a list item about 3 us to parse, so the
+client breaks even near 400 items per request saved; the server's cost per listed item is not
+known for a real pSeven Enterprise, so ``max_items_per_call`` stays at a cautious 20. Runs missing
+from the list fall back to their own GET.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class ListCoalescer:
     """Coalesces calls that name a ``listed_in`` list, per list, within ``window`` seconds."""
 
     def __init__(
-        self, send: Send, *, window: float = 0.05, min_batch: int = 3, max_items_per_call: float = 20.0
+        self, send: Send, *, window: float = 0.05, min_batch: int = 2, max_items_per_call: float = 20.0
     ) -> None:
         self._send = send
         self.window = window
