@@ -141,11 +141,20 @@ def main() -> None:
                 lambda: emulator.state.event_count("start") >= 1 + args.sensors, 120, "the run starting"
             )
             time.sleep(2)
-            victims = [
+            # The task process is titled "airflow worker -- <task instance id>"; its parent is the
+            # LocalExecutor worker supervising it. Both die.
+            ti_id = cluster.api("GET", f"dags/crash_worker/dagRuns/{run_id}/taskInstances/start")["id"]
+            task_processes = [
                 p
                 for p in psutil.process_iter(["pid", "cmdline"])
-                if "crash_worker" in " ".join(p.info["cmdline"] or []) and p.pid != psutil.Process().pid
+                if ti_id in " ".join(p.info["cmdline"] or [])
             ]
+            scheduler_pid = cluster.processes["scheduler"].pid
+            parents = {p.parent() for p in task_processes} - {None}
+            victims = task_processes + [
+                p for p in parents if p.pid != scheduler_pid and p not in task_processes
+            ]
+            titles = sorted({" ".join(p.cmdline())[:60] for p in victims})
             for process in victims:
                 process.kill()
             state = cluster.wait_for_run("crash_worker", run_id, timeout=600)
@@ -158,7 +167,7 @@ def main() -> None:
             starts = [emulator.state.start_count(r) for r in pseven_runs]
             rows.append(
                 (
-                    f"kill -9 the worker process(es) of StartRunOperator while it waits ({len(victims)} killed)",
+                    f"kill -9 the worker of StartRunOperator while it waits ({len(victims)} processes: {titles})",
                     f"DAG run {state} after {tries} tries; the pSeven run was started {starts} time(s)",
                 )
             )
