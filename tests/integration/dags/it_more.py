@@ -59,3 +59,14 @@ with DAG("it_app_run", schedule=None, start_date=START, catchup=False) as app_da
     results = GetRunResultsOperator(task_id="results", **ids)
     delete = DeleteRunOperator(task_id="delete", **ids)
     deploy >> start >> wait >> results >> delete
+
+with DAG("it_failing_run", schedule=None, start_date=START, catchup=False) as failing_dag:
+    # A run that fails: the task fails with the run's state and the run log's tail in its log.
+    RunWorkflowOperator(
+        task_id="cycle",
+        workflow="Failing",
+        parameters={"Reason": os.environ.get("PSEVEN_IT_FAILURE_REASON", "the solver diverged")},
+        delete_after=True,
+        deferrable=DEFERRABLE,
+        poll_interval=0.2,
+    )
