@@ -89,24 +89,14 @@ class PsevenBaseOperator(BaseOperator):
         return PsevenHook(self.pseven_conn_id)
 
 
-class PsevenRunOperator(PsevenBaseOperator):
-    """Base of operators that address one run: ``workflow_id`` (or ``app_id``) plus ``run_id``.
+class RunAddress:
+    """A run addressed by ``workflow_id`` (or ``app_id``) plus ``run_id``, all templated, so
+    ``run_id=deploy.output["run_id"]`` and ``run_id="{{ ti.xcom_pull('deploy')['run_id'] }}"`` work.
+    Shared by the run operators and the run sensors."""
 
-    Both ids are templated, so ``run_id=deploy.output["run_id"]`` and
-    ``run_id="{{ ti.xcom_pull('deploy')['run_id'] }}"`` both work.
-    """
+    run_address_fields = ("workflow_id", "app_id", "run_id")
 
-    template_fields: Sequence[str] = ("pseven_conn_id", "workflow_id", "app_id", "run_id")
-
-    def __init__(
-        self,
-        *,
-        run_id: str,
-        workflow_id: str | None = None,
-        app_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
+    def set_run_address(self, run_id: Any, workflow_id: Any, app_id: Any) -> None:
         if workflow_id is not None and app_id is not None:
             raise ValueError("Give workflow_id or app_id, not both")
         if workflow_id is None and app_id is None:
@@ -125,6 +115,23 @@ class PsevenRunOperator(PsevenBaseOperator):
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+class PsevenRunOperator(RunAddress, PsevenBaseOperator):
+    """Base of operators that address one run (see :class:`RunAddress`)."""
+
+    template_fields: Sequence[str] = ("pseven_conn_id", *RunAddress.run_address_fields)
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        workflow_id: str | None = None,
+        app_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.set_run_address(run_id, workflow_id, app_id)
 
 
 class WaitingMixin:

@@ -10,17 +10,17 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_pseven.client import RunKind, RunRef, RunState
+from airflow_provider_pseven.client import RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.hooks.pseven import PsevenHook
-from airflow_provider_pseven.operators.base import WaitingMixin, permanent_error_policy, positive
+from airflow_provider_pseven.operators.base import RunAddress, WaitingMixin, permanent_error_policy, positive
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 
-class _RunSensorBase(WaitingMixin, BaseSensorOperator):  # type: ignore[misc]
+class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ignore[misc]
     """Shared by the run sensors: the run address, the hook, deferral with an absolute deadline."""
 
-    template_fields: Sequence[str] = ("pseven_conn_id", "workflow_id", "app_id", "run_id")
+    template_fields: Sequence[str] = ("pseven_conn_id", *RunAddress.run_address_fields)
 
     def __init__(
         self,
@@ -38,25 +38,13 @@ class _RunSensorBase(WaitingMixin, BaseSensorOperator):  # type: ignore[misc]
         positive("timeout", timeout, allow_none=False)
         kwargs.setdefault("retry_policy", permanent_error_policy())
         super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
-        if (workflow_id is None) == (app_id is None):
-            raise ValueError(
-                "Give exactly one of workflow_id (a workflow run) or app_id (an AppsHub app run)"
-            )
+        self.set_run_address(run_id, workflow_id, app_id)
         self.pseven_conn_id = pseven_conn_id
-        self.workflow_id = workflow_id
-        self.app_id = app_id
-        self.run_id = run_id
         self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
 
     @cached_property
     def hook(self) -> PsevenHook:
         return PsevenHook(self.pseven_conn_id)
-
-    @property
-    def ref(self) -> RunRef:
-        if self.app_id is not None:
-            return RunRef(RunKind.APP, str(self.app_id).strip(), str(self.run_id or "").strip())
-        return RunRef(RunKind.WORKFLOW, str(self.workflow_id or "").strip(), str(self.run_id or "").strip())
 
     def _deadline_from_start(self) -> float:
         return time.time() + float(self.timeout or 0)

@@ -867,7 +867,7 @@ def _(env: Env) -> None:
     StartRunOperator(task_id="start", run_id="r1")
 
 
-@case("sensor-workflow-id-and-app-id", ValueError, "exactly one of workflow_id", "or app_id")
+@case("sensor-workflow-id-and-app-id", ValueError, "Give workflow_id or app_id", "not both")
 def _(env: Env) -> None:
     RunStateSensor(task_id="sensor", workflow_id=TOY, app_id=TOY_APP_ID, run_id="r1")
 

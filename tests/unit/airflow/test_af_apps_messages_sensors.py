@@ -250,9 +250,9 @@ def test_sensor_argument_checks(cls: type) -> None:
         cls(task_id="w", poll_interval=0, **IDS)
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds, not -5"):
         cls(task_id="w", timeout=-5, **IDS)
-    with pytest.raises(ValueError, match="exactly one of workflow_id"):
+    with pytest.raises(ValueError, match=r"Give workflow_id \(a workflow run\) or app_id"):
         cls(task_id="w", run_id=RUN_ID)
-    with pytest.raises(ValueError, match="exactly one of workflow_id"):
+    with pytest.raises(ValueError, match="Give workflow_id or app_id, not both"):
         cls(task_id="w", workflow_id=WF_ID, app_id=APP_ID, run_id=RUN_ID)
     assert {"workflow_id", "app_id", "run_id", "pseven_conn_id"} <= set(cls.template_fields)
 
