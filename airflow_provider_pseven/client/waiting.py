@@ -66,6 +66,11 @@ def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.time()
 
 
+def _passed(deadline: float | None) -> bool:
+    remaining = _remaining(deadline)
+    return remaining is not None and remaining <= 0
+
+
 def _pause(deadline: float | None, interval: float, phase_key: str = "") -> Sleep:
     """Sleep to the next tick of ``interval``, at a phase fixed by ``phase_key``.
 
@@ -117,15 +122,10 @@ def wait_for_run(
                 return WaitResult(
                     "failed", run.state_text, summary, f"run {ref.run_id} ended {run.state_text}"
                 )
-        remaining = _remaining(deadline)
-        if remaining is not None and remaining <= 0:
+        if _passed(deadline):
             state = last.value if last else "unknown"
-            return WaitResult(
-                "timeout",
-                state,
-                {**ref.as_dict(), "state": state},
-                f"run {ref.run_id} was still {state} at its deadline",
-            )
+            what = f"run {ref.run_id} was still {state} at its deadline"
+            return WaitResult("timeout", state, {**ref.as_dict(), "state": state}, what)
         yield _pause(deadline, interval, f"{ref.kind.value}:{ref.parent_id}")
 
 
@@ -149,15 +149,10 @@ def wait_for_app(
                 return WaitResult(
                     "failed", app.state_text, app_summary(app), f"publishing app {app_id} failed"
                 )
-        remaining = _remaining(deadline)
-        if remaining is not None and remaining <= 0:
+        if _passed(deadline):
             state = last.value if last else "unknown"
-            return WaitResult(
-                "timeout",
-                state,
-                {"app_id": app_id, "version": version, "state": state},
-                f"app {app_id} version {version} was still {state} at its deadline",
-            )
+            what = f"app {app_id} version {version} was still {state} at its deadline"
+            return WaitResult("timeout", state, {"app_id": app_id, "version": version, "state": state}, what)
         yield _pause(deadline, interval)
 
 
@@ -188,12 +183,7 @@ def wait_for_message(
             if message is not None:
                 log.info("Run %s: received a message on %s", ref.run_id, where)
                 return WaitResult("success", "RUNNING", {**ref.as_dict(), "message": message})
-        remaining = _remaining(deadline)
-        if remaining is not None and remaining <= 0:
-            return WaitResult(
-                "timeout",
-                "RUNNING",
-                ref.as_dict(),
-                f"no message on {where} of run {ref.run_id} before the deadline",
-            )
+        if _passed(deadline):
+            what = f"no message on {where} of run {ref.run_id} before the deadline"
+            return WaitResult("timeout", "RUNNING", ref.as_dict(), what)
         yield _pause(deadline, interval)
