@@ -28,6 +28,41 @@ os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 os.environ.pop("AIRFLOW_CONN_PSEVEN_DEFAULT", None)
 
+# The whole suite's Secret values are recognisable (see tests/sweep_values.py); tests may override.
+from tests.sweep_values import SWEEP_SECRET, SWEEP_TOKEN, leaks  # noqa: E402
+
+for _name in ("PSEVEN_IT_SECRET", "AIRFLOW_VAR_PSEVEN_MY_SECRET"):
+    os.environ[_name] = SWEEP_SECRET
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def pseven_emulator_factory(pseven_emulator_factory):  # type: ignore[no-untyped-def]
+    """The plugin's factory, giving every emulator the suite's recognisable token by default."""
+
+    def factory(**kwargs):  # type: ignore[no-untyped-def]
+        if "users" not in kwargs:
+            kwargs.setdefault("token", SWEEP_TOKEN)
+        return pseven_emulator_factory(**kwargs)
+
+    return factory
+
+
+@pytest.fixture(autouse=True)
+def _no_sweep_value_in_output(request):  # type: ignore[no-untyped-def]
+    """After each integration or e2e test: the token and Secret are in no output or log record."""
+    if not {"integration", "e2e"} & {marker.name for marker in request.node.iter_markers()}:
+        yield
+        return
+    capfd = request.getfixturevalue("capfd")
+    caplog = request.getfixturevalue("caplog")
+    yield
+    captured = capfd.readouterr()
+    records = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    found = leaks(captured.out + captured.err + records)
+    assert not found, f"{request.node.nodeid} leaked {found} into its output or log records"
+
 
 def pytest_sessionfinish(session: object, exitstatus: int) -> None:
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)

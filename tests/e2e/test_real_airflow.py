@@ -15,16 +15,20 @@ import requests
 
 from airflow_provider_pseven.emulator import EmulatorServer
 from tests.e2e.cluster import AirflowCluster
+from tests.sweep_values import SWEEP_SECRET, SWEEP_TOKEN, leaks
 
 DAGS = Path(__file__).parent / "dags"
-TOKEN = "tok-E2E-RECOGNISABLE-77"
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[AirflowCluster, EmulatorServer]]:
     home = Path(tempfile.mkdtemp(prefix="pseven-e2e-"))
-    with EmulatorServer(time_scale=0.2, token=TOKEN) as emulator:
-        airflow = AirflowCluster(home, DAGS, {"AIRFLOW_CONN_PSEVEN_DEFAULT": emulator.connection_json()})
+    with EmulatorServer(time_scale=0.2, token=SWEEP_TOKEN) as emulator:
+        env = {
+            "AIRFLOW_CONN_PSEVEN_DEFAULT": emulator.connection_json(),
+            "AIRFLOW_VAR_PSEVEN_MY_SECRET": SWEEP_SECRET,
+        }
+        airflow = AirflowCluster(home, DAGS, env)
         try:
             airflow.start()
             yield airflow, emulator
@@ -50,8 +54,7 @@ def test_sensor_trigger_runs_in_the_triggerer(cluster):
     assert "blocked for" not in airflow.log("triggerer"), (
         "a pSeven trigger blocked the triggerer's event loop"
     )
-    for component in AirflowCluster.COMPONENTS:
-        assert TOKEN not in airflow.log(component)
+    assert xcom_value(airflow, "e2e_sensor", run_id, "results")["SecretLength"] == len(SWEEP_SECRET)
     assert emulator.state.deploy_count("130d943e100e46e0b5da490ac005b70e") == 1
 
 
@@ -81,3 +84,24 @@ def test_marking_a_deferred_task_failed_interrupts_the_run(cluster):
     airflow.wait(lambda: pseven_state() == "INTERRUPTED", 90, "the pSeven run being interrupted")
     assert "invoking on_kill" in airflow.trigger_log("e2e_cancel", "start") + airflow.log("triggerer")
     assert airflow.task_state("e2e_cancel", run_id, "start") == "failed"
+
+
+@pytest.mark.e2e
+def test_no_token_or_secret_in_any_trace_of_the_processes(cluster):
+    """Run last in this module: every component log and task log file of the real processes."""
+    airflow, _ = cluster
+    texts = {component: airflow.log(component) for component in AirflowCluster.COMPONENTS}
+    texts.update(
+        {str(p): p.read_text(errors="replace") for p in (airflow.home / "logs").rglob("*") if p.is_file()}
+    )
+    assert len(texts) > len(AirflowCluster.COMPONENTS), "no task log files were found"
+    for where, text in texts.items():
+        assert not leaks(text), f"{leaks(text)} leaked into {where}"
+
+
+def xcom_value(airflow, dag_id, run_id, task_id):
+    entry = airflow.api(
+        "GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+    )
+    value = entry["value"]
+    return value if isinstance(value, dict) else json.loads(value)

@@ -11,7 +11,11 @@ from airflow_provider_pseven.sensors import RunStateSensor
 START = pendulum.datetime(2026, 1, 1)
 
 with DAG("e2e_sensor", schedule=None, start_date=START, catchup=False) as sensor_dag:
-    deploy = DeployRunOperator(task_id="deploy", workflow="ToyWorkflow", parameters={"MySecondParameter": 5})
+    deploy = DeployRunOperator(
+        task_id="deploy",
+        workflow="ToyWorkflow",
+        parameters={"MySecondParameter": 5, "MySecret": "{{ var.value.pseven_my_secret }}"},
+    )
     ids = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
     start = StartRunOperator(task_id="start", wait_for_completion=False, **ids)
     wait = RunStateSensor(task_id="wait", deferrable=True, poll_interval=1.0, **ids)
