@@ -51,9 +51,14 @@ PERMANENT_ERRORS: tuple[type[PsevenError], ...] = (
 
 
 def permanent_error_policy() -> Any:
-    """The default ``retry_policy`` of pSeven tasks: no retry for a mistake only a person can fix."""
-    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+    """The default ``retry_policy`` of pSeven tasks: no retry for a mistake only a person can fix.
 
+    None on Airflow before 3.3, which has no retry policies (such tasks use their plain retries).
+    """
+    try:
+        from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+    except ImportError:  # pragma: no cover - Airflow < 3.3
+        return None
     return ExceptionRetryPolicy(
         rules=[
             RetryRule(
@@ -63,6 +68,15 @@ def permanent_error_policy() -> Any:
             )
         ]
     )
+
+
+def with_default_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Add the permanent-error retry policy unless the task brings its own (or Airflow has none)."""
+    if "retry_policy" not in kwargs:
+        policy = permanent_error_policy()
+        if policy is not None:
+            kwargs["retry_policy"] = policy
+    return kwargs
 
 
 class PsevenBaseOperator(BaseOperator):
@@ -78,7 +92,7 @@ class PsevenBaseOperator(BaseOperator):
     overwrite_rtif_after_execution: bool = True
 
     def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
-        kwargs.setdefault("retry_policy", permanent_error_policy())
+        with_default_retry_policy(kwargs)
         if self.returns_mapping:
             kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)

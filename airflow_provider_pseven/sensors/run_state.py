@@ -13,7 +13,12 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_pseven.client import RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.hooks.pseven import PsevenHook
-from airflow_provider_pseven.operators.base import RunAddress, WaitingMixin, permanent_error_policy, positive
+from airflow_provider_pseven.operators.base import (
+    RunAddress,
+    WaitingMixin,
+    positive,
+    with_default_retry_policy,
+)
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 
@@ -36,7 +41,7 @@ class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ign
     ) -> None:
         positive("poll_interval", poll_interval, allow_none=False)
         positive("timeout", timeout, allow_none=False)
-        kwargs.setdefault("retry_policy", permanent_error_policy())
+        with_default_retry_policy(kwargs)
         super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
         self.set_run_address(run_id, workflow_id, app_id)
         self.pseven_conn_id = pseven_conn_id
