@@ -76,6 +76,10 @@ def test_marking_a_deferred_task_failed_interrupts_the_run(cluster):
         return str(requests.get(run_url, headers=emulator.auth_header, timeout=10).json()["state"])
 
     assert pseven_state() == "RUNNING"
+    # Airflow calls on_kill only for a trigger the triggerer is running: wait until it polls.
+    airflow.wait(
+        lambda: "is RUNNING" in airflow.trigger_log("e2e_cancel", "start"), 120, "the trigger polling"
+    )
 
     airflow.api(
         "PATCH", f"dags/e2e_cancel/dagRuns/{run_id}/taskInstances/start", json={"new_state": "failed"}
