@@ -195,6 +195,7 @@ class AsyncPsevenClient:
     set_parameters = _bind(ops.set_parameters)
     start_run = _bind(ops.start_run)
     interrupt_run = _bind(ops.interrupt_run)
+    interrupt_if_running = _bind(ops.interrupt_if_running)
     delete_run = _bind(ops.delete_run)
     get_results = _bind(ops.get_results)
     download = _bind(ops.download)

@@ -71,6 +71,11 @@ class RunState(str, enum.Enum):
         return self in (RunState.CONFIGURATION, *_TERMINAL)
 
     @property
+    def is_active(self) -> bool:
+        """Queued to run or running: the states an interrupt applies to."""
+        return self in (RunState.QUEUED_TO_RUN, RunState.RUNNING)
+
+    @property
     def has_started(self) -> bool:
         """The run has left CONFIGURATION through a start command (or is past it)."""
         return self in (RunState.QUEUED_TO_RUN, RunState.RUNNING, *_TERMINAL)

@@ -108,6 +108,12 @@ class RunRef:
     def as_dict(self) -> dict[str, str]:
         return {self.kind.id_field: self.parent_id, "run_id": self.run_id}
 
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> RunRef:
+        """The address in a run summary (``{"workflow_id" | "app_id", "run_id", ...}``)."""
+        kind = RunKind.APP if "app_id" in summary else RunKind.WORKFLOW
+        return cls(kind, str(summary.get(kind.id_field, "")), str(summary.get("run_id", "")))
+
 
 def runs_path(kind: RunKind, parent_id: str) -> str:
     return f"{kind.collection}/{quote(parent_id, safe='@')}/runs/"
@@ -441,6 +447,15 @@ def interrupt_run(ref: RunRef) -> Op[None]:
     yield Call("POST", ref.path("interrupt/"), base=ref.base)
 
 
+def interrupt_if_running(ref: RunRef) -> Op[bool]:
+    """Interrupt the run if it is queued to run or running; True when an interrupt was sent."""
+    run = yield from get_run(ref)
+    if not run.state.is_active:
+        return False
+    yield from interrupt_run(ref)
+    return True
+
+
 def delete_run(ref: RunRef, *, wait: bool = True, timeout: float = 120.0, interval: float = 0.5) -> Op[bool]:
     """Delete a run and, with ``wait``, poll until it answers 404 as the guide advises.
 
@@ -571,6 +586,7 @@ __all__ = [
     "get_run",
     "get_run_summary",
     "get_workflow",
+    "interrupt_if_running",
     "interrupt_run",
     "list_apps",
     "list_files",

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_pseven.client import PsevenRequestMayHaveSucceeded
-from airflow_provider_pseven.client.waiting import app_summary
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, WaitingMixin
 from airflow_provider_pseven.triggers.app_ready import AppReadyTrigger
 
@@ -125,4 +124,4 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
         return dict(result.payload)
 
 
-__all__ = ["PublishAppOperator", "app_summary"]
+__all__ = ["PublishAppOperator"]

@@ -20,7 +20,6 @@ from airflow_provider_pseven.client import (
     PsevenUnsafeURLError,
     RunKind,
     RunRef,
-    RunState,
 )
 from airflow_provider_pseven.client.waiting import WaitResult
 from airflow_provider_pseven.hooks.pseven import PsevenHook
@@ -199,9 +198,7 @@ class WaitingMixin:
         if ref is None:
             return
         try:
-            run = self.hook.client.get_run(ref)
-            if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
-                self.hook.client.interrupt_run(ref)
+            if self.hook.client.interrupt_if_running(ref):
                 self.log.info("Interrupted pSeven run %s because the task was killed", ref.run_id)
         except PsevenError as error:
             self.log.warning("Could not interrupt pSeven run %s: %s", ref.run_id, error)
@@ -234,9 +231,7 @@ class WaitingMixin:
             interrupted = ""
             if self.interrupt_on_timeout:
                 try:
-                    run = self.hook.client.get_run(ref)
-                    if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
-                        self.hook.client.interrupt_run(ref)
+                    if self.hook.client.interrupt_if_running(ref):
                         interrupted = "; the run was interrupted"
                 except PsevenError as error:
                     interrupted = f"; interrupting it failed: {error}"
@@ -259,16 +254,9 @@ class WaitingMixin:
             self.log.error("Run %s has no log yet", ref.run_id)
 
 
-def config_error(message: str) -> AirflowFailException:
-    """A mistake in the DAG that retrying cannot fix."""
-    return AirflowFailException(message)
-
-
 __all__ = [
     "PsevenBaseOperator",
-    "PsevenConfigError",
     "PsevenRunOperator",
     "WaitingMixin",
-    "config_error",
     "positive",
 ]

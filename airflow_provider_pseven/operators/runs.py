@@ -200,9 +200,7 @@ class _WaitsForRun(WaitingMixin):
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         result = self.result_from_event(event)
-        payload = result.payload
-        kind = RunKind.APP if "app_id" in payload else RunKind.WORKFLOW
-        ref = RunRef(kind, str(payload.get(kind.id_field, "")), str(payload.get("run_id", "")))
+        ref = RunRef.from_summary(result.payload)
         return self.after_wait(context, ref, self.check_run_result(result, ref))
 
     def after_wait(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
@@ -440,7 +438,7 @@ class DeleteRunOperator(PsevenRunOperator):
                 raise AirflowFailException(
                     f"Run {ref.run_id} is {run.state_text} and cannot be deleted; interrupt it first"
                 )
-            if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
+            if run.state.is_active:
                 client.interrupt_run(ref)
                 self.log.info("Interrupted run %s before deleting it", ref.run_id)
             client.wait_for_run(

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_pseven.client import PsevenError, RunKind, RunRef, RunState
+from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.waiting import run_summary
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, WaitingMixin
@@ -98,11 +98,6 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
             poll_interval=self.poll_interval or 5.0,
         )
 
-    @staticmethod
-    def _ref(payload: Mapping[str, Any]) -> RunRef:
-        kind = RunKind.APP if "app_id" in payload else RunKind.WORKFLOW
-        return RunRef(kind, str(payload.get(kind.id_field, "")), str(payload.get("run_id", "")))
-
     def execute(self, context: Any) -> Any:
         client = self.hook.client
         kind, parent_id = resolve_parent(client, self.workflow, self.app)
@@ -121,7 +116,7 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
         """The event's result and run; a broken event still lets ``delete_after`` find the run."""
         try:
             result = self.result_from_event(event)
-            return self._ref(result.payload), result
+            return RunRef.from_summary(result.payload), result
         except Exception:
             store = context.get("task_state_store")
             recorded = store.get(RUN_ID_KEY) if store is not None else None
@@ -181,9 +176,7 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
             return
         client = self.hook.client
         try:
-            run = client.get_run(ref)
-            if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
-                client.interrupt_run(ref)
+            if client.interrupt_if_running(ref):
                 stopped = [RunState.INTERRUPTED, RunState.FINISHED, RunState.FAILED]
                 client.wait_for_run(ref, stopped, deadline=time.time() + 300, interval=1.0)
             client.delete_run(ref)

@@ -63,9 +63,7 @@ class RunStateTrigger(PsevenWaitTrigger):
             return
         client = await self.client()
         try:
-            run = await client.get_run(self.ref)
-            if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
-                await client.interrupt_run(self.ref)
+            if await client.interrupt_if_running(self.ref):
                 self.log.info("Interrupted pSeven run %s because its task was killed", self.ref.run_id)
         except PsevenError as error:
             self.log.warning("Could not interrupt pSeven run %s: %s", self.ref.run_id, error)
