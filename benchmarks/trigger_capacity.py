@@ -40,6 +40,7 @@ from airflow.providers.common.compat.connection import get_async_connection  # n
 
 from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, RunKind, RunRef  # noqa: E402
 from airflow_provider_pseven.client import waiting as waiting_module  # noqa: E402
+from airflow_provider_pseven.client.calls import Base  # noqa: E402
 from airflow_provider_pseven.emulator import EmulatorProcess  # noqa: E402
 from airflow_provider_pseven.triggers import RunStateTrigger  # noqa: E402
 
@@ -160,7 +161,7 @@ async def _measure(
     started = time.time()
     with _RssPeak() as rss:
         if variant == "baseline":
-            api_url = client.core.api_base(_pseven_base())
+            api_url = client.core.api_base(Base.PSEVEN)
             waits = [_baseline_wait(conn_id, api_url, ref, args.interval) for ref in refs]
         else:
             waits = [_ours_wait(conn_id, ref, args.interval) for ref in refs]
@@ -208,12 +209,6 @@ async def _measure(
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "wall_s": wall,
     }
-
-
-def _pseven_base() -> Any:
-    from airflow_provider_pseven.client.calls import Base
-
-    return Base.PSEVEN
 
 
 async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
