@@ -130,17 +130,25 @@ def test_run_summary_calls_name_their_runs_list():
 
 
 @pytest.mark.parametrize("now", [1000.0, 1000.3, 1004.9, 1234.56])
-def test_waits_of_one_workflow_tick_together(monkeypatch, now):
+def test_aligned_waits_tick_together(monkeypatch, now):
     monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: now)
-    pause = _pause(None, 5.0, "workflow:wf").seconds
-    other = _pause(None, 5.0, "workflow:other").seconds
-    assert 0 < pause <= 5.0 and 0 < other <= 5.0
-    # The next tick is the same instant for every wait of the workflow, wherever it started.
+    pause = _pause(None, 5.0, aligned=True).seconds
+    assert 0 < pause <= 5.0
+    # The next tick is the same instant for every aligned wait of the process, wherever it started.
     monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: now + 1.7)
-    assert (now + pause) % 5.0 == pytest.approx((now + 1.7 + _pause(None, 5.0, "workflow:wf").seconds) % 5.0)
-    assert pause != pytest.approx(other)
+    later = _pause(None, 5.0, aligned=True).seconds
+    assert (now + pause) % 5.0 == pytest.approx((now + 1.7 + later) % 5.0)
+    assert _pause(None, 5.0).seconds == 5.0  # not aligned: the plain interval
+
+
+def test_the_tick_phase_is_the_process_s_own(monkeypatch):
+    monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: 1000.0)
+    monkeypatch.setattr("airflow_provider_pseven.client.waiting._PHASE", 0.25)
+    assert _pause(None, 4.0, aligned=True).seconds == pytest.approx(1.0)
+    monkeypatch.setattr("airflow_provider_pseven.client.waiting._PHASE", 0.5)
+    assert _pause(None, 4.0, aligned=True).seconds == pytest.approx(2.0)
 
 
 def test_a_pause_never_passes_the_deadline(monkeypatch):
     monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: 100.0)
-    assert _pause(100.5, 5.0, "workflow:wf").seconds <= 0.5
+    assert _pause(100.5, 5.0, aligned=True).seconds <= 0.5
