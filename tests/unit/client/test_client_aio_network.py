@@ -1,0 +1,307 @@
+"""The async client's asyncio network layer over real sockets: the emulator on loopback, a TLS
+server with a throwaway CA, and raw servers that misbehave on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ssl
+from pathlib import Path
+
+import httpcore
+import httpx
+import pytest
+
+from airflow_provider_pseven.client import (
+    AsyncPsevenClient,
+    ClientConfig,
+    FileSink,
+    PsevenConfigError,
+    PsevenTransportError,
+    RetryPolicy,
+    RunKind,
+    RunRef,
+    RunState,
+    aio_network,
+)
+from airflow_provider_pseven.client.aio_network import AsyncioBackend
+
+pytestmark = pytest.mark.integration
+
+TOY_ID = "130d943e100e46e0b5da490ac005b70e"
+
+
+def _client(url: str, token: str, **config: object) -> AsyncPsevenClient:
+    config.setdefault("retry", RetryPolicy(attempts=1))
+    return AsyncPsevenClient(ClientConfig(url, token=token, api_path=".rest", **config))  # type: ignore[arg-type]
+
+
+def test_the_client_installs_the_asyncio_backend():
+    client = AsyncPsevenClient(ClientConfig("http://pseven.test", token="t0ken-abc"))
+    # If an httpx or httpcore upgrade moves the pool, this fails instead of the client quietly
+    # going back to anyio's slower path.
+    assert isinstance(client.http._transport._pool._network_backend, AsyncioBackend)
+
+
+def test_install_leaves_a_client_it_does_not_understand_alone():
+    class Odd:
+        _transport = object()
+
+    assert aio_network.install(Odd()) is False
+
+
+async def test_requests_reuse_one_kept_alive_connection(pseven_emulator):
+    async with _client(pseven_emulator.url, pseven_emulator.token) as client:
+        workflows = await asyncio.gather(*(client.list_workflows() for _ in range(3)))
+        for _ in range(5):
+            await client.list_workflows()
+        pool = client.http._transport._pool
+        assert len(pool.connections) <= 3
+    assert all(len(w) == len(workflows[0]) for w in workflows)
+
+
+async def test_a_large_download_arrives_whole(pseven_emulator, tmp_path):
+    payload = bytes(range(256)) * (12 * 1024 * 4)  # 12 MiB
+    async with _client(pseven_emulator.url, pseven_emulator.token) as client:
+        run = await client.deploy_run(RunKind.WORKFLOW, TOY_ID)
+        ref = RunRef.workflow(TOY_ID, run.id)
+        await client.wait_for_run(ref, [RunState.CONFIGURATION], interval=0.05)
+        source = tmp_path / "big.bin"
+        source.write_bytes(payload)
+        await client.upload(ref, [(str(source), "big.bin")])
+        await client.download(ref, "big.bin", FileSink(tmp_path / "copy.bin"))
+    assert (tmp_path / "copy.bin").read_bytes() == payload
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.paused = False
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+
+async def test_reading_pauses_while_too_much_is_buffered_and_reads_split_pieces():
+    connection = aio_network._Connection(asyncio.get_running_loop())
+    transport = _Transport()
+    connection.transport = transport  # type: ignore[assignment]
+    block = bytes(range(256)) * 1024  # 256 KiB
+    for _ in range(4):
+        connection.data_received(block)
+    assert not transport.paused  # 1 MiB: at the mark, not over it
+    connection.data_received(b"xyz")
+    assert transport.paused
+    pieces = []
+    while connection.buffered > aio_network._HIGH_WATER // 2:
+        pieces.append(connection.take(64 * 1024))
+    assert not transport.paused  # drained to half: reading again
+    assert len(pieces) == 9 and all(len(piece) == 64 * 1024 for piece in pieces)
+    while connection.chunks:
+        pieces.append(connection.take(10**9))
+    assert b"".join(pieces) == block * 4 + b"xyz"
+    assert connection.buffered == 0
+    connection.data_received(block)
+    assert connection.take(10**9) is block  # a whole received piece comes back as it is, no copy
+
+
+async def test_a_stalled_answer_is_a_timeout_that_may_have_acted(pseven_emulator):
+    pseven_emulator.faults.set(stall_fraction=1.0, stall_seconds=3.0, paths=["/workflows/$"])
+    async with _client(pseven_emulator.url, pseven_emulator.token, timeout=0.5) as client:
+        with pytest.raises(PsevenTransportError, match=r"no answer within 0.5 s") as caught:
+            await client.list_workflows()
+    assert caught.value.sent is True
+
+
+async def test_a_dropped_connection_is_a_transport_error(pseven_emulator):
+    pseven_emulator.faults.set(drop_fraction=1.0, paths=["/workflows/$"])
+    async with _client(pseven_emulator.url, pseven_emulator.token) as client:
+        with pytest.raises(PsevenTransportError, match="connection dropped"):
+            await client.list_workflows()
+
+
+async def test_a_refused_connection_was_never_sent(unused_tcp_port):
+    async with _client(f"http://127.0.0.1:{unused_tcp_port}", "t0ken-abc") as client:
+        with pytest.raises(PsevenTransportError, match="cannot connect") as caught:
+            await client.list_workflows()
+    assert caught.value.sent is False
+
+
+async def test_a_server_that_closes_an_idle_connection_is_not_reused():
+    """The server answers one request per connection and closes it (no Connection: close header):
+    the next request must open a new connection instead of failing on the dead one."""
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, _client(f"http://127.0.0.1:{port}", "t0ken-abc") as client:
+        assert await client.list_workflows() == []
+        await asyncio.sleep(0.05)  # the close reaches the client's buffer: "readable" while idle
+        assert await client.list_workflows() == []
+    assert connections == 2
+
+
+async def test_a_read_that_never_comes_times_out():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, httpx.AsyncClient(timeout=0.3) as http:
+        assert aio_network.install(http)
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_cancelling_a_read_is_not_a_timeout():
+    backend = AsyncioBackend()
+    server = await asyncio.start_server(lambda r, w: asyncio.sleep(5), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        stream = await backend.connect_tcp("127.0.0.1", port, timeout=5)
+        task = asyncio.ensure_future(stream.read(10, timeout=10))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await stream.aclose()
+
+
+# --- TLS ------------------------------------------------------------------------------------------
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 it signed: (ca, cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pseven test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    import ipaddress
+
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+@pytest.fixture
+async def tls_server(tmp_path):
+    ca, cert, key = _certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                body = b'[{"id": "wf1", "name": "Toy", "path": "/Users/1/Toy.p7wf", "url": ""}]'
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+    async with server:
+        yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}", ca
+
+
+async def test_tls_with_the_servers_ca_works_over_one_connection(tls_server):
+    url, ca = tls_server
+    async with _client(url, "t0ken-abc", verify=str(ca)) as client:
+        first = await client.list_workflows()
+        second = await client.list_workflows()
+        assert [w.name for w in first] == [w.name for w in second] == ["Toy"]
+        assert len(client.http._transport._pool.connections) == 1
+
+
+async def test_tls_is_verified_by_default(tls_server):
+    url, _ = tls_server
+    async with _client(url, "t0ken-abc") as client:
+        with pytest.raises(
+            PsevenConfigError, match=r"TLS verification of .* failed; set the connection's ca_bundle"
+        ):
+            await client.list_workflows()
+
+
+async def test_a_failed_handshake_is_a_connect_error():
+    backend = AsyncioBackend()
+
+    async def not_tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(not_tls, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        stream = await backend.connect_tcp("127.0.0.1", port, timeout=5)
+        with pytest.raises(httpcore.ConnectError):
+            await stream.start_tls(ssl.create_default_context(), server_hostname="127.0.0.1", timeout=5)
