@@ -38,6 +38,13 @@ SIGN_IN_HTML = """<!DOCTYPE html>
 class JSON(JSONResponse):
     """JSON without the ASCII escaping, compact, as Django REST framework renders it."""
 
+
+class RunFile(FileResponse):
+    """A run file, read 1 MiB at a time: Starlette's 64 KiB reads each go through a worker thread,
+    which made the emulator, not the client, what limited downloads (benchmarks/transfers.py)."""
+
+    chunk_size = 1024 * 1024
+
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -274,7 +281,7 @@ def run_routes(coll: Collection) -> list[Route]:
             raise ApiError(404, f"File not found: {rel}")
         if not target.is_file():
             raise bad_request(f"{rel!r} is a directory, not a file.")
-        return FileResponse(target, filename=target.name)
+        return RunFile(target, filename=target.name)
 
     async def ls(ctx: Ctx) -> Response:
         _, run = load(ctx)
