@@ -63,7 +63,7 @@ def _count_polls() -> None:
     waiting_module.get_run_summary = counted  # type: ignore[assignment]
 
 
-async def _prepare(config: ClientConfig, count: int, spread: float) -> list[RunRef]:
+async def _prepare(config: ClientConfig, count: int, spread: float, interval: float) -> list[RunRef]:
     """Deploy and start ``count`` runs over the Bench workflows, each sleeping a random time."""
     async with AsyncPsevenClient(config, coalesce=False, max_connections=20) as client:
         workflows = [w for w in await client.list_workflows() if w.name.startswith("Bench")]
@@ -78,8 +78,9 @@ async def _prepare(config: ClientConfig, count: int, spread: float) -> list[RunR
                 )
                 ref = RunRef.workflow(workflow.id, run.id)
                 await client.wait_for_run(ref, ["CONFIGURATION"], interval=0.2)  # type: ignore[list-item]
-                # Every run waits at least 12 s, so all triggers poll together for a while first.
-                await client.set_parameters(ref, {"duration": 12 + rng.random() * spread})
+                # Every run waits at least 4 intervals, so all triggers poll together for a while
+                # first (the steady window), however long starting them all takes.
+                await client.set_parameters(ref, {"duration": 4 * interval + rng.random() * spread})
                 return ref
 
         async def start(ref: RunRef) -> None:
@@ -138,7 +139,7 @@ async def _measure(
     variant: str, count: int, args: argparse.Namespace, emulator: EmulatorProcess
 ) -> dict[str, Any]:
     config = ClientConfig(emulator.url, token=emulator.token, api_path=".rest")
-    refs = await _prepare(config, count, args.spread)
+    refs = await _prepare(config, count, args.spread, args.interval)
     conn_id = "pseven_bench"
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
         {
@@ -187,9 +188,13 @@ async def _measure(
     # run: its latency counts from the start of the trigger phase.
     # Requests per poll interval once every trigger made its first poll and before any run
     # finished: the steady cost of waiting for all of them, without start-up.
+    # Whole intervals only: the polls of one triggerer come in one burst per tick, so a window of
+    # 1.4 intervals may hold two bursts or one.
     first_finish = min(finished.values())
-    steady = [e for e in entries if started + args.interval <= e["time"] < first_finish]
-    steady_per_interval = len(steady) / max((first_finish - started - args.interval) / args.interval, 1e-9)
+    whole = int((first_finish - started - args.interval) // args.interval)
+    window_end = started + args.interval * (1 + whole)
+    steady = [e for e in entries if started + args.interval <= e["time"] < window_end]
+    steady_per_interval = len(steady) / whole if whole >= 1 else float("nan")
     latencies = sorted(
         event - max(finished[ref.run_id], started) for ref, event in zip(refs, fired, strict=True)
     )
@@ -205,6 +210,7 @@ async def _measure(
         "req_per_s": requests_seen / wall,
         "req_per_interval": requests_seen / (wall / args.interval),
         "steady_req_per_interval": steady_per_interval,
+        "steady_intervals": whole,
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "wall_s": wall,
@@ -233,7 +239,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,2000", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--interval", default=5.0, type=float)
-    parser.add_argument("--spread", default=30.0, type=float, help="runs finish 12..12+spread s after start")
+    parser.add_argument(
+        "--spread",
+        default=30.0,
+        type=float,
+        help="runs finish 4 intervals to 4 intervals + spread s after start",
+    )
     parser.add_argument(
         "--variants", default="ours;ours, no list;baseline", type=lambda s: [v.strip() for v in s.split(";")]
     )
