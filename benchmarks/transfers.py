@@ -23,12 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,6 +201,57 @@ def deploy_run(api: str, token: str) -> dict[str, str]:
     return run
 
 
+class DiscardServer:
+    """Takes uploads and throws the bytes away, answering as the emulator does: a server that is
+    never the bottleneck, so the clients' own upload speed shows (the emulator spends 2-5 CPU s
+    per uploaded GiB, and its cost swings with the machine's writeback)."""
+
+    ANSWER = json.dumps({"uploaded_files": ["up.bin"], "uploaded_directories": []}).encode()
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        buffer = memoryview(bytearray(MIB))
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            with connection:
+                self._one(connection, buffer)
+
+    def _one(self, connection: socket.socket, buffer: memoryview) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        header, _, rest = head.partition(b"\r\n\r\n")
+        match = re.search(rb"(?im)^content-length:\s*(\d+)", header)
+        if match is None:
+            connection.sendall(b"HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\n\r\n")
+            return
+        left = int(match.group(1)) - len(rest)
+        while left > 0:
+            received = connection.recv_into(buffer[: min(left, len(buffer))])
+            if received == 0:
+                return
+            left -= received
+        connection.sendall(
+            b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(self.ANSWER)}\r\n\r\n".encode()
+            + self.ANSWER
+        )
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,6 +275,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="pseven-bench-transfers-"))
     emulator = EmulatorProcess("--data-dir", str(work / "data"))
+    discard = DiscardServer()
     # name -> size -> list of (MiB/s, peak RSS MiB or None)
     samples: Samples = {}
     idle_mib: list[float] = []
@@ -231,6 +286,7 @@ def main() -> int:
         run_dir = work / "data" / run["path"].lstrip("/")
         base = {"host": emulator.url, "token": emulator.token, "workflow_id": TOY_ID, "run_id": run["id"]}
         runs_url = f"{api}workflows/{TOY_ID}/runs/{run['id']}/"
+        discard_url = f"{discard.url}/pseven/.rest/v2/workflows/{TOY_ID}/runs/{run['id']}/upload/"
         auth = ["-H", f"Authorization: Token {emulator.token}"]
         (work / "files").mkdir()
         (work / "out").mkdir()
@@ -256,9 +312,15 @@ def main() -> int:
             uploads: list[Callable[[], None]] = []
 
             def ours(
-                mode: str, name: str, size: int = size, source: Path = source, dest: Path = dest
+                mode: str,
+                name: str,
+                host: str = emulator.url,
+                size: int = size,
+                source: Path = source,
+                dest: Path = dest,
             ) -> None:
                 payload = {**base, "mode": mode, "size": size, "dest": str(dest), "source": str(source)}
+                payload["host"] = host
                 payload["file"] = f"src-{size}.bin" if mode.startswith("download") else f"up-{size}.bin"
                 result = run_child(payload)
                 if result["bytes"] != size:
@@ -274,7 +336,13 @@ def main() -> int:
                 record("curl download", size, result)
                 dest.unlink(missing_ok=True)
 
-            def curl_up(size: int = size, source: Path = source, measured: bool = True) -> None:
+            def curl_up(
+                name: str = "curl upload",
+                url: str = f"{runs_url}upload/",
+                size: int = size,
+                source: Path = source,
+                measured: bool = True,
+            ) -> None:
                 # "Expect:" turns off curl's 100-continue wait, so the body goes at once, as ours does.
                 result = run_curl(
                     [
@@ -285,14 +353,14 @@ def main() -> int:
                         "/dev/null",
                         "-F",
                         f"file=@{source};filename=up-{size}.bin",
-                        f"{runs_url}upload/",
+                        url,
                     ]
                 )
                 if result["up"] < size:
                     raise RuntimeError(f"curl upload: {result['up']} bytes sent, expected {size}+")
                 if measured:
-                    record("curl upload", size, result)
-                (run_dir / f"up-{size}.bin").unlink()
+                    record(name, size, result)
+                (run_dir / f"up-{size}.bin").unlink(missing_ok=True)
 
             downloads.append(lambda: ours("download-sync", "sync download"))
             downloads.append(curl_down)
@@ -301,6 +369,9 @@ def main() -> int:
             if not args.no_upload:
                 uploads.append(lambda: ours("upload-sync", "sync upload"))
                 uploads.append(curl_up)
+                # The same uploads to a server that only counts the bytes: the clients' own speed.
+                uploads.append(lambda: ours("upload-sync", "sync upload, discarding server", discard.url))
+                uploads.append(lambda: curl_up("curl upload, discarding server", discard_url))
             for rep in range(args.repeat):
                 # Interleaved, so background load hits every client alike, in an order that changes
                 # every repetition (downloads rotated, uploads swapped): the emulator serves a transfer
@@ -327,6 +398,7 @@ def main() -> int:
             idle_mib.append(run_child({**base, "mode": "idle"})["hwm_kib"] / 1024)
     finally:
         emulator.stop()
+        discard.close()
         shutil.rmtree(work, ignore_errors=True)
 
     report(args, sizes, samples, idle_mib)
@@ -353,6 +425,8 @@ def report(args: argparse.Namespace, sizes: list[int], samples: Samples, idle_mi
         ("curl download", None),
         ("sync upload", "curl upload"),
         ("curl upload", None),
+        ("sync upload, discarding server", "curl upload, discarding server"),
+        ("curl upload, discarding server", None),
     ]
     verdicts = []
     for name, reference in rows:
@@ -386,7 +460,7 @@ def report(args: argparse.Namespace, sizes: list[int], samples: Samples, idle_mi
                 f"| {ratio_best} "
                 f"| {cpu:.2f} | {server_cpu:.2f} | {peak} | {above} |"
             )
-    for name in ("sync download", "async download", "sync upload"):
+    for name in ("sync download", "async download", "sync upload", "sync upload, discarding server"):
         peak_by_size = {
             size: max(s.rss for s in runs if s.rss is not None)
             for size, runs in samples.get(name, {}).items()
