@@ -82,7 +82,7 @@ def _pause(deadline: float | None, interval: float, *, aligned: bool = False) ->
 
     Aligned waits in one triggerer all poll at the same instants: the async client answers the
     polls of one workflow from one runs-list request, and the triggerer wakes once per interval
-    instead of once per workflow, which halved its CPU per poll at 100 waits
+    instead of once per workflow, which cut its CPU per poll at 100 waits by about a third
     (benchmarks/trigger_capacity.py). The server sees at most the client's pool size of requests at
     once, so the shared tick does not turn into a burst of thousands.
     """
