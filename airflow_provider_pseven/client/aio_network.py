@@ -224,7 +224,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                 ),
                 timeout,
             )
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # two classes before Python 3.11
             raise httpcore.ConnectTimeout(f"no connection to {host}:{port} within {timeout:g} s") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc

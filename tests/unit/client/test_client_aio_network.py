@@ -305,3 +305,14 @@ async def test_a_failed_handshake_is_a_connect_error():
         stream = await backend.connect_tcp("127.0.0.1", port, timeout=5)
         with pytest.raises(httpcore.ConnectError):
             await stream.start_tls(ssl.create_default_context(), server_hostname="127.0.0.1", timeout=5)
+
+
+async def test_a_connection_that_never_opens_is_a_connect_timeout(monkeypatch):
+    loop = asyncio.get_running_loop()
+
+    async def never(*args: object, **kwargs: object) -> None:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(loop, "create_connection", never)
+    with pytest.raises(httpcore.ConnectTimeout, match=r"no connection to 192.0.2.1:443 within 0.1 s"):
+        await AsyncioBackend().connect_tcp("192.0.2.1", 443, timeout=0.1)
