@@ -125,6 +125,10 @@ async def _within(awaitable: Awaitable[T], timeout: float | None) -> T:
         handle.cancel()
 
 
+#: httpcore's names for connection facts -> asyncio's (the others are the same).
+_TRANSPORT_EXTRA = {"client_addr": "sockname", "server_addr": "peername"}
+
+
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """One connection as httpcore reads and writes it."""
 
@@ -196,10 +200,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             return connection.eof or bool(connection.chunks)
         if transport is None:
             return None
-        name = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}.get(
-            info, info
-        )
-        return transport.get_extra_info(name)
+        return transport.get_extra_info(_TRANSPORT_EXTRA.get(info, info))
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
