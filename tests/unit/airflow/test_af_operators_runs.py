@@ -606,16 +606,17 @@ def test_non_positive_intervals_are_refused(cls: type, ids: dict[str, Any], name
         cls(task_id="t", **ids, **{name: value})
 
 
-@pytest.mark.parametrize(
-    "cls",
-    [
-        StartRunOperator,
-        PatchParametersOperator,
-        GetRunResultsOperator,
-        DeleteRunOperator,
-        InterruptRunOperator,
-    ],
-)
+#: Operators that address one existing run (run_id with workflow_id or app_id).
+RUN_OPERATORS = [
+    StartRunOperator,
+    PatchParametersOperator,
+    GetRunResultsOperator,
+    DeleteRunOperator,
+    InterruptRunOperator,
+]
+
+
+@pytest.mark.parametrize("cls", RUN_OPERATORS)
 def test_workflow_id_and_app_id_both_or_none_raise(cls: type) -> None:
     extra: dict[str, Any] = {"parameters": {}} if cls is PatchParametersOperator else {}
     with pytest.raises(ValueError, match="not both"):
@@ -654,17 +655,7 @@ def test_templated_ids_render_from_xcom_like_values(requests_mock: requests_mock
     assert op.execute(make_context()) == "go"
 
 
-@pytest.mark.parametrize(
-    "cls",
-    [
-        StartRunOperator,
-        PatchParametersOperator,
-        GetRunResultsOperator,
-        DeleteRunOperator,
-        InterruptRunOperator,
-        MessagePushOperator,
-    ],
-)
+@pytest.mark.parametrize("cls", [*RUN_OPERATORS, MessagePushOperator])
 def test_run_address_fields_are_templated(cls: type) -> None:
     assert {"pseven_conn_id", "workflow_id", "app_id", "run_id"} <= set(cls.template_fields)
 
