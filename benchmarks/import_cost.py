@@ -49,10 +49,10 @@ def child_env(pycache: str) -> dict[str, str]:
     return env
 
 
-def sample(module: str, env: dict[str, str], timeout: float) -> tuple[float, float]:
-    """One fresh interpreter: (ms for airflow.sdk, ms for ``module`` after it)."""
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, module],
+def python(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter from the repository root, its output captured; fails on a non-zero exit."""
+    return subprocess.run(
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -60,6 +60,11 @@ def sample(module: str, env: dict[str, str], timeout: float) -> tuple[float, flo
         env=env,
         check=True,
     )
+
+
+def sample(module: str, env: dict[str, str], timeout: float) -> tuple[float, float]:
+    """One fresh interpreter: (ms for airflow.sdk, ms for ``module`` after it)."""
+    out = python(["-c", PROBE, module], env, timeout)
     sdk_ms, module_ms = out.stdout.split()[-2:]
     return float(sdk_ms), float(module_ms)
 
@@ -73,15 +78,7 @@ def importtime_top(
     module: str, env: dict[str, str], top: int, timeout: float
 ) -> list[tuple[float, float, str]]:
     """``-X importtime`` of ``module`` after airflow.sdk: the largest (cumulative ms, self ms, name)."""
-    out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import airflow.sdk; from {module} import *"],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    out = python(["-X", "importtime", "-c", f"import airflow.sdk; from {module} import *"], env, timeout)
     lines = out.stderr.splitlines()
     start = max(i for i, line in enumerate(lines) if line.rstrip().endswith("| airflow.sdk"))
     rows = []
