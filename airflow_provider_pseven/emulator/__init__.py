@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .faults import FaultConfig, Faults
     from .reqlog import RequestLog
     from .server import EmulatorProcess, EmulatorServer
+    from .variants import PRESETS, Variants
     from .workflows import Param, Result, RunContext, RunInterrupted, Workflow
     from .world import Timing, User, Workspace, World
 
@@ -30,9 +31,12 @@ _EXPORTS = {
     "Faults": "faults",
     "FaultConfig": "faults",
     "RequestLog": "reqlog",
+    "Variants": "variants",
+    "PRESETS": "variants",
 }
 
 __all__ = [
+    "PRESETS",
     "EmulatorProcess",
     "EmulatorServer",
     "FaultConfig",
@@ -44,6 +48,7 @@ __all__ = [
     "RunInterrupted",
     "Timing",
     "User",
+    "Variants",
     "Workflow",
     "Workspace",
     "World",

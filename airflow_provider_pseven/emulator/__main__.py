@@ -30,6 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply every delay by this (default 1)")
     p.add_argument("--results-lag", type=float, default=None, help="seconds results lag FINISHED (default 0)")
     p.add_argument(
+        "--init-delay", type=float, default=None, help="seconds in QUEUED_TO_INITIALIZE (default 1, scaled)"
+    )
+    p.add_argument(
+        "--start-delay", type=float, default=None, help="seconds in QUEUED_TO_RUN (default 1, scaled)"
+    )
+    p.add_argument(
+        "--variants",
+        default="guide",
+        metavar="SPEC",
+        help="answers to the points the guide leaves open: a preset (guide, strictest, lenient) "
+        "and/or key=value items, comma-separated, e.g. 'guide,wrong_state_status=409' (default guide)",
+    )
+    p.add_argument(
         "--workflows",
         action="append",
         default=[],
@@ -50,9 +63,15 @@ def _user(spec: str) -> User:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from .server import EmulatorServer
+    from .variants import Variants
 
+    try:
+        variants = Variants.parse(args.variants)
+    except ValueError as exc:
+        parser.error(f"--variants: {exc}")
     server = EmulatorServer(
         host=args.host,
         port=args.port,
@@ -61,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=args.data_dir,
         time_scale=args.time_scale,
         results_lag=args.results_lag,
+        init_delay=args.init_delay,
+        start_delay=args.start_delay,
+        variants=variants,
     )
     for spec in args.user:
         server.add_user(_user(spec))
@@ -74,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Workflow API: {server.api_url}")
     print(f"AppsHub API: {server.appshub_url}")
     print(f"Token: {server.token}")
+    print(f"Variants: {variants.spec()} {json.dumps(variants.as_dict())}")
     print(f"Data dir: {server.data_dir}")
     print(f"Airflow connection: {server.connection_json()}")
     print("Ready. Press Ctrl+C to stop.", flush=True)

@@ -2,7 +2,8 @@
 
 One small router (regex table per API prefix) rather than FastAPI path operations: it gives exact
 control over what the guide's server does at the edges (trailing slash -> 404 JSON, paths outside
-the API -> the sign-in HTML page, auth checked only on known endpoints) at a low per-request cost.
+the API -> the variant ``unknown_base_path``, auth checked only on known endpoints) at a low
+per-request cost.
 Workflow runs and app runs share one set of run endpoints, built by ``run_routes`` per collection.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +20,14 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from . import params as pt
-from .errors import ApiError, bad_request, not_found, wrong_state
+from .errors import ApiError, bad_request, not_found, unsupported_media_type, wrong_state
 from .files import copy_stream, list_dir, resolve_inside
-from .world import CONFIGURATION, LOG_FILE, READY, App, AppVersion, Run, User, World, parse_bool
+from .world import CONFIGURATION, FINISHED, LOG_FILE, READY, App, AppVersion, Run, User, World, parse_bool
+
+LOGIN_PATH = "/login/"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 SIGN_IN_HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>pSeven Enterprise — Sign in</title></head>
@@ -38,15 +42,15 @@ SIGN_IN_HTML = """<!DOCTYPE html>
 class JSON(JSONResponse):
     """JSON without the ASCII escaping, compact, as Django REST framework renders it."""
 
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
 
 class RunFile(FileResponse):
     """A run file, read 1 MiB at a time: Starlette's 64 KiB reads each go through a worker thread,
     which made the emulator, not the client, what limited downloads (benchmarks/transfers.py)."""
 
     chunk_size = 1024 * 1024
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass
@@ -92,15 +96,24 @@ class Route:
 # --- request bodies ------------------------------------------------------------------------------
 
 
-async def read_fields(request: Request) -> dict[str, Any]:
-    """A JSON, form or multipart body as a dict; an empty body is ``{}`` (the guide posts those)."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_fields(request: Request, form_only: bool = False) -> dict[str, Any]:
+    """A JSON, form or multipart body as a dict; an empty body is ``{}`` (the guide posts those).
+
+    ``form_only``: a non-empty body that is not a form is refused with 415.
+    """
+    ctype = content_type(request)
+    if ctype in FORM_TYPES:
         form = await request.form()
         return {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
     body = await request.body()
     if not body.strip():
         return {}
+    if form_only:
+        raise unsupported_media_type(ctype or "application/octet-stream")
     try:
         data = json.loads(body)
     except ValueError as exc:
@@ -120,13 +133,6 @@ def optional_str(fields: dict[str, Any], key: str) -> str | None:
 
 
 # --- serialization -------------------------------------------------------------------------------
-
-
-def param_json(run: Run) -> list[dict[str, Any]]:
-    return [
-        {"id": p.id, "name": p.name, "value": pt.value_json(p.type, p.data, p.is_set), "labels": p.labels}
-        for p in run.params
-    ]
 
 
 @dataclass
@@ -176,9 +182,15 @@ class Collection:
 
     def run_details(self, ctx: Ctx, run: Run, owner: Owner, now: float) -> dict[str, Any]:
         out = self.run_summary(ctx, run, owner)
-        out["parameters"] = param_json(run)
-        out["results"] = run.visible_results(now)
-        out["logfile_url"] = f"{owner.runs_url}{run.id}/download/?file={LOG_FILE}" if run.started else None
+        out["parameters"] = ctx.world.params_json(run)
+        out["results"] = ctx.world.results_json(run, now)
+        # guide: "If the run state is FINISHED, a diagnostic log is available for download ... The
+        # log download full URL for a finished run can be found under the logfile_url key in run
+        # details" (Downloading the run log): a URL only for a FINISHED run, null otherwise. The
+        # file itself is an ordinary run file, downloadable through download/ once it exists.
+        out["logfile_url"] = (
+            f"{owner.runs_url}{run.id}/download/?file={LOG_FILE}" if run.state == FINISHED else None
+        )
         return out
 
 
@@ -202,14 +214,25 @@ def run_routes(coll: Collection) -> list[Route]:
 
     async def deploy(ctx: Ctx) -> Response:
         owner = coll.owner(ctx)
-        fields = await read_fields(ctx.request)
+        variants = ctx.world.variants
+        fields = await read_fields(
+            ctx.request, form_only=coll.kind == "app" and variants.app_deploy_body == "form_only"
+        )
         name = optional_str(fields, "name")
         if coll.kind == "app":
+            # guide: "the run deployment request does not support the path parameter" (AppsHub API)
             if "path" in fields:
                 raise bad_request("path is not supported in AppsHub.")
             assert owner.app is not None and owner.version is not None
+            # guide: "Only deploy new runs from the READY state, otherwise AppsHub will respond with
+            # an error" (Workflow publishing)
             if owner.version.state != READY:
-                raise wrong_state(owner.version.state, (READY,), what=f"App version {owner.version.version}")
+                raise wrong_state(
+                    owner.version.state,
+                    (READY,),
+                    what=f"App version {owner.version.version}",
+                    status=variants.wrong_state_status,
+                )
             personal = parse_bool(fields.get("personal"), "personal", False)
             run = ctx.world.deploy(
                 ctx.require_user(),
@@ -239,15 +262,12 @@ def run_routes(coll: Collection) -> list[Route]:
         return JSON(coll.run_summary(ctx, run, owner), status_code=201)
 
     async def details(ctx: Ctx) -> Response:
-        import time
-
         owner, run = load(ctx)
         return JSON(coll.run_details(ctx, run, owner, time.monotonic()))
 
     async def patch(ctx: Ctx) -> Response:
-        import time
-
         owner, run = load(ctx)
+        # guide: CONFIGURATION "is the only state which allows changing run parameters" (Workflow information)
         ctx.world.require(run, CONFIGURATION)
         fields = await read_fields(ctx.request)
         items = fields.get("parameters", [])
@@ -296,6 +316,7 @@ def run_routes(coll: Collection) -> list[Route]:
 
     async def upload(ctx: Ctx) -> Response:
         _, run = load(ctx)
+        # guide: "Files can only be uploaded if the run state is CONFIGURATION" (File upload)
         ctx.world.require(run, CONFIGURATION)
         form = await ctx.request.form(max_files=10_000, max_fields=10_000)
         try:
@@ -464,7 +485,7 @@ def app_routes() -> list[Route]:
                 parameters=[
                     {
                         "name": wf.param_name(p),
-                        "value": pt.value_json(p.type, p.default, p.default is not None),
+                        "value": ctx.world.value_json(p.type, p.default, p.default is not None),
                         "labels": p.labels,
                     }
                     for p in wf.parameters
@@ -513,7 +534,7 @@ def app_routes() -> list[Route]:
         return JSON(version_details(ctx, app, ver, full=True))
 
     async def publish(ctx: Ctx) -> Response:
-        ctype = ctx.request.headers.get("content-type", "").split(";")[0].strip().lower()
+        ctype = content_type(ctx.request)
         thumbnail: str | None = None
         if ctype == "multipart/form-data":
             form = await ctx.request.form()
@@ -527,7 +548,9 @@ def app_routes() -> list[Route]:
             finally:
                 await form.close()
         else:
-            fields = await read_fields(ctx.request)
+            # guide: "If you omit the thumbnail, it may also be application/json or
+            # application/x-www-form-urlencoded" (Workflow publishing); variant publish_body.
+            fields = await read_fields(ctx.request, form_only=ctx.world.variants.publish_body == "form_only")
         app, ver = ctx.world.publish(ctx.require_user(), fields, thumbnail)
         ctx.note(app_id=app.id)
         return JSON(version_details(ctx, app, ver, full=False), status_code=201)
@@ -561,10 +584,22 @@ class Api:
                 return path[len(prefix) :], routes
         return None
 
+    def outside_api(self, request: Request) -> Response:
+        """A path under neither base URL: the variant ``unknown_base_path`` (guide: the API base URLs
+        are "{sign-in URL}/pseven/.rest/v2/" and "{sign-in URL}/appshub/.rest/v2/", Introduction)."""
+        style = self.world.variants.unknown_base_path
+        if style == "html":
+            return HTMLResponse(self.html)
+        if style == "redirect":
+            if request.url.path == LOGIN_PATH:
+                return HTMLResponse(self.html)
+            return RedirectResponse(f"{LOGIN_PATH}?next={quote(request.url.path)}", status_code=302)
+        return JSON({"detail": "Not found."}, status_code=404)
+
     async def handle(self, request: Request) -> Response:
         found = self.match_prefix(request.url.path)
         if found is None:
-            return HTMLResponse(self.html)
+            return self.outside_api(request)
         rest, routes = found
         try:
             for route in routes:

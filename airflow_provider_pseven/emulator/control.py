@@ -1,7 +1,8 @@
 """The emulator's own control endpoints under ``/_emulator/`` (outside the API; no faults, no log).
 
 GET/PUT/DELETE ``/_emulator/faults``, GET/DELETE ``/_emulator/requests``, POST ``/_emulator/reset``,
-GET/PUT ``/_emulator/timing``, GET ``/_emulator/health``.
+GET/PUT ``/_emulator/timing``, GET/PUT ``/_emulator/variants`` (``{"spec": "strictest"}`` or
+``{"wrong_state_status": 409}``), GET ``/_emulator/health``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from .faults import Faults
 from .reqlog import RequestLog
+from .variants import Variants
 from .world import World
 
 PREFIX = "/_emulator/"
@@ -65,6 +67,14 @@ async def handle_control(request: Request, world: World, faults: Faults, log: Re
                 for key, value in settings.items():
                     setattr(world.timing, key, float(value))
             return JSONResponse(dataclasses.asdict(world.timing))
+        if name == "variants":
+            if method in ("PUT", "POST", "PATCH"):
+                settings = await _json_body(request)
+                spec = settings.pop("spec", None)
+                base = Variants.parse(spec) if isinstance(spec, str) else world.variants
+                items = ",".join(f"{k}={v}" for k, v in settings.items())
+                world.variants = Variants.parse(",".join(filter(None, (base.spec(), items))))
+            return JSONResponse({"spec": world.variants.spec(), **world.variants.as_dict()})
     except (ValueError, TypeError) as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     return JSONResponse({"detail": "Not found."}, status_code=404)

@@ -25,7 +25,18 @@ def bad_request(detail: str) -> ApiError:
     return ApiError(400, detail)
 
 
-def wrong_state(current: str, required: tuple[str, ...], what: str = "Run") -> ApiError:
-    """409 that names both the current and the required state(s), so a client log is actionable."""
+def wrong_state(current: str, required: tuple[str, ...], what: str = "Run", status: int = 400) -> ApiError:
+    """A refusal that names both the current and the required state(s), so a client log is actionable.
+
+    guide: "Verify that the run state is CONFIGURATION, otherwise your run setup requests will be
+    rejected" (Run deployment); "Codes of the 4xx or 5xx class indicate an error. In this case, the
+    response body contains error details" (Error handling). The status (400 by default, or 409)
+    is the variant ``wrong_state_status``.
+    """
     need = required[0] if len(required) == 1 else ", ".join(required[:-1]) + " or " + required[-1]
-    return ApiError(409, f"{what} state is {current}; this request requires {need}.")
+    return ApiError(status, f"{what} state is {current}; this request requires {need}.")
+
+
+def unsupported_media_type(content_type: str) -> ApiError:
+    """415 as Django REST framework words it (the variants ``publish_body``/``app_deploy_body``)."""
+    return ApiError(415, f'Unsupported media type "{content_type}" in request.')

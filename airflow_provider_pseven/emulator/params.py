@@ -1,13 +1,19 @@
 """Parameter and result values: type names, type checks, display names, secret masking.
 
-pSeven describes every value as ``{"data": <value>, "type": "<TypeName>"}``; the guide allows other
-keys in ``value`` as metainformation, so the type name lives there.
+Every parameter has a type internally (PATCH values are checked against it), but the guide prints
+``value`` as ``{"data": <value>}`` only: "Parameter value is found in .parameters[{index}].value.data;
+other keys in .parameters[{index}].value provide metainformation" (Run parameters), and no example
+shows another key. So by default no type is serialized; the variants ``value_style="typed"`` and
+``secret_marker="type"`` add one (see variants.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .variants import Variants
 
 STRING = "String"
 INTEGER = "Integer"
@@ -111,8 +117,36 @@ def display_names(paths: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], str
     return names
 
 
-def value_json(type_name: str, data: Any, is_set: bool = True) -> dict[str, Any]:
-    """The ``value`` object; a Secret never shows its data: null when unset, "" when set."""
+def value_json(
+    type_name: str, data: Any, is_set: bool = True, variants: Variants | None = None
+) -> dict[str, Any]:
+    """The ``value`` object; a Secret never shows its data: null when unset, "" when set.
+
+    guide: "you get null (in Python, None) if the parameter is unset ... and an empty string if
+    some value is set" (Run parameters). By default ``{"data": ...}`` and nothing else.
+    """
     if type_name == SECRET:
         data = "" if is_set else None
-    return {"data": data, "type": type_name}
+    out: dict[str, Any] = {"data": data}
+    if variants is None:
+        return out
+    marker = variants.secret_marker == "type"
+    if variants.value_style == "typed":
+        # A Secret passes for a String unless the Secret marker variant is on.
+        out["type"] = STRING if type_name == SECRET and not marker else type_name
+    elif type_name == SECRET and marker:
+        out["type"] = SECRET
+    return out
+
+
+def check_declared_type(declared: Any, data: Any) -> str | None:
+    """For ``value_style="typed"``: None if ``value.type`` agrees with ``value.data``, else why not.
+
+    ``null`` data agrees with every type (it unsets a value); whether the data fits the
+    parameter is checked separately.
+    """
+    if not isinstance(declared, str) or declared not in TYPES:
+        return f"has an unknown value.type {declared!r}; types: {', '.join(TYPES)}"
+    if data is None or _CHECKS[declared](data):
+        return None
+    return f"value.type {declared} contradicts value.data ({json_type_name(data)})"

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 Color = tuple[int, int, int]
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
 def encode_png(width: int, height: int, rows: Sequence[bytes]) -> bytes:
     """Encode 8-bit RGB rows (each ``3 * width`` bytes) as a PNG file."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-
+    chunk = _chunk
     raw = b"".join(b"\x00" + row for row in rows)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
@@ -24,6 +25,17 @@ def encode_png(width: int, height: int, rows: Sequence[bytes]) -> bytes:
         + chunk(b"IDAT", zlib.compress(raw, 6))
         + chunk(b"IEND", b"")
     )
+
+
+def padded_png(png: bytes, size: int) -> bytes:
+    """The same image, ``size`` bytes long: a ``tEXt`` comment chunk before ``IEND`` fills it up
+    (unchanged when the image is already that long or longer)."""
+    overhead = 12 + len(b"Comment\x00")
+    pad = size - len(png) - overhead
+    if pad < 0:
+        return png
+    iend = len(png) - 12
+    return png[:iend] + _chunk(b"tEXt", b"Comment\x00" + b" " * pad) + png[iend:]
 
 
 def scatter_png(

@@ -7,7 +7,9 @@ Imports nothing heavy at import time; the server is built inside the fixture.
         ...
 
 Options per test: ``@pytest.mark.pseven_emulator(time_scale=0.05, base_path="@rest", results_lag=0.2)``
-(any ``EmulatorServer`` keyword). The default ``time_scale`` is 0.1: a ToyWorkflow run takes ~0.1 s.
+(any ``EmulatorServer`` keyword), e.g. ``variants="strictest"`` or ``variants="guide,wrong_state_status=409"``
+(see variants.py). The default ``time_scale`` is 0.1: each queued state lasts 0.1 s and a
+ToyWorkflow run takes about 0.25 s.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from .faults import Faults
 from .reqlog import RequestLog
+from .variants import Variants
 from .workflows import Workflow
 from .world import DEFAULT_TOKEN, Timing, User, Workspace, World
 
@@ -60,6 +61,9 @@ class EmulatorServer:
         time_scale: float = 1.0,
         timing: Timing | None = None,
         results_lag: float | None = None,
+        init_delay: float | None = None,
+        start_delay: float | None = None,
+        variants: Variants | str | None = None,
         max_workers: int = 32,
         backlog: int = 2048,
     ) -> None:
@@ -74,6 +78,10 @@ class EmulatorServer:
         timing.time_scale = time_scale if timing.time_scale == 1.0 else timing.time_scale
         if results_lag is not None:
             timing.results_lag = results_lag
+        if init_delay is not None:
+            timing.init_delay = init_delay
+        if start_delay is not None:
+            timing.start_delay = start_delay
         user_list = list(users) if users is not None else [User(token=token)]
         self.state = World(
             self.data_dir,
@@ -82,6 +90,7 @@ class EmulatorServer:
             workspaces=workspaces,
             workflows=workflows,
             max_workers=max_workers,
+            variants=variants,
         )
         self.faults = Faults()
         self.requests = RequestLog()
@@ -128,6 +137,15 @@ class EmulatorServer:
         """The same connection as an Airflow URI (``pseven://:TOKEN@host:port/?__extra__=...``)."""
         extra = quote(json.dumps({"api_path": self.base_path}), safe="")
         return f"pseven://:{quote(self.token, safe='')}@{self.host}:{self.port}/?__extra__={extra}"
+
+    @property
+    def variants(self) -> Variants:
+        """How this server answers the points the guide leaves open (variants.py)."""
+        return self.state.variants
+
+    @variants.setter
+    def variants(self, value: Variants | str | None) -> None:
+        self.state.variants = Variants.coerce(value)
 
     # --- content ---------------------------------------------------------------------------
     def add_workflow(self, workflow: Workflow) -> Workflow:

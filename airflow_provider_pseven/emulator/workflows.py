@@ -8,6 +8,7 @@ emulator runs in a worker thread when a run starts.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -21,7 +22,7 @@ from typing import Any
 
 from . import params as pt
 from .messaging import MessageBus
-from .png import scatter_png
+from .png import padded_png, scatter_png
 
 
 class RunInterrupted(Exception):
@@ -149,6 +150,57 @@ class RunContext:
 # ---------------------------------------------------------------------------------------------
 
 TOY_WORKFLOW_ID = "130d943e100e46e0b5da490ac005b70e"
+DISK_DIR = "🏠.Disk Model [0001].p7wd"
+# The sizes the guide's ls/ examples show (Listing files).
+OPTIMIZER_TABLE_SIZE = 4421
+DESIGN_CSV_SIZE = 576
+DIAGRAMS_PNG_SIZE = 29706
+
+
+def _fill(text: str, size: int, pad: str = " ") -> bytes:
+    data = text.encode()
+    return data + pad.encode() * max(0, size - len(data))
+
+
+@functools.cache
+def _toy_files() -> dict[str, bytes]:
+    """The files of a finished ToyWorkflow run that the guide lists, with the guide's sizes.
+
+    guide (Listing files): the run directory holds "Optimizer.p7table" (4421 bytes) and the
+    directory "🏠.Disk Model [0001].p7wd" holding "design.csv" (576) and "diagrams.png" (29706);
+    (File download) "results.json" at the run directory root. Built once: the content is fixed.
+    """
+    rng = random.Random(2025)
+    rows = [
+        (
+            i + 1,
+            round(rng.uniform(0.02, 0.08), 4),
+            round(rng.uniform(0.15, 0.25), 4),
+            round(rng.uniform(10, 60), 3),
+        )
+        for i in range(24)
+    ]
+    header = "id,r_in,r_out,mass\n"
+    csv_text = header
+    for row in rows:
+        line = ",".join(map(str, row)) + "\n"
+        if len(csv_text) + len(line) > DESIGN_CSV_SIZE:
+            break
+        csv_text += line
+    design = _fill(csv_text, DESIGN_CSV_SIZE, "\n")
+    table = {
+        "format": "p7table (emulated)",
+        "columns": ["id", "r_in", "r_out", "mass"],
+        "rows": [list(r) for r in rows],
+    }
+    optimizer = _fill(json.dumps(table) + "\n", OPTIMIZER_TABLE_SIZE)
+    best = min(rows, key=lambda r: r[3])
+    png = padded_png(scatter_png([(r[2], r[3]) for r in rows], (best[2], best[3])), DIAGRAMS_PNG_SIZE)
+    return {
+        "Optimizer.p7table": optimizer,
+        f"{DISK_DIR}/design.csv": design,
+        f"{DISK_DIR}/diagrams.png": png,
+    }
 
 
 def _toy(params: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
@@ -172,11 +224,19 @@ def _toy(params: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         "SecretLength": len(params["MySecret"] or ""),
     }
     (ctx.run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    for rel, content in _toy_files().items():
+        target = ctx.run_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
     return results
 
 
 def toy_workflow() -> Workflow:
-    """The guide's ToyWorkflow: two parameters echoed as results, a secret, an input-file reader."""
+    """The guide's ToyWorkflow: two parameters echoed as results, a secret, an input-file reader.
+
+    Labels as the guide prints them (Run parameters, Run results); InputLineCount and SecretLength
+    are extra results (workflow outputs, not API fields) that show what the run received.
+    """
     return Workflow(
         path="/Users/1/ToyWorkflow.p7wf",
         id=TOY_WORKFLOW_ID,
@@ -184,7 +244,7 @@ def toy_workflow() -> Workflow:
         parameters=[
             Param("MyFirstParameter", pt.STRING, "string_value", {"type": "string"}),
             Param("MySecondParameter", pt.REAL, 42, {"type": "integer, real, string"}),
-            Param("MySecret", pt.SECRET, None, {"note": "in the REST API, the real value is hidden"}),
+            Param("MySecret", pt.SECRET, None, {"note": "the real value is a secret"}),
         ],
         results=[
             Result("MyResult", pt.INTEGER, {"type": "integer"}),
@@ -195,9 +255,6 @@ def toy_workflow() -> Workflow:
             Result("SecretLength", pt.INTEGER, {"type": "integer"}),
         ],
     )
-
-
-DISK_DIR = "🏠.Disk Model [0001].p7wd"
 
 
 def _disk(params: dict[str, Any], ctx: RunContext) -> dict[str, Any]:

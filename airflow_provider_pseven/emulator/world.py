@@ -1,5 +1,10 @@
 """The emulated pSeven world: users, workflows, runs, apps, and the run state machine.
 
+The state machine is the guide's, with no shortcut: deploy -> QUEUED_TO_INITIALIZE -> CONFIGURATION
+(setup requests only there) -> ``run/`` -> QUEUED_TO_RUN -> RUNNING -> FINISHED | FAILED, and
+``interrupt/`` only from RUNNING -> INTERRUPTED. Every refusal cites its guide line; the points the
+guide leaves open follow ``World.variants`` (variants.py).
+
 Timed transitions that need no work (QUEUED_TO_INITIALIZE -> CONFIGURATION, a version's publish,
 the end of a delete window, results appearing after a lag) are computed lazily from deadlines
 when a run is read, so polling costs nothing extra. A started run is executed by a worker
@@ -23,6 +28,7 @@ from typing import Any
 from . import params as pt
 from .errors import ApiError, bad_request, not_found, wrong_state
 from .messaging import MessageBus
+from .variants import Variants
 from .workflows import RunContext, RunInterrupted, Workflow, builtin_workflows
 
 QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
@@ -34,8 +40,10 @@ FAILED = "FAILED"
 INTERRUPTED = "INTERRUPTED"
 READY = "READY"
 
+# guide: "The run state has to be CONFIGURATION, FINISHED, FAILED, or INTERRUPTED" (Deleting runs)
 DELETABLE = (CONFIGURATION, FINISHED, FAILED, INTERRUPTED)
 STOPPED = (FINISHED, FAILED, INTERRUPTED)
+TRASH = ".trash"
 
 DEFAULT_TOKEN = "7a592349be99d8affc6739c1ff8fec98030ff14f"
 DEFAULT_USER = "user@work.org"
@@ -48,11 +56,14 @@ LOG_FILE = ".p7.log.txt"
 class Timing:
     """Delays in seconds at ``time_scale`` 1; every one is multiplied by ``time_scale``.
 
-    With the defaults a ToyWorkflow run takes about 1 s from deploy to FINISHED.
+    QUEUED_TO_INITIALIZE ("it has just entered the deployment queue and is not ready for configuring
+    yet", Run deployment) and QUEUED_TO_RUN ("placed in the run queue but is not launched yet", Run
+    commands) each last ``init_delay`` / ``start_delay``: 1 s by default, long enough to observe.
+    With the defaults a ToyWorkflow run takes about 2.4 s from deploy to FINISHED.
     """
 
-    init_delay: float = 0.3
-    start_delay: float = 0.1
+    init_delay: float = 1.0
+    start_delay: float = 1.0
     results_lag: float = 0.0
     delete_delay: float = 0.3
     publish_delay: float = 0.5
@@ -98,6 +109,17 @@ class ParamState:
     type: str
     data: Any
     is_set: bool
+    labels: dict[str, Any]
+
+
+@dataclass
+class ResultState:
+    """One result of a finished run, serialized on read (so it follows the current variants)."""
+
+    id: str
+    name: str
+    type: str
+    data: Any
     labels: dict[str, Any]
 
 
@@ -161,7 +183,7 @@ class Run:
             )
             for p in workflow.parameters
         ]
-        self.results: list[dict[str, Any]] = []
+        self.results: list[ResultState] = []
         self.results_at: float | None = None
         self.started = False
         self.delete_at: float | None = None
@@ -176,7 +198,9 @@ class Run:
         with self._log_lock, (self.dir / LOG_FILE).open("a", encoding="utf-8") as f:
             f.write(lines)
 
-    def visible_results(self, now: float) -> list[dict[str, Any]]:
+    def visible_results(self, now: float) -> list[ResultState]:
+        # guide: "Once the run reaches the FINISHED state ... They now contain results data in the
+        # .results array, which earlier was empty" (Run results); results_lag delays them a bit.
         if self.results_at is None or now < self.results_at:
             return []
         return self.results
@@ -194,9 +218,11 @@ class World:
         workspaces: Iterable[Workspace] | None = None,
         workflows: Iterable[Workflow] | None = None,
         max_workers: int = 32,
+        variants: Variants | str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.timing = timing or Timing()
+        self.variants = Variants.coerce(variants)
         self.lock = threading.RLock()
         self._initial_users = list(users) if users is not None else [User()]
         self._initial_workspaces = (
@@ -228,12 +254,23 @@ class World:
             )
 
     def reset(self) -> None:
-        """Back to the initial world: runs interrupted and forgotten, workflows and apps as built."""
+        """Back to the initial world: runs interrupted and removed, workflows and apps as built."""
         with self.lock:
             for run in self.runs.values():
                 run.interrupt.set()
                 run.bus.wake()
+                self._discard_dir(run)
             self._setup()
+
+    def _discard_dir(self, run: Run) -> None:
+        """Move a run directory out of the storage at once (a new run may reuse its path), remove it later."""
+        trash = self.data_dir / TRASH / _hex()
+        try:
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            run.dir.rename(trash)
+        except OSError:
+            trash = run.dir
+        self.executor.submit(shutil.rmtree, trash, True)
 
     def shutdown(self) -> None:
         with self.lock:
@@ -310,7 +347,7 @@ class World:
         """Apply due timed transitions; False when the run's delete window is over."""
         if run.delete_at is not None and now >= run.delete_at:
             self.runs.pop(run.id, None)
-            self.executor.submit(shutil.rmtree, run.dir, True)
+            self._discard_dir(run)
             return False
         if run.state == QUEUED_TO_INITIALIZE and now >= run.ready_at:
             run.state = CONFIGURATION
@@ -334,10 +371,10 @@ class World:
                 raise not_found()
             return run
 
-    @staticmethod
-    def require(run: Run, *states: str) -> None:
+    def require(self, run: Run, *states: str) -> None:
+        """Refuse a request outside ``states`` (status: the variant ``wrong_state_status``)."""
         if run.state not in states:
-            raise wrong_state(run.state, states)
+            raise wrong_state(run.state, states, status=self.variants.wrong_state_status)
 
     # --- deploy ---------------------------------------------------------------------------
     def deploy(
@@ -373,21 +410,36 @@ class World:
                 )
         now = time.monotonic()
         with self.lock:
-            taken = {r.path for r in self.runs.values()}
+            live = {r.path for r in self.runs.values()}
+
+            def taken(path: str) -> bool:
+                return path in live or self.disk_path(path).exists()
+
             if name is None:
+                # guide: "A request without parameters deploys a new run to the @Runs subdirectory
+                # in the workflow ... the run gets a default, automatically generated name" (Run
+                # deployment): "#3 (ToyWorkflow)" at ".../@Runs/#00000003.p7run".
                 n = self._counters.get(owner_id, 0)
                 while True:
                     n += 1
                     path = f"{base_path}/@Runs/#{n:08d}.p7run"
-                    if path not in taken:
+                    if not taken(path):
                         break
                 self._counters[owner_id] = n
                 name = f"#{n} ({default_label})"
             else:
-                parent = directory if directory is not None else f"{base_path}/@Runs"
-                path = f"{parent.rstrip('/')}/{name}.p7run"
-                if path in taken:
+                # guide: "creates a new run in the name subdirectory under path" (Run deployment).
+                parent = (directory if directory is not None else f"{base_path}/@Runs").rstrip("/")
+                path = f"{parent}/{name}.p7run"
+                if path in live and self.variants.duplicate_run_names == "refused":
                     raise bad_request(f"A run named {name!r} already exists in {parent}.")
+                # The guide never says run names are unique, and every deploy "creates a new run":
+                # the same name again is a new run with that name, in a directory of its own
+                # (storage holds one item per path), "Name (2).p7run", "Name (3).p7run", ...
+                k = 1
+                while taken(path):
+                    k += 1
+                    path = f"{parent}/{name} ({k}).p7run"
             run_dir = self.disk_path(path)
             run_dir.mkdir(parents=True, exist_ok=True)
             run = Run(
@@ -407,7 +459,13 @@ class World:
 
     # --- parameters -----------------------------------------------------------------------
     def patch_parameters(self, run: Run, items: list[Any]) -> None:
-        """Apply ``value.data`` of each item by id; all-or-nothing, values type-checked first."""
+        """Apply ``value.data`` of each item by id; all-or-nothing, values type-checked first.
+
+        guide: "Change the run parameters by sending a PATCH request ... The request body should
+        contain run details with new parameter values" (Run parameters); "This is the only state
+        which allows changing run parameters" (Workflow information, on CONFIGURATION).
+        """
+        typed = self.variants.value_style == "typed"
         with self.lock:
             self.require(run, CONFIGURATION)
             by_id = {p.id: p for p in run.params}
@@ -421,16 +479,30 @@ class World:
                 value = item.get("value")
                 if not isinstance(value, dict) or "data" not in value:
                     raise bad_request(f"Parameter {param.name!r}: value must be an object with a data key.")
+                if typed and "type" in value:
+                    problem = pt.check_declared_type(value["type"], value["data"])
+                    if problem:
+                        raise bad_request(f"Parameter {param.name!r} {problem}.")
                 problem = pt.check_value(param.type, value["data"])
                 if problem:
                     raise bad_request(f"Parameter {param.name!r} {problem}.")
                 updates.append((param, value["data"]))
+            if self.variants.partial_patch == "refused":
+                sent = {item["id"] for item in items}
+                missing = [p.name for p in run.params if p.id not in sent]
+                if missing:
+                    raise bad_request(
+                        "The request body must contain the run details with every parameter; "
+                        f"missing: {', '.join(missing)}."
+                    )
             for param, data in updates:
                 param.data = data
                 param.is_set = data is not None
 
     # --- commands -------------------------------------------------------------------------
     def start(self, run: Run) -> None:
+        # guide: "Run state should be CONFIGURATION. Upon receiving this request, run state
+        # immediately changes to QUEUED_TO_RUN" (Run commands).
         with self.lock:
             self.require(run, CONFIGURATION)
             run.state = QUEUED_TO_RUN
@@ -438,17 +510,17 @@ class World:
         self.executor.submit(self._execute, run)
 
     def interrupt(self, run: Run) -> None:
+        # guide: "Run state must be RUNNING, and once the run stops, it changes to INTERRUPTED"
+        # (Run commands): not QUEUED_TO_RUN, and the state stays RUNNING until the run stops.
         with self.lock:
-            self.require(run, RUNNING, QUEUED_TO_RUN)
+            self.require(run, RUNNING)
             self._event("interrupt", run_id=run.id)
             run.interrupt.set()
             run.bus.wake()
-            if run.state == QUEUED_TO_RUN:
-                run.state = INTERRUPTED
-                run.started = True
-                run.log("Interrupted before start; state INTERRUPTED")
 
     def delete(self, run: Run) -> None:
+        # guide: "The run state has to be CONFIGURATION, FINISHED, FAILED, or INTERRUPTED" and
+        # "the request to get run details must return 404 Not Found" once done (Deleting runs).
         with self.lock:
             if run.delete_at is not None:
                 return
@@ -495,37 +567,56 @@ class World:
         run.log(f"State {final}")
 
     @staticmethod
-    def _results(workflow: Workflow, values: dict[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _results(workflow: Workflow, values: dict[str, Any]) -> list[ResultState]:
+        out: list[ResultState] = []
         seen: set[str] = set()
         for r in workflow.results:
             name = workflow.result_name(r)
             seen.add(name)
             data = values.get(name)
-            type_name = r.type or pt.infer_type(data)
-            out.append(
-                {"id": _hex(), "name": name, "value": pt.value_json(type_name, data), "labels": r.labels}
-            )
+            out.append(ResultState(_hex(), name, r.type or pt.infer_type(data), data, dict(r.labels)))
         for name, data in values.items():
             if name not in seen:
-                out.append(
-                    {
-                        "id": _hex(),
-                        "name": name,
-                        "value": pt.value_json(pt.infer_type(data), data),
-                        "labels": {},
-                    }
-                )
+                out.append(ResultState(_hex(), name, pt.infer_type(data), data, {}))
         return out
 
+    # --- serialization (follows the variants) ---------------------------------------------------
+    def value_json(self, type_name: str, data: Any, is_set: bool = True) -> dict[str, Any]:
+        return pt.value_json(type_name, data, is_set, self.variants)
+
+    def params_json(self, run: Run) -> list[dict[str, Any]]:
+        """``.parameters`` as the guide prints them: id, name, value, labels (Run parameters)."""
+        return [
+            {
+                "id": p.id,
+                "name": p.name,
+                "value": self.value_json(p.type, p.data, p.is_set),
+                "labels": p.labels,
+            }
+            for p in run.params
+        ]
+
+    def results_json(self, run: Run, now: float) -> list[dict[str, Any]]:
+        """``.results``: "The .results array structure is similar to the .parameters array" (Run results)."""
+        return [
+            {"id": r.id, "name": r.name, "value": self.value_json(r.type, r.data), "labels": r.labels}
+            for r in run.visible_results(now)
+        ]
+
     # --- messaging ------------------------------------------------------------------------
+    # guide: "While a run is in progress, blocks can exchange messages with the REST client"
+    # (Messaging); "Once the run starts, its state changes to RUNNING. In this state you can
+    # exchange data with blocks in the workflow (see Messaging)" (Run commands).
     def message_push(self, run: Run, message: str, channel: str | None) -> None:
         with self.lock:
             self.require(run, RUNNING)
         run.bus.client_push(message, channel)
 
     def message_pop(self, run: Run, channel: str | None) -> str | None:
+        """A message, or None for "No messages in queue: 204 No Content" (Messaging)."""
         with self.lock:
+            if run.state in STOPPED and self.variants.pop_on_ended_run == 204:
+                return None
             self.require(run, RUNNING)
         return run.bus.client_pop(channel)
 

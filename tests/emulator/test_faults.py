@@ -62,7 +62,7 @@ def test_drop_after_on_run_command_starts_once(server):
     assert server.state.start_count(run["id"]) == 1
     server.faults.clear()
     again = requests.post(run["url"] + "run/", headers=server.auth_header)
-    assert again.status_code == 409  # a careless retry is refused; a careful client re-reads the state
+    assert again.status_code == 400  # a careless retry is refused; a careful client re-reads the state
     assert server.state.start_count(run["id"]) == 1
 
 

@@ -1,0 +1,193 @@
+"""The points the REST API guide leaves open, each a named choice of the emulator.
+
+The emulator's defaults (preset ``"guide"``) do what the guide shows and nothing more. Where the
+guide is silent or ambiguous, a real server may answer one way or another; a client has to cope
+with every answer, so each point is a field of ``Variants`` and the client is tested against the
+presets ``"strictest"`` (the hardest answer for a client on every point) and ``"lenient"``.
+
+Why each point is open (quotes from the guide, section in parentheses):
+
+``secret_marker``
+    "Parameter value is found in .parameters[{index}].value.data; other keys in
+    .parameters[{index}].value provide metainformation for the current value" (Run parameters),
+    but no example shows any other key, and none marks a parameter as a Secret: the MySecret
+    example reads ``null`` / ``""`` like an unset / empty string. ``"none"`` (the guide's
+    examples): nothing tells a Secret apart. ``"type"``: a Secret's value carries
+    ``"type": "Secret"``.
+``duplicate_run_names``
+    "the run gets a default, automatically generated name" and "You can deploy a named run"
+    (Run deployment); the guide never says run names are unique. ``"accepted"``: a second run of
+    the same name gets the same name and a distinct directory; ``"refused"``: 400
+    "A run named ... already exists".
+``wrong_state_status``
+    "Verify that the run state is CONFIGURATION, otherwise your run setup requests will be
+    rejected" (Run deployment) and "Codes of the 4xx or 5xx class indicate an error"
+    (Error handling): which 4xx is not said. 400 (the default) or 409.
+``partial_patch``
+    "The request body should contain run details with new parameter values" (Run parameters):
+    whether a body that lists only some parameters is taken is not said. ``"accepted"``: the
+    parameters not listed keep their values; ``"refused"``: 400 naming the missing ones.
+``publish_body``
+    "If you omit the thumbnail, it may also be application/json or
+    application/x-www-form-urlencoded" (Workflow publishing), but every example is a form, and
+    ``workspace.name`` is a form-parser spelling with no JSON form shown. ``"any"``: JSON (flat
+    ``"workspace.name"`` or nested ``{"workspace": {"name": ...}}``), urlencoded or multipart;
+    ``"form_only"``: a JSON body is refused with 415.
+``app_deploy_body``
+    The AppsHub run deploy examples send ``data=settings`` (urlencoded) and ``curl -F``
+    (multipart), never JSON (AppsHub API), while workflow deploys send JSON (Run deployment).
+    ``"any"`` or ``"form_only"`` (a JSON body is refused with 415).
+``pop_on_ended_run``
+    "While a run is in progress, blocks can exchange messages" (Messaging) and the pop answers are
+    200, "No messages in queue: 204 No Content", or an error: what a pop on a run that has ended
+    answers is not said. ``400``: refused like every other wrong-state request (with the status
+    ``wrong_state_status``); ``204``: "no messages", forever.
+``unknown_base_path``
+    Only two base URLs are documented (Introduction) and the guide's one example of a missing
+    thing is ``404 {"detail": "Not found."}`` (Error handling); what a path outside them (for
+    example the other base path spelling, ``.rest`` vs ``@rest``) answers depends on the web
+    front end. ``"json_404"``: 404 ``{"detail": "Not found."}``; ``"html"``: 200 text/html, the
+    sign-in page; ``"redirect"``: 302 to ``/login/``, which serves that page.
+``value_style``
+    The same sentence as ``secret_marker``: ``value`` may hold metainformation. ``"data_only"``
+    (the guide's examples): ``{"data": ...}``; ``"typed"``: ``{"data": ..., "type": "Integer"}``
+    (``String``, ``Integer``, ``Real``, ``Boolean``, ``List``, ``Dict``; a Secret reads
+    ``"String"`` unless ``secret_marker`` is ``"type"``). A PATCH whose ``value.type``
+    contradicts ``value.data`` is refused with 400; a value without ``"type"`` is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    "secret_marker": ("none", "type"),
+    "duplicate_run_names": ("accepted", "refused"),
+    "wrong_state_status": (400, 409),
+    "partial_patch": ("accepted", "refused"),
+    "publish_body": ("any", "form_only"),
+    "app_deploy_body": ("any", "form_only"),
+    "pop_on_ended_run": (400, 204),
+    "unknown_base_path": ("json_404", "html", "redirect"),
+    "value_style": ("data_only", "typed"),
+}
+
+
+@dataclass(frozen=True)
+class Variants:
+    """One answer for each point the guide leaves open; the defaults are the guide's examples."""
+
+    secret_marker: str = "none"  # "none" (guide) | "type": value carries {"type": "Secret"} for Secret params
+    duplicate_run_names: str = "accepted"  # "accepted" | "refused" (400 "A run named ... already exists")
+    wrong_state_status: int = 400  # 400 | 409
+    partial_patch: str = "accepted"  # "accepted" | "refused": PATCH must list every parameter of the run
+    publish_body: str = "any"  # "any" (JSON, urlencoded or multipart) | "form_only" (JSON refused, 415)
+    app_deploy_body: str = "any"  # "any" | "form_only"
+    pop_on_ended_run: int = 400  # 400 | 204 : message_pop on a FINISHED/FAILED/INTERRUPTED run
+    unknown_base_path: str = "json_404"  # "json_404" | "html" (200 sign-in page) | "redirect" (302 /login/)
+    value_style: str = "data_only"  # "data_only" (guide) | "typed": value carries {"data":..., "type": ...}
+
+    def __post_init__(self) -> None:
+        for name, choices in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in choices or type(value) is not type(choices[0]):
+                raise ValueError(
+                    f"variant {name} must be one of {', '.join(map(str, choices))}; got {value!r}"
+                )
+
+    @classmethod
+    def parse(cls, spec: str) -> Variants:
+        """``"strictest"``, ``"guide,wrong_state_status=409"``, ``"partial_patch=refused"``, ``""``.
+
+        A preset name may come first; then ``key=value`` items, comma-separated, override it
+        (without a preset they override the guide's defaults).
+        """
+        items = [item.strip() for item in spec.split(",") if item.strip()]
+        base = PRESETS["guide"]
+        if items and "=" not in items[0]:
+            name = items.pop(0)
+            if name not in PRESETS:
+                raise ValueError(f"unknown variants preset {name!r}; presets: {', '.join(PRESETS)}")
+            base = PRESETS[name]
+        changes: dict[str, Any] = {}
+        for item in items:
+            key, sep, raw = item.partition("=")
+            key, raw = key.strip(), raw.strip()
+            if not sep:
+                raise ValueError(
+                    f"variants item {item!r}: a preset name may only come first; "
+                    "after it, items are key=value"
+                )
+            if key not in _CHOICES:
+                raise ValueError(f"unknown variant {key!r}; variants: {', '.join(_CHOICES)}")
+            choices = _CHOICES[key]
+            value: Any = raw
+            if isinstance(choices[0], int):
+                try:
+                    value = int(raw)
+                except ValueError:
+                    value = raw
+            if value not in choices:
+                raise ValueError(f"variant {key} must be one of {', '.join(map(str, choices))}; got {raw!r}")
+            changes[key] = value
+        return dataclasses.replace(base, **changes)
+
+    @classmethod
+    def coerce(cls, value: Variants | str | None) -> Variants:
+        """A ``Variants``, a spec for ``parse``, or None (the guide's defaults)."""
+        if value is None:
+            return PRESETS["guide"]
+        if isinstance(value, Variants):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        raise TypeError(f"variants must be a Variants, a spec string or None, not {type(value).__name__}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def spec(self) -> str:
+        """The shortest spec that ``parse`` turns back into these variants (a preset if one matches)."""
+        for name, preset in PRESETS.items():
+            if preset == self:
+                return name
+        guide = PRESETS["guide"]
+        return ",".join(f"{k}={v}" for k, v in self.as_dict().items() if getattr(guide, k) != v)
+
+    # --- what the handlers ask -------------------------------------------------------------------
+    @property
+    def typed(self) -> bool:
+        return self.value_style == "typed"
+
+
+PRESETS: dict[str, Variants] = {
+    "guide": Variants(),
+    "strictest": Variants(
+        secret_marker="none",
+        duplicate_run_names="refused",
+        wrong_state_status=400,
+        partial_patch="refused",
+        publish_body="form_only",
+        app_deploy_body="form_only",
+        pop_on_ended_run=204,
+        unknown_base_path="html",
+        value_style="typed",
+    ),
+    "lenient": Variants(
+        secret_marker="type",
+        duplicate_run_names="accepted",
+        wrong_state_status=409,
+        partial_patch="accepted",
+        publish_body="any",
+        app_deploy_body="any",
+        pop_on_ended_run=400,
+        unknown_base_path="json_404",
+        value_style="data_only",
+    ),
+}
+"""``guide``: the defaults. ``strictest``: the hardest answer for a client on every point.
+``lenient``: the answers an emulator written with the client's guesses gave."""
+
+VARIANT_CHOICES = _CHOICES
