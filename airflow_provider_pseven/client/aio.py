@@ -90,7 +90,7 @@ class AsyncPsevenClient:
             async with self._ready_lock:
                 if not self.core.ready:
                     await self._drive(self.core.readiness())
-        return await self._drive(op)
+        return await self._drive(self.core.checked(op))
 
     async def _drive(self, op: Op[T]) -> T:
         reply: Reply | None = None

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client.errors import PsevenConfigError
 from airflow_provider_pseven.client.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.path_cache import ApiPathCache
 
 API_PATHS = (".rest", "@rest")
 """``.rest``: pSeven Enterprise v2025.03 and earlier; ``@rest``: the v2026.10 documentation."""
@@ -61,9 +65,14 @@ class ClientConfig:
 
     :param host: the sign-in URL (see :func:`normalize_sign_in_url`).
     :param token: the API token; or give ``username`` and ``password`` to get one via ``auth/login/``.
-    :param api_path: ``auto`` (detected once per client), ``.rest`` or ``@rest``.
+    :param api_path: ``auto`` (detected once per client, or once per ``api_path_cache``), ``.rest``
+        or ``@rest``.
     :param verify: TLS verification: True (default), False, or a CA bundle path.
     :param timeout: seconds to connect and between bytes of an answer.
+    :param connection_id: the name this configuration goes by (an Airflow connection id): not a secret,
+        part of the ``api_path_cache`` key.
+    :param api_path_cache: where a detected ``auto`` path is remembered for other clients and
+        processes (see :mod:`~airflow_provider_pseven.client.path_cache`); ``None``: this client only.
     """
 
     host: str
@@ -82,6 +91,8 @@ class ClientConfig:
     #: Called with every credential the client learns (the token from a login), so a host
     #: application can register it with its log masker.
     on_secret: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    connection_id: str = ""
+    api_path_cache: ApiPathCache | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         sign_in, found_api_path = normalize_sign_in_url(self.host)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry, Sleep
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.errors import (
+    PsevenError,
+    PsevenHTTPError,
+    PsevenNotFoundError,
+    PsevenNotJsonError,
     PsevenRequestMayHaveSucceeded,
     PsevenTransportError,
     PsevenUnsafeURLError,
 )
+
+log = logging.getLogger("airflow_provider_pseven.client")
+
+T = TypeVar("T")
+_API_BASES = (Base.PSEVEN, Base.APPSHUB)
+#: Seconds between looks while another operation of the client detects the base path again.
+_REDETECT_WAIT = 0.05
 
 
 class ClientCore:
@@ -25,21 +37,86 @@ class ClientCore:
         self.token: str | None = config.token
         origin = urlsplit(config.host)
         self._origin = (origin.scheme, origin.hostname, origin.port)
+        #: True while ``api_path`` is one the cache remembered and no answer has confirmed it yet.
+        self.api_path_unconfirmed = False
+        self._redetecting = False
+        if self.api_path is None and config.api_path_cache is not None:
+            self.api_path = config.api_path_cache.get(config.host, config.connection_id)
+            self.api_path_unconfirmed = self.api_path is not None
 
     @property
     def ready(self) -> bool:
         return self.api_path is not None and self.token is not None
 
     def readiness(self) -> Op[None]:
-        """Detect the base path (when ``auto``) and log in (when no token): at most once each."""
+        """Detect the base path (when ``auto`` and not cached) and log in (when no token): at most
+        once each."""
         if self.api_path is None:
-            self.api_path = yield from ops.detect_api_path()
+            yield from self._detect_api_path()
         if self.token is None:
             assert self.config.username and self.config.password
-            token = yield from ops.login(self.config.username, self.config.password)
+            token = yield from self.checked(ops.login(self.config.username, self.config.password))
             if self.config.on_secret:
                 self.config.on_secret(token)
             self.token = token
+
+    def _detect_api_path(self) -> Op[None]:
+        self.api_path = yield from ops.detect_api_path()
+        self.api_path_unconfirmed = False
+        if self.config.api_path_cache is not None:
+            self.config.api_path_cache.put(self.config.host, self.config.connection_id, self.api_path)
+
+    def checked(self, op: Op[T]) -> Op[T]:
+        """``op`` itself; or, while the base path is an unconfirmed cached one, ``op`` watched for a
+        server that denies it (see :meth:`_confirming`)."""
+        return self._confirming(op) if self.api_path_unconfirmed else op
+
+    def _confirming(self, op: Op[T]) -> Op[T]:
+        """Run ``op``; the first API answer confirms the cached base path, unless it says no API is
+        there (404, an HTML page, a redirect). Then the path is evicted and detected again, once per
+        client, and a call the old path denied is resent at the new one: it never reached an API."""
+        reply: Reply | None = None
+        error: BaseException | None = None
+        while True:
+            finished, step = advance(op, reply, error)
+            if finished:
+                return step
+            reply, error = None, None
+            watched = isinstance(step, Call) and step.base in _API_BASES and self.api_path_unconfirmed
+            sent_at = self.api_path
+            try:
+                reply = yield step
+            except PsevenError as exc:
+                error = exc
+            if not watched:
+                continue
+            assert isinstance(step, Call)
+            if not _no_api_here(step, reply, error):
+                if error is None and step.sink is None:
+                    self.api_path_unconfirmed = False
+                continue
+            if self.api_path_unconfirmed:
+                self.api_path_unconfirmed = False
+                self._redetecting = True
+                try:
+                    log.info(
+                        "The cached pSeven REST API path %s was denied at %s; detecting it again",
+                        sent_at,
+                        self.config.host,
+                    )
+                    if self.config.api_path_cache is not None:
+                        self.config.api_path_cache.evict(self.config.host, self.config.connection_id)
+                    yield from self._detect_api_path()
+                finally:
+                    self._redetecting = False
+            while self._redetecting:  # another operation of this client is detecting it: wait
+                yield Sleep(_REDETECT_WAIT)
+            if self.api_path != sent_at:
+                reply, error = None, None
+                try:
+                    reply = yield step
+                except PsevenError as exc:
+                    error = exc
 
     def api_base(self, base: Base) -> str:
         """``{sign-in URL}/pseven/{api path}/v2/`` or the AppsHub twin."""
@@ -75,6 +152,21 @@ class ClientCore:
         if sent and call.retry is not Retry.SAFE:
             return PsevenRequestMayHaveSucceeded(call.method, call.path, error.reason, sent=True)
         return error
+
+
+def _no_api_here(call: Call, reply: Reply | None, error: BaseException | None) -> bool:
+    """Whether an answer says there is no REST API at the base path the call went to."""
+    if isinstance(error, (PsevenNotFoundError, PsevenNotJsonError)):
+        return True
+    if isinstance(error, PsevenHTTPError):
+        return 300 <= error.status < 400
+    if reply is None or reply.data is not None:
+        return False
+    if reply.status == 404:
+        return True
+    if call.sink is not None or reply.is_json:
+        return False
+    return "html" in reply.content_type.lower() or reply.content.lstrip()[:1] == b"<"
 
 
 def advance(

@@ -91,7 +91,7 @@ class PsevenClient:
             with self._ready_lock:
                 if not self.core.ready:
                     self._drive(self.core.readiness())
-        return self._drive(op)
+        return self._drive(self.core.checked(op))
 
     def _drive(self, op: Op[T]) -> T:
         reply: Reply | None = None

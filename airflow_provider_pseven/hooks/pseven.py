@@ -18,6 +18,7 @@ from airflow_provider_pseven.client import (
 )
 from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.config import normalize_sign_in_url
+from airflow_provider_pseven.client.path_cache import default_cache
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -63,6 +64,9 @@ def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides
         "api_path": _extra(extras, "api_path") or api_path_in_host or "auto",
         "verify": verify,
         "timeout": timeout_value,
+        # Tasks run in new processes: an `auto` path detected by one is reused by the next ones.
+        "connection_id": conn.conn_id or "",
+        "api_path_cache": default_cache(),
     }
     settings.update({key: value for key, value in overrides.items() if value is not None})
     return ClientConfig(**settings, on_secret=_mask)
