@@ -132,7 +132,7 @@ class Variants:
             if value not in choices:
                 raise ValueError(f"variant {key} must be one of {', '.join(map(str, choices))}; got {raw!r}")
             changes[key] = value
-        return dataclasses.replace(base, **changes)
+        return dataclasses.replace(base, **changes) if changes else base
 
     @classmethod
     def coerce(cls, value: Variants | str | None) -> Variants:
@@ -149,12 +149,17 @@ class Variants:
         return dataclasses.asdict(self)
 
     def spec(self) -> str:
-        """The shortest spec that ``parse`` turns back into these variants (a preset if one matches)."""
-        for name, preset in PRESETS.items():
-            if preset == self:
-                return name
-        guide = PRESETS["guide"]
-        return ",".join(f"{k}={v}" for k, v in self.as_dict().items() if getattr(guide, k) != v)
+        """A short spec that ``parse`` turns back into these variants: the nearest preset, then the
+        items that differ from it (``"strictest"``, ``"lenient,unknown_base_path=html"``; items
+        alone when the nearest preset is the guide's)."""
+
+        def diff(preset: Variants) -> list[str]:
+            return [f"{k}={v}" for k, v in self.as_dict().items() if getattr(preset, k) != v]
+
+        name, items = min(((n, diff(p)) for n, p in PRESETS.items()), key=lambda pair: len(pair[1]))
+        if not items:
+            return name
+        return ",".join(items if name == "guide" else [name, *items])
 
     # --- what the handlers ask -------------------------------------------------------------------
     @property
