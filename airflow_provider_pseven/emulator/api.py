@@ -175,9 +175,9 @@ class Collection:
             self.kind: owner.path,
             f"{self.kind}_url": owner.url,
         }
-        if self.kind == "app":
-            out["personal"] = run.personal
-            out["version"] = run.app_version
+        # The guide prints workflow runs only; an app run has the same keys, its parent named
+        # app / app_url ("The app API methods are mostly the same as those of the workflow API",
+        # AppsHub API). Nothing more: whether a run is personal, or its app version, is not shown.
         return out
 
     def run_details(self, ctx: Ctx, run: Run, owner: Owner, now: float) -> dict[str, Any]:
@@ -459,7 +459,6 @@ def app_routes() -> list[Route]:
             "name": app.name,
             "path": app.path,
             "id": app.id,
-            "description": app.description if full else None,
             "readme": None,
             "url": f"{base}{app.id}@{ver.version}/",
             "presets": None,
@@ -482,6 +481,7 @@ def app_routes() -> list[Route]:
             wf = ver.workflow
             owner = Owner(app.id, app.path, f"{base}{app.id}/", f"{base}{app.id}/runs/", app, ver)
             out.update(
+                description=app.description,
                 parameters=[
                     {
                         "name": wf.param_name(p),

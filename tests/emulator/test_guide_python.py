@@ -331,7 +331,8 @@ def test_appshub_list_and_personal_run(guide):
     toy_named_run = response.json()
     assert response.status_code == 201
     assert toy_named_run["name"] == "Test personal run"
-    assert toy_named_run["personal"] is True
+    assert guide.server.state.runs[toy_named_run["id"]].personal is True
+    assert set(toy_named_run) == {"name", "path", "id", "url", "state", "app", "app_url"}
     assert toy_named_run["state"] == "QUEUED_TO_INITIALIZE"
     assert toy_named_run["app"] == toy_app["path"]
     assert toy_named_run["app_url"] == toy_app["url"]
@@ -373,6 +374,28 @@ def test_workflow_publishing(guide, tmp_path, monkeypatch):
     assert toy_app_v1["workspace"] == {"id": "7", "name": "Toy apps"}
     assert toy_app_v1["state"] == "QUEUED_TO_INITIALIZE"
     assert toy_app_v1["versions"] == [] and toy_app_v1["runs"] == []
+    assert set(toy_app_v1) == {  # the guide's publish response, key for key
+        "name",
+        "path",
+        "id",
+        "readme",
+        "url",
+        "presets",
+        "parameters",
+        "results",
+        "runs",
+        "ui_url",
+        "app_url",
+        "workflow",
+        "thumbnail",
+        "fingerprint",
+        "version",
+        "revision",
+        "updated",
+        "versions",
+        "workspace",
+        "state",
+    }
     for key in (
         "readme",
         "presets",

@@ -464,7 +464,7 @@ def test_publish_versions_revisions_default(server):
     run = requests.post(
         f"{server.appshub_url}apps/{app_id}@2/runs/", headers=h, json={"name": "v2 run"}
     ).json()
-    assert run["version"] == 2 and run["personal"] is False
+    assert server.state.runs[run["id"]].app_version == 2 and server.state.runs[run["id"]].personal is False
     assert requests.post(
         f"{server.appshub_url}apps/{app_id}/runs/", headers=h, json={"path": "/Users/1"}
     ).json() == {"detail": "path is not supported in AppsHub."}
@@ -498,7 +498,7 @@ def test_app_run_full_cycle(server):
     run = requests.post(
         f"{server.appshub_url}apps/{TOY_APP_ID}/runs/", headers=h, data={"personal": "False"}
     ).json()
-    assert run["name"] == "#1 (ToyApp)" and run["personal"] is False
+    assert run["name"] == "#1 (ToyApp)" and server.state.runs[run["id"]].personal is False
     wait_state(run["url"], h, "CONFIGURATION")
     done = start_and_wait(server, run, "FINISHED")
     assert done["logfile_url"].startswith(server.appshub_url)
