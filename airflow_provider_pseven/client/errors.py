@@ -167,6 +167,19 @@ def _rebuild_lookup(what: str, given: str, candidates: list[str], ambiguous: boo
     return PsevenLookupError(what, given, candidates, ambiguous=ambiguous)
 
 
+class PsevenRunStateError(PsevenError):
+    """A run is, by its own details, in a state that does not allow what was asked (checked before
+    sending anything)."""
+
+    def __init__(self, run_id: str, state: str, message: str) -> None:
+        self.run_id = run_id
+        self.state = state
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.run_id, self.state, str(self)))
+
+
 class PsevenWaitTimeout(PsevenError):
     """Something waited for (a state, a deletion, results) did not happen before its deadline."""
 

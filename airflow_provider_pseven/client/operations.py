@@ -30,9 +30,9 @@ apps/ POST (publish)                       UNSENT_ONLY   a resend would publish 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +53,6 @@ from airflow_provider_pseven.client.errors import (
 from airflow_provider_pseven.client.models import (
     AppVersion,
     FileEntry,
-    Parameter,
     Run,
     RunKind,
     RunState,
@@ -274,13 +273,12 @@ def publish_app(
         "allow_get_as_workflow": allow_get_as_workflow,
     }
     fields.update({key: value for key, value in optional.items() if value is not None})
-    call: Call
-    if thumbnail is not None:
-        text_fields = [(k, _form_bool(v) if isinstance(v, bool) else str(v)) for k, v in fields.items()]
-        body = MultipartBody(text_fields, [("thumbnail", thumbnail, None)], chunk_size=chunk_size)
-        call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
-    else:
-        call = Call("POST", "apps/", base=Base.APPSHUB, json=fields, retry=Retry.UNSENT_ONLY)
+    # Form data is what the guide's examples send, and the one content type it accepts with or
+    # without a thumbnail (JSON only without one), so every server takes it.
+    text_fields = [(k, _form_bool(v) if isinstance(v, bool) else str(v)) for k, v in fields.items()]
+    files = [("thumbnail", thumbnail, None)] if thumbnail is not None else []
+    body = MultipartBody(text_fields, files, chunk_size=chunk_size)
+    call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
     reply = yield call
     assert reply is not None
     return AppVersion.from_json(reply.json_object())
@@ -326,9 +324,18 @@ def deploy_run(
         if kind is not RunKind.APP:
             raise PsevenConfigError("personal applies to AppsHub app runs only")
         body["personal"] = personal
-    reply = yield Call(
-        "POST", runs_path(kind, parent_id), base=_base(kind), json=body, retry=Retry.UNSENT_ONLY
-    )
+    call = Call("POST", runs_path(kind, parent_id), base=_base(kind), json=body, retry=Retry.UNSENT_ONLY)
+    if kind is RunKind.APP:
+        # The guide deploys app runs with form fields (``data=settings``, ``curl -F``), not JSON.
+        fields = [(k, _form_bool(v) if isinstance(v, bool) else str(v)) for k, v in body.items()]
+        call = Call(
+            "POST",
+            runs_path(kind, parent_id),
+            base=_base(kind),
+            body=MultipartBody(fields, []),
+            retry=Retry.UNSENT_ONLY,
+        )
+    reply = yield call
     assert reply is not None
     return Run.from_json(reply.json_object())
 
@@ -370,73 +377,6 @@ def get_run_summary(ref: RunRef) -> Op[Run]:
     return Run.from_json(reply.json_object())
 
 
-def match_parameters(parameters: Sequence[Parameter], keys: Iterable[str]) -> dict[str, Parameter]:
-    """Map each key (a parameter id or name) to its parameter; unknown keys fail listing names."""
-    by_id = {p.id: p for p in parameters}
-    by_name: dict[str, list[Parameter]] = {}
-    for parameter in parameters:
-        by_name.setdefault(parameter.name, []).append(parameter)
-    matched: dict[str, Parameter] = {}
-    for key in keys:
-        if key in by_id:
-            matched[key] = by_id[key]
-        elif len(by_name.get(key, ())) == 1:
-            matched[key] = by_name[key][0]
-        elif key in by_name:
-            raise PsevenLookupError("parameter", key, [p.id for p in by_name[key]], ambiguous=True)
-        else:
-            raise PsevenLookupError("parameter", key, sorted(by_name))
-    return matched
-
-
-def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
-    """Set parameter values by name or id, following the guide's PATCH rules, and check they took.
-
-    The run details are sent back as read, with the new values. A Secret the caller is not setting
-    is left out of the body: GET shows a set Secret as ``""``, and echoing that would reset it.
-    Unknown names fail before anything is sent.
-    """
-    run = yield from get_run(ref)
-    matched = match_parameters(run.parameters, values)
-    new_by_id = {parameter.id: values[key] for key, parameter in matched.items()}
-    body = dict(run.raw)
-    sent: list[dict[str, Any]] = []
-    for parameter in run.parameters:
-        if parameter.id in new_by_id:
-            item = dict(parameter.raw)
-            item["value"] = {**dict(parameter.raw.get("value") or {}), "data": new_by_id[parameter.id]}
-            sent.append(item)
-        elif not parameter.is_secret:
-            sent.append(parameter.raw)
-    body["parameters"] = sent
-    reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
-    assert reply is not None
-    updated = Run.from_json(reply.json_object())
-    _check_applied(updated, new_by_id)
-    return updated
-
-
-def _check_applied(run: Run, expected: Mapping[str, Any]) -> None:
-    """The guide says the PATCH answer shows the values sent (Secrets as ``""``): verify that."""
-    shown = {p.id: p for p in run.parameters}
-    wrong = []
-    for parameter_id, value in expected.items():
-        parameter = shown.get(parameter_id)
-        if parameter is None:
-            continue
-        # A Secret reads back as "" once set and null when unset; its value is never shown.
-        same = (
-            (parameter.value is None) == (value is None) if parameter.is_secret else parameter.value == value
-        )
-        if not same:
-            wrong.append(parameter.name)
-    if wrong:
-        raise PsevenError(
-            f"The server did not apply the values of {', '.join(sorted(wrong))}: "
-            "the run details returned by PATCH show other values"
-        )
-
-
 def start_run(ref: RunRef) -> Op[None]:
     """Start a CONFIGURATION run (``run/``); it goes to QUEUED_TO_RUN at once."""
     yield Call("POST", ref.path("run/"), base=ref.base, retry=Retry.UNSENT_ONLY)
@@ -447,19 +387,9 @@ def interrupt_run(ref: RunRef) -> Op[None]:
     yield Call("POST", ref.path("interrupt/"), base=ref.base)
 
 
-def interrupt_if_running(ref: RunRef) -> Op[bool]:
-    """Interrupt the run if it is queued to run or running; True when an interrupt was sent."""
-    run = yield from get_run(ref)
-    if not run.state.is_active:
-        return False
-    yield from interrupt_run(ref)
-    return True
-
-
-def delete_run(ref: RunRef, *, wait: bool = True, timeout: float = 120.0, interval: float = 0.5) -> Op[bool]:
-    """Delete a run and, with ``wait``, poll until it answers 404 as the guide advises.
-
-    Returns False when the run was already gone (a repeat of a delete succeeds).
+def delete_run(ref: RunRef, *, wait: bool = True, polls: int = 240, interval: float = 0.5) -> Op[bool]:
+    """Delete a run and, with ``wait``, poll (at most ``polls`` times) until it answers 404, as the
+    guide advises. Returns False when the run was already gone (a repeat of a delete succeeds).
     """
     try:
         yield Call("DELETE", ref.path(), base=ref.base)
@@ -467,25 +397,25 @@ def delete_run(ref: RunRef, *, wait: bool = True, timeout: float = 120.0, interv
         return False
     if not wait:
         return True
-    deadline = time.monotonic() + timeout
-    while True:
+    for _ in range(polls):
         try:
             yield Call("GET", ref.path(), base=ref.base)
         except PsevenNotFoundError:
             return True
-        if time.monotonic() >= deadline:
-            raise PsevenWaitTimeout(f"Run {ref.run_id} still exists {timeout:g} s after it was deleted")
         yield Sleep(interval)
+    raise PsevenWaitTimeout(f"Run {ref.run_id} still exists {polls * interval:g} s after it was deleted")
 
 
 def get_results(ref: RunRef, *, lag_timeout: float = 30.0, interval: float = 1.0) -> Op[Run]:
     """Run details with results; an empty ``results`` right after FINISHED is re-read for a while.
 
-    Results can be filled a moment after the state flips to FINISHED.
+    Results can be filled a moment after the state flips to FINISHED (DESIGN.md); ``lag_timeout``
+    bounds the re-reads.
     """
     run = yield from get_run(ref)
-    deadline = time.monotonic() + lag_timeout
-    while run.state is RunState.FINISHED and not run.results and time.monotonic() < deadline:
+    for _ in range(math.ceil(lag_timeout / interval)):
+        if run.state is not RunState.FINISHED or run.results:
+            break
         yield Sleep(interval)
         run = yield from get_run(ref)
     if run.state is RunState.FINISHED and not run.results:
@@ -586,21 +516,18 @@ __all__ = [
     "get_run",
     "get_run_summary",
     "get_workflow",
-    "interrupt_if_running",
     "interrupt_run",
     "list_apps",
     "list_files",
     "list_runs",
     "list_workflows",
     "login",
-    "match_parameters",
     "message_pop",
     "message_push",
     "publish_app",
     "read_log_tail",
     "resolve_app",
     "resolve_workflow",
-    "set_parameters",
     "start_run",
     "upload",
 ]

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from tenacity import Retrying
 
+from airflow_provider_pseven.client import lifecycle, parameters, waiting
 from airflow_provider_pseven.client import operations as ops
-from airflow_provider_pseven.client import waiting
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import ClientCore, advance
@@ -200,10 +200,13 @@ class PsevenClient:
     find_run = _bind(ops.find_run)
     deploy_run = _bind(ops.deploy_run)
     get_run = _bind(ops.get_run)
-    set_parameters = _bind(ops.set_parameters)
+    set_parameters = _bind(parameters.set_parameters)
     start_run = _bind(ops.start_run)
     interrupt_run = _bind(ops.interrupt_run)
-    interrupt_if_running = _bind(ops.interrupt_if_running)
+    interrupt_if_running = _bind(lifecycle.interrupt_if_running)
+    deploy_or_adopt = _bind(lifecycle.deploy_or_adopt)
+    start_once = _bind(lifecycle.start_once)
+    teardown = _bind(lifecycle.teardown)
     delete_run = _bind(ops.delete_run)
     get_results = _bind(ops.get_results)
     download = _bind(ops.download)

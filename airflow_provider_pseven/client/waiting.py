@@ -17,12 +17,13 @@ from typing import Any, Literal
 
 from airflow_provider_pseven.client.calls import Op, Sleep
 from airflow_provider_pseven.client.errors import (
+    PsevenBadRequestError,
     PsevenServerError,
     PsevenStateError,
     PsevenTransportError,
 )
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
-from airflow_provider_pseven.client.operations import RunRef, get_app, get_run, get_run_summary, message_pop
+from airflow_provider_pseven.client.operations import RunRef, get_app, get_run_summary, message_pop
 
 log = logging.getLogger("airflow_provider_pseven.client")
 
@@ -91,6 +92,25 @@ def _pause(deadline: float | None, interval: float, *, aligned: bool = False) ->
     return Sleep(pause if remaining is None else max(0.0, min(pause, remaining)))
 
 
+def classify(
+    ref: RunRef,
+    run: Run,
+    targets: Collection[RunState],
+    failures: Collection[RunState] = (RunState.FAILED, RunState.INTERRUPTED),
+) -> WaitResult | None:
+    """How a wait for ``targets`` stands given the run as read: ended, or None to keep waiting.
+
+    A terminal state that is neither target nor failure (e.g. FINISHED while waiting for
+    CONFIGURATION) also ends the wait as a failure: it can never reach the target any more.
+    """
+    summary = run_summary(ref, run)
+    if run.state in targets:
+        return WaitResult("success", run.state_text, summary)
+    if run.state in failures or run.state.is_terminal:
+        return WaitResult("failed", run.state_text, summary, f"run {ref.run_id} ended {run.state_text}")
+    return None
+
+
 def wait_for_run(
     ref: RunRef,
     targets: Collection[RunState],
@@ -99,11 +119,7 @@ def wait_for_run(
     deadline: float | None = None,
     interval: float = 5.0,
 ) -> Op[WaitResult]:
-    """Poll a run until it reaches a target state, a failure state, or the deadline.
-
-    A terminal state that is neither target nor failure (e.g. FINISHED while waiting for
-    CONFIGURATION) also ends the wait as a failure: it can never reach the target any more.
-    """
+    """Poll a run until it reaches a target state, a failure state, or the deadline (see :func:`classify`)."""
     last: RunState | None = None
     started = time.time()
     while True:
@@ -121,13 +137,9 @@ def wait_for_run(
                     time.time() - started,
                 )
                 last = run.state
-            summary = run_summary(ref, run)
-            if run.state in targets:
-                return WaitResult("success", run.state_text, summary)
-            if run.state in failures or run.state.is_terminal:
-                return WaitResult(
-                    "failed", run.state_text, summary, f"run {ref.run_id} ended {run.state_text}"
-                )
+            ended = classify(ref, run, targets, failures)
+            if ended is not None:
+                return ended
         if _passed(deadline):
             state = last.value if last else "unknown"
             what = f"run {ref.run_id} was still {state} at its deadline"
@@ -162,34 +174,59 @@ def wait_for_app(
         yield _pause(deadline, interval)
 
 
+def _where(channel: str | None) -> str:
+    return f"channel {channel!r}" if channel else "the default channel"
+
+
+def _ended_before_message(ref: RunRef, channel: str | None) -> Op[WaitResult | None]:
+    """The failure to report if the run has ended (no message can come any more), else None."""
+    run = yield from get_run_summary(ref)
+    if not run.state.is_terminal:
+        return None
+    return WaitResult(
+        "failed",
+        run.state_text,
+        run_summary(ref, run),
+        f"run {ref.run_id} ended {run.state_text} before a message came on {_where(channel)}",
+    )
+
+
+def poll_message(ref: RunRef, channel: str | None = None) -> Op[WaitResult | None]:
+    """One look for a message: success with it, failure if the run ended first, None to keep waiting.
+
+    The guide names no status for popping outside RUNNING ("error status code"), and a server may
+    just answer 204 for a run that ended, so the run's state is read whenever the queue gives
+    nothing: a run that ends without a message fails the wait with its final state at once.
+    """
+    try:
+        message = yield from message_pop(ref, channel)
+    except (PsevenStateError, PsevenBadRequestError) as refused:
+        ended = yield from _ended_before_message(ref, channel)
+        if ended is not None:
+            return ended
+        run = yield from get_run_summary(ref)
+        if run.state is RunState.RUNNING:
+            raise refused  # refused for another reason than the run's state
+        return None  # not running yet
+    if message is not None:
+        log.info("Run %s: received a message on %s", ref.run_id, _where(channel))
+        return WaitResult("success", "RUNNING", {**ref.as_dict(), "message": message})
+    return (yield from _ended_before_message(ref, channel))
+
+
 def wait_for_message(
     ref: RunRef, channel: str | None = None, *, deadline: float | None = None, interval: float = 5.0
 ) -> Op[WaitResult]:
     """Pop the run's platform-to-client queue until a message comes, the run ends, or the deadline."""
-    where = f"channel {channel!r}" if channel else "the default channel"
     while True:
         try:
-            message = yield from message_pop(ref, channel)
+            outcome = yield from poll_message(ref, channel)
         except TRANSIENT as error:
-            log.warning("Run %s: could not read %s (%s); polling again", ref.run_id, where, error)
-        except PsevenStateError:
-            # Not RUNNING: either not started yet (keep waiting) or over (no message will come).
-            try:
-                run = yield from get_run(ref)
-            except TRANSIENT:
-                run = None
-            if run is not None and run.state.is_terminal:
-                return WaitResult(
-                    "failed",
-                    run.state_text,
-                    run_summary(ref, run),
-                    f"run {ref.run_id} ended {run.state_text} before a message came on {where}",
-                )
+            log.warning("Run %s: could not read %s (%s); polling again", ref.run_id, _where(channel), error)
         else:
-            if message is not None:
-                log.info("Run %s: received a message on %s", ref.run_id, where)
-                return WaitResult("success", "RUNNING", {**ref.as_dict(), "message": message})
+            if outcome is not None:
+                return outcome
         if _passed(deadline):
-            what = f"no message on {where} of run {ref.run_id} before the deadline"
+            what = f"no message on {_where(channel)} of run {ref.run_id} before the deadline"
             return WaitResult("timeout", "RUNNING", ref.as_dict(), what)
         yield _pause(deadline, interval)

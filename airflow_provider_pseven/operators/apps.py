@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_pseven.client import PsevenRequestMayHaveSucceeded
-from airflow_provider_pseven.operators.base import PsevenBaseOperator, WaitingMixin
+from airflow_provider_pseven.client import AppState, PsevenNotFoundError, PsevenRequestMayHaveSucceeded
+from airflow_provider_pseven.compat import AirflowException
+from airflow_provider_pseven.operators.base import PsevenBaseOperator, TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.triggers.app_ready import AppReadyTrigger
 
 APP_KEY = "pseven_published_app"
@@ -15,7 +16,9 @@ APP_KEY = "pseven_published_app"
 class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
     """Publish a workflow to AppsHub and wait until the new version is READY (deployable).
 
-    A retry does not publish again: the app id and version are recorded in the task state store.
+    A retry of a failed try does not publish again: it waits for the version that try published
+    (recorded in the task state store). A successful try forgets it, so clearing the task publishes
+    again.
 
     :param workflow: workflow id, storage path or unique name.
     :param name: app name; an existing name adds a version (or a revision, with ``version``).
@@ -68,13 +71,10 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
 
     def execute(self, context: Any) -> Any:
         client = self.hook.client
-        store = context.get("task_state_store")
-        recorded = store.get(APP_KEY) if store is not None else None
-        if isinstance(recorded, dict) and recorded.get("app_id"):
-            app_id, version = str(recorded["app_id"]), recorded.get("version")
-            self.log.info(
-                "App %s version %s was published by an earlier try; not publishing again", app_id, version
-            )
+        memory = TaskStateMemory(context, APP_KEY)
+        earlier = self._earlier_version(memory.get())
+        if earlier is not None:
+            app_id, version = earlier
         else:
             workflow = client.resolve_workflow(str(self.workflow))
             try:
@@ -99,8 +99,7 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
             self.log.info(
                 "Published %s as app %s version %s: %s", workflow.path, app_id, version, app.state_text
             )
-            if store is not None:
-                store.set(APP_KEY, {"app_id": app_id, "version": version})
+            memory.set({"app_id": app_id, "version": version})
         trigger = AppReadyTrigger(
             self.pseven_conn_id,
             app_id,
@@ -108,19 +107,43 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
             deadline=self.deadline(),
             poll_interval=self.poll_interval or 5.0,
         )
-        return self._finish(self.wait(trigger, "execute_complete"))
+        return self._finish(context, self.wait(trigger, "execute_complete"))
+
+    def _earlier_version(self, recorded: Any) -> tuple[str, int | None] | None:
+        """The app version an earlier, failed try of this task published, if it is still usable.
+
+        A successful try forgets it, so clearing the task publishes again.
+        """
+        if not (isinstance(recorded, dict) and recorded.get("app_id")):
+            return None
+        app_id, version = str(recorded["app_id"]), recorded.get("version")
+        try:
+            app = self.hook.client.get_app(app_id, version if isinstance(version, int) else None)
+        except PsevenNotFoundError:
+            self.log.info(
+                "App %s version %s, published by an earlier try, is gone; publishing anew", app_id, version
+            )
+            return None
+        if app.state is AppState.FAILED:
+            self.log.info(
+                "App %s version %s, published by an earlier try, FAILED; publishing anew", app_id, version
+            )
+            return None
+        self.log.info(
+            "App %s version %s was published by an earlier try; not publishing again", app_id, version
+        )
+        return app_id, app.version if app.version is not None else version
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        return self._finish(self.result_from_event(event))
+        return self._finish(context, self.result_from_event(event))
 
-    def _finish(self, result: Any) -> dict[str, Any]:
+    def _finish(self, context: Any, result: Any) -> dict[str, Any]:
         if result.status != "success":
-            from airflow.sdk.exceptions import AirflowException
-
             raise AirflowException(f"pSeven {result.message or 'app publishing did not complete'}")
         self.log.info(
             "App %s version %s is READY", result.payload.get("app_id"), result.payload.get("version")
         )
+        TaskStateMemory(context, APP_KEY).forget()
         return dict(result.payload)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import BaseOperator
 
 from airflow_provider_pseven.client import (
     PsevenApiNotFoundError,
@@ -22,10 +22,14 @@ from airflow_provider_pseven.client import (
     RunRef,
 )
 from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException, ResultXComs, conf
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
 
 LOG_TAIL_LINES = 50
+#: At most this many lines of the run log go into a failed task's exception message.
+REASON_LINES = 10
+_ERROR_WORDS = re.compile(r"error|exception|traceback|failed|fatal", re.IGNORECASE)
 
 
 def positive(name: str, value: float | None, *, allow_none: bool = True) -> float | None:
@@ -55,7 +59,7 @@ def permanent_error_policy() -> Any:
     None on Airflow before 3.3, which has no retry policies (such tasks use their plain retries).
     """
     try:
-        from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+        from airflow_provider_pseven.compat import ExceptionRetryPolicy, RetryAction, RetryRule
     except ImportError:  # pragma: no cover - Airflow < 3.3
         return None
     return ExceptionRetryPolicy(
@@ -83,7 +87,8 @@ class PsevenBaseOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("pseven_conn_id",)
     #: The operator returns a dict: push each key as its own XCom too, so that
-    #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']``.
+    #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']`` (``multiple_outputs``
+    #: turns it off; a key Airflow refuses is skipped with a log line, see compat.ResultXComs).
     returns_mapping: bool = False
     #: Values of Secret parameters are registered with the secret masker during ``execute`` (only
     #: then is a parameter's type known); re-sending the rendered fields afterwards stores them
@@ -94,12 +99,41 @@ class PsevenBaseOperator(BaseOperator):
         with_default_retry_policy(kwargs)
         if self.returns_mapping:
             kwargs.setdefault("multiple_outputs", True)
+        kwargs["post_execute"] = ResultXComs(kwargs.get("post_execute"))
         super().__init__(**kwargs)
         self.pseven_conn_id = pseven_conn_id
 
     @cached_property
     def hook(self) -> PsevenHook:
         return PsevenHook(self.pseven_conn_id)
+
+    # The keys of a returned dict are pushed by ResultXComs (compat.py) after execute, each key or
+    # value the execution API refuses skipped with a log line: Airflow's own multiple_outputs push
+    # would fail the task after its pSeven run finished. So the one read of ``multiple_outputs`` by
+    # the task runner right after ResultXComs pushed answers False; every other read sees the
+    # declared value (downstream, ``op.output["key"]`` of a missing or None key then reads None).
+    _declared_multiple_outputs: bool = False
+    _result_keys_pushed: bool = False
+
+    @property
+    def multiple_outputs(self) -> bool:
+        if self._result_keys_pushed:
+            self._result_keys_pushed = False
+            return False
+        return self._declared_multiple_outputs
+
+    @multiple_outputs.setter
+    def multiple_outputs(self, value: bool) -> None:
+        self._declared_multiple_outputs = bool(value)
+
+    @property
+    def push_result_keys(self) -> bool:
+        """Whether each key of a returned dict is pushed as an XCom of its own too."""
+        return self._declared_multiple_outputs
+
+    def result_keys_pushed(self) -> None:
+        """Called by ResultXComs once it pushed the keys: Airflow's runner is not to push them."""
+        self._result_keys_pushed = True
 
 
 class RunAddress:
@@ -147,6 +181,13 @@ class PsevenRunOperator(RunAddress, PsevenBaseOperator):
         self.set_run_address(run_id, workflow_id, app_id)
 
 
+RERUN_HINT = (
+    "A pSeven run that ended cannot start again, so a retry of this task cannot help. To run the "
+    "workflow again, clear this DAG run from the task that deploys the run, or use "
+    "RunWorkflowOperator, whose retries deploy a new run."
+)
+
+
 class WaitingMixin:
     """Deferrable waiting with absolute deadlines, the same loop whether deferred or not.
 
@@ -156,6 +197,10 @@ class WaitingMixin:
 
     log: Any
     task_id: str
+    #: Whether a retry of this task gets past a run that ended FAILED or INTERRUPTED: true for a
+    #: task that deploys its own run (its retry deploys a new one); a step of a given run fails at
+    #: once, since retrying the step would meet the same ended run.
+    retries_redeploy: bool = False
 
     if TYPE_CHECKING:
 
@@ -224,7 +269,11 @@ class WaitingMixin:
         )
 
     def check_run_result(self, result: WaitResult, ref: RunRef) -> dict[str, Any]:
-        """Return the run summary on success; on failure put the log tail in the task log and fail."""
+        """Return the run summary on success; on failure log the run log's tail and fail.
+
+        The exception names the run's state and ends with the run log's last error lines, so
+        failure callbacks, alert e-mails and the UI's error summary show why.
+        """
         if result.status == "success":
             return result.payload
         if result.status == "timeout":
@@ -239,24 +288,85 @@ class WaitingMixin:
                 f"Timed out after {self.timeout:g} s waiting for pSeven run {ref.run_id}: {result.message}"
                 f"{interrupted}"
             )
-        self.log_run_tail(ref)
-        raise AirflowFailException(f"pSeven {result.message or f'run {ref.run_id} ended {result.state}'}")
+        reason = failure_reason(self.log_run_tail(ref))
+        message = f"pSeven {result.message or f'run {ref.run_id} ended {result.state}'}"
+        if reason:
+            message += f". The run log ends with:\n{reason}"
+        if self.retries_redeploy:
+            raise AirflowException(message)
+        if getattr(self, "retries", 0):
+            self.log.warning("Not retrying: %s", RERUN_HINT)
+        raise AirflowFailException(f"{message}\n{RERUN_HINT}")
 
-    def log_run_tail(self, ref: RunRef) -> None:
+    def log_run_tail(self, ref: RunRef) -> str:
+        """Put the run log's last lines into the task log; return them ("" when there are none)."""
         try:
             tail = self.hook.client.read_log_tail(ref, LOG_TAIL_LINES)
         except PsevenError as error:
             self.log.warning("Could not read the log of run %s: %s", ref.run_id, error)
-            return
+            return ""
         if tail:
             self.log.error("Last %d lines of the run log (.p7.log.txt):\n%s", LOG_TAIL_LINES, tail)
         else:
             self.log.error("Run %s has no log yet", ref.run_id)
+        return tail
+
+
+class TaskStateMemory:
+    """:class:`~airflow_provider_pseven.client.lifecycle.RunMemory` over Airflow's task state store.
+
+    It survives between the tries of one task instance (Airflow 3.3+). A try that succeeds forgets
+    its record, so clearing the task later starts afresh; without a store, nothing is remembered.
+    """
+
+    def __init__(self, context: Any, key: str) -> None:
+        self.store = context.get("task_state_store")
+        self.key = key
+
+    def get(self) -> Any:
+        return self.store.get(self.key) if self.store is not None else None
+
+    def set(self, record: Any) -> None:
+        if self.store is not None:
+            self.store.set(self.key, record)
+
+    def forget(self) -> None:
+        if self.store is not None:
+            self.store.delete(self.key)
+
+
+def will_retry(context: Any) -> bool:
+    """Whether Airflow will try this task instance again if the current try fails."""
+    ti = context.get("ti")
+    task = context.get("task")
+    max_tries = getattr(ti, "max_tries", None)
+    if not isinstance(max_tries, int):
+        max_tries = getattr(task, "retries", 0) or 0
+    try_number = getattr(ti, "try_number", 1)
+    return isinstance(try_number, int) and try_number <= max_tries
+
+
+def failure_reason(log_tail: str) -> str:
+    """The run log's last error lines (at most :data:`REASON_LINES`), Secrets masked: the part of a
+    failure that alert e-mails, failure callbacks and the UI's error summary need."""
+    lines = [line for line in log_tail.splitlines() if line.strip()]
+    errors = [line for line in lines if _ERROR_WORDS.search(line)]
+    chosen = (errors or lines)[-REASON_LINES:]
+    if not chosen:
+        return ""
+    try:
+        from airflow.sdk.log import redact
+    except ImportError:  # pragma: no cover - older Task SDKs
+        return "\n".join(chosen)
+    return "\n".join(str(redact(line)) for line in chosen)
 
 
 __all__ = [
     "PsevenBaseOperator",
     "PsevenRunOperator",
+    "TaskStateMemory",
     "WaitingMixin",
+    "failure_reason",
     "positive",
+    "will_retry",
 ]

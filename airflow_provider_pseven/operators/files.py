@@ -9,17 +9,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from airflow_provider_pseven.client import (
     FileEntry,
     FileSink,
     PsevenClient,
+    PsevenConfigError,
     PsevenRequestMayHaveSucceeded,
     RunRef,
     RunState,
     StreamSink,
 )
+from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
 
 
@@ -78,6 +78,15 @@ def _upload_specs(files: Sequence[Any]) -> list[str | os.PathLike[str] | tuple[s
         else:
             raise AirflowFailException(f"Each file must be a path or (path, name), not {item!r}")
     return specs
+
+
+def check_local_files(files: Sequence[Any]) -> None:
+    """Fail before anything is deployed when a file to upload is not there (a retry cannot fix it)."""
+    for spec in _upload_specs(files):
+        local = Path(spec[0] if isinstance(spec, tuple) else spec)
+        if not local.is_file():
+            what = "a directory" if local.is_dir() else "missing"
+            raise PsevenConfigError(f"Cannot upload {str(local)!r}: the local file is {what}")
 
 
 def upload_files(

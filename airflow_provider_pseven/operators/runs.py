@@ -1,183 +1,140 @@
-"""Operators over one run's lifecycle: deploy, parameters, start, results, interrupt, delete."""
+"""Operators over one run's lifecycle: deploy, parameters, start, results, interrupt, delete.
+
+The rules that must hold across retries and lost answers live in the client
+(:mod:`airflow_provider_pseven.client.lifecycle`); these operators build the run's address, run
+those operations, and shape what goes to XCom.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-import time
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from airflow_provider_pseven.client import (
-    PsevenBadRequestError,
+    Parameter,
     PsevenClient,
-    PsevenNotFoundError,
-    PsevenRequestMayHaveSucceeded,
-    PsevenStateError,
+    PsevenError,
     Run,
     RunKind,
     RunRef,
     RunState,
 )
+from airflow_provider_pseven.client.errors import PsevenRunStateError
+from airflow_provider_pseven.client.lifecycle import DeploySpec, settle_polls
+from airflow_provider_pseven.client.parameters import match_parameters
 from airflow_provider_pseven.client.waiting import run_summary
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators.base import (
+    PERMANENT_ERRORS,
     PsevenBaseOperator,
     PsevenRunOperator,
+    TaskStateMemory,
     WaitingMixin,
     positive,
+    will_retry,
 )
 from airflow_provider_pseven.operators.parameters import apply_parameters
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9 ._+-]+")
-RUN_ID_KEY = "pseven_run_id"
+#: The task state store key under which a task remembers the run it deployed.
+RUN_KEY = "pseven_run"
 
 
 def default_run_name(context: Any) -> str:
-    """``airflow <dag> <dag run> <task>[ <map index>]``: the same for every try of one task instance,
-    so a retry finds the run its earlier try deployed."""
+    """``airflow <dag> <dag run> <task>[ m<map index>] t<try>-<token>``.
+
+    Readable in Studio, and unique to one try of one task instance: the random token is what lets a
+    task tell the run it deployed from any other run (the guide does not promise that run names are
+    unique, and a user may well name a run like ours).
+    """
     ti = context["ti"]
     parts = ["airflow", ti.dag_id, ti.run_id, ti.task_id]
     if getattr(ti, "map_index", -1) is not None and getattr(ti, "map_index", -1) >= 0:
         parts.append(f"m{ti.map_index}")
-    return _UNSAFE_NAME.sub("_", " ".join(str(p) for p in parts))[:200]
+    suffix = f" t{getattr(ti, 'try_number', 1)}-{secrets.token_hex(3)}"
+    return _UNSAFE_NAME.sub("_", " ".join(str(p) for p in parts))[: 200 - len(suffix)] + suffix
 
 
-def resolve_parent(client: PsevenClient, workflow: str | None, app: str | None) -> tuple[RunKind, str]:
-    """The kind and id of what to deploy: a workflow (id, path or name) or an app (id or name)."""
+def resolve_parent(
+    client: PsevenClient, workflow: str | None, app: str | None, parameters: Mapping[str, Any] | None = None
+) -> tuple[RunKind, str]:
+    """The kind and id of what to deploy: a workflow (id, path or name) or an app (id or name).
+
+    An app version lists its parameters, so their names are checked here, before a run exists.
+    """
     if app is not None:
-        return RunKind.APP, client.resolve_app(str(app)).versioned_id
+        version = client.resolve_app(str(app))
+        listed = version.raw.get("parameters")
+        if parameters and isinstance(listed, list) and listed:
+            match_parameters([Parameter.from_json(p) for p in listed if isinstance(p, Mapping)], parameters)
+        return RunKind.APP, version.versioned_id
     return RunKind.WORKFLOW, client.resolve_workflow(str(workflow)).id
 
 
-def _earlier_run(
-    client: PsevenClient, context: Any, log: Any, kind: RunKind, parent_id: str, name: str
-) -> Run | None:
-    """The run an earlier try of this task instance deployed, if any."""
-    store = context.get("task_state_store")
-    recorded = store.get(RUN_ID_KEY) if store is not None else None
-    if recorded:
-        try:
-            earlier = client.get_run(RunRef(kind, parent_id, str(recorded)))
-            log.info("Reusing run %s deployed by an earlier try", earlier.id)
-            return earlier
-        except PsevenNotFoundError:
-            log.info("The run recorded by an earlier try (%s) is gone; deploying anew", recorded)
-    run = client.find_run(kind, parent_id, name)
-    if run is not None:
-        if run.state not in (RunState.QUEUED_TO_INITIALIZE, RunState.CONFIGURATION):
-            raise AirflowFailException(
-                f"A run named {name!r} already exists and is {run.state_text}; "
-                "give a run_name that is not in use, or delete that run"
-            )
-        log.info("Reusing run %s (%s), deployed earlier under the same name", run.id, name)
-    return run
-
-
-def deploy_or_reuse(
-    client: PsevenClient,
+def deploy_for_task(
+    task: Any,
     context: Any,
-    log: Any,
     kind: RunKind,
     parent_id: str,
     *,
-    name: str,
+    run_name: str | None,
     path: str | None = None,
     personal: bool = False,
 ) -> Run:
-    """Deploy a run once per task instance: a retry finds the run an earlier try deployed."""
-    run = _earlier_run(client, context, log, kind, parent_id, name)
-    if run is None:
-        run = _deploy_named(client, log, kind, parent_id, name, path, personal)
-        log.info("Deployed run %s (%s): %s", run.id, run.name, run.state_text)
-    store = context.get("task_state_store")
-    if store is not None:
-        store.set(RUN_ID_KEY, run.id)
+    """Deploy the task's run, or adopt the live one an earlier try of this task instance deployed."""
+    client = task.hook.client
+    settle = max(5.0, 2 * client.config.timeout)
+    spec = DeploySpec(
+        kind,
+        parent_id,
+        run_name or default_run_name(context),
+        own_name=not run_name,
+        path=path,
+        personal=personal,
+        settle_polls=settle_polls(settle, 0.5),
+    )
+    if context.get("task_state_store") is None:
+        task.log.warning("No task state store (Airflow before 3.3): a retry of this task deploys a new run")
+    deployed = client.deploy_or_adopt(spec, TaskStateMemory(context, RUN_KEY))
+    run = deployed.run
+    if not deployed.adopted:
+        task.log.info("Deployed run %s (%s): %s", run.id, run.name, run.state_text)
     PsevenRunLink.persist(context, run.url)
     return run
 
 
-def _deploy_named(
-    client: PsevenClient,
-    log: Any,
-    kind: RunKind,
-    parent_id: str,
-    name: str,
-    path: str | None,
-    personal: bool,
-    attempts: int = 5,
-) -> Run:
-    """Deploy the run named ``name``, surviving lost answers without ever making two runs.
-
-    A run name is unique in its folder: if an earlier request landed after all, a resent one is
-    refused ("already exists") and the run is found by its name. After a lost answer the server is
-    watched for a while first, so a request it is still carrying out is not raced.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return client.deploy_run(
-                kind, parent_id, name=name, path=path, personal=True if personal else None
-            )
-        except PsevenBadRequestError:
-            found = client.find_run(kind, parent_id, name)
-            if found is None:
-                raise
-            log.info("The server already had run %r: an earlier deploy request landed", name)
-            return found
-        except PsevenRequestMayHaveSucceeded:
-            log.warning("The deploy request lost its answer; looking for the run it may have created")
-            found = _settle(client, lambda: client.find_run(kind, parent_id, name), lambda r: r is not None)
-            if found is not None:
-                return found
-            if attempt == attempts:
-                raise
-            log.warning("No run named %r appeared; deploying it again under the same name", name)
-    raise AssertionError("unreachable")
-
-
-def start_once(client: PsevenClient, ref: RunRef, log: Any, deadline: float | None) -> None:
-    """Start the run unless it already started; never start it twice, even after a lost answer."""
-    run = client.get_run(ref)
-    if run.state is RunState.QUEUED_TO_INITIALIZE:
-        log.info("Run %s is still initializing; waiting for CONFIGURATION", ref.run_id)
-        client.wait_for_run(ref, [RunState.CONFIGURATION], deadline=deadline, interval=1.0)
-        run = client.get_run(ref)
-    if run.state.has_started:
-        log.info("Run %s is already %s: not starting it again", ref.run_id, run.state_text)
+def discard_failed_run(task: Any, context: Any, ref: RunRef, error: BaseException) -> None:
+    """After the task's own set-up of a run it deployed failed: delete the run unless a retry will
+    use it, so a failed DAG leaves no orphan runs behind. A retry can use it only if the error is one
+    a retry can fix and Airflow will retry the task."""
+    permanent = isinstance(error, (*PERMANENT_ERRORS, AirflowFailException))
+    if not permanent and will_retry(context):
+        task.log.info("Keeping run %s for the next try of this task", ref.run_id)
         return
-    if run.state is not RunState.CONFIGURATION:
-        raise AirflowFailException(
-            f"Run {ref.run_id} is {run.state_text}; only a CONFIGURATION run can start"
-        )
+    why = "a retry cannot fix this error" if permanent else "this was the task's last try"
     try:
-        client.start_run(ref)
-    except PsevenRequestMayHaveSucceeded:
-        log.warning("The start request lost its answer; watching the run before deciding to resend it")
-        state = _settle(client, lambda: client.get_run(ref).state, lambda s: s is not RunState.CONFIGURATION)
-        if state is not RunState.CONFIGURATION:
-            log.info("The lost start request did start the run: it is %s", state.value)
-            return
-        log.warning("The run is still CONFIGURATION well after the lost start request; starting it")
-        try:
-            client.start_run(ref)
-        except PsevenStateError:
-            # The lost request reached the server after all, between our last look and now.
-            if not client.get_run(ref).state.has_started:
-                raise
-    log.info("Started run %s", ref.run_id)
+        task.hook.client.teardown(ref)
+    except PsevenError as failure:
+        task.log.error("Run %s is left on the server (%s); deleting it failed: %s", ref.run_id, why, failure)
+        return
+    TaskStateMemory(context, RUN_KEY).forget()
+    task.log.warning("Deleted run %s, which this task deployed, because %s", ref.run_id, why)
 
 
-def _settle(client: PsevenClient, look: Any, done: Any) -> Any:
-    """After a lost answer the server may still be carrying the request out: look again for a while
-    (twice the request timeout, at least 5 s) before concluding it did not happen."""
-    deadline = time.monotonic() + max(5.0, 2 * client.config.timeout)
-    while True:
-        seen = look()
-        if done(seen) or time.monotonic() >= deadline:
-            return seen
-        time.sleep(0.5)
+@contextmanager
+def discarding_on_failure(task: Any, context: Any, ref: RunRef) -> Iterator[None]:
+    """Run a set-up step; if it fails, :func:`discard_failed_run` first. A deferral is no failure."""
+    try:
+        yield
+    except Exception as error:
+        discard_failed_run(task, context, ref, error)
+        raise
 
 
 class _WaitsForRun(WaitingMixin):
@@ -186,11 +143,9 @@ class _WaitsForRun(WaitingMixin):
     pseven_conn_id: str
 
     def wait_for_states(self, context: Any, ref: RunRef, targets: Sequence[str]) -> Any:
-        trigger = RunStateTrigger(
+        trigger = RunStateTrigger.for_run(
             self.pseven_conn_id,
-            ref.kind.value,
-            ref.parent_id,
-            ref.run_id,
+            ref,
             targets,
             deadline=self.deadline(),
             poll_interval=self.poll_interval or 5.0,
@@ -210,12 +165,13 @@ class _WaitsForRun(WaitingMixin):
 class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
     """Deploy a run of a workflow (or AppsHub app), wait for CONFIGURATION, optionally set parameters.
 
-    A retry reuses the run its earlier try deployed: the run id is recorded in the task state store
-    and the default run name is the same for every try of the task instance.
+    A retry of a failed try reuses the run that try deployed while it is still live; a successful
+    try forgets it, so clearing the task deploys a new run. A set-up that fails with an error a
+    retry cannot fix (an unknown parameter, say), or on the last try, deletes the run it deployed.
 
     :param workflow: workflow id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name.
     :param app: AppsHub app id, ``id@version`` or unique name (instead of ``workflow``).
-    :param run_name: the run's name; default ``airflow <dag> <dag run> <task>[ m<map index>]``.
+    :param run_name: the run's name; default ``airflow <dag> <dag run> <task>[ m<map index>] t<try>-<token>``.
     :param run_path: absolute storage folder for the run (workflows only; needs a name).
     :param personal: AppsHub only: run on the user's resources, not the workspace's.
     :param parameters: ``{name or id: value}`` set once the run is in CONFIGURATION.
@@ -223,6 +179,7 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
     """
 
     returns_mapping = True
+    retries_redeploy = True
 
     template_fields: Sequence[str] = (
         "pseven_conn_id",
@@ -265,33 +222,40 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
         self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
 
     def execute(self, context: Any) -> Any:
-        kind, parent_id = resolve_parent(self.hook.client, self.workflow, self.app)
-        run = deploy_or_reuse(
-            self.hook.client,
+        kind, parent_id = resolve_parent(self.hook.client, self.workflow, self.app, self.parameters)
+        run = deploy_for_task(
+            self,
             context,
-            self.log,
             kind,
             parent_id,
-            name=self.run_name or default_run_name(context),
+            run_name=self.run_name or None,
             path=self.run_path or None,
             personal=self.personal,
         )
         ref = RunRef(kind, parent_id, run.id)
-        if run.state is RunState.CONFIGURATION:
-            return self.after_wait(context, ref, run_summary(ref, run))
-        return self.wait_for_states(context, ref, ["CONFIGURATION"])
+        with discarding_on_failure(self, context, ref):
+            if run.state is RunState.CONFIGURATION:
+                return self.after_wait(context, ref, run_summary(ref, run))
+            return self.wait_for_states(context, ref, ["CONFIGURATION"])
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        result = self.result_from_event(event)
+        ref = RunRef.from_summary(result.payload)
+        with discarding_on_failure(self, context, ref):
+            return self.after_wait(context, ref, self.check_run_result(result, ref))
 
     def after_wait(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
         if self.parameters:
             applied = apply_parameters(self.hook.client, ref, self.parameters)
             self.log.info("Set parameters of run %s: %s", ref.run_id, applied)
+        TaskStateMemory(context, RUN_KEY).forget()
         return summary
 
 
 class PatchParametersOperator(PsevenRunOperator):
     """Set run parameters by name or id, and check they took.
 
-    A Secret not named here is left out of the PATCH, so it keeps its value. Values of Secret
+    Parameters not named here keep their values, a Secret set earlier included. Values of Secret
     parameters are masked in logs and shown as ``""`` in the returned XCom.
 
     :return: the applied values ``{name: value}``, Secrets as ``""``.
@@ -312,10 +276,21 @@ class PatchParametersOperator(PsevenRunOperator):
         return applied
 
 
+def start_run_once(task: Any, ref: RunRef) -> None:
+    """Start the run unless it already started (a retry never starts it twice)."""
+    client = task.hook.client
+    settle = settle_polls(max(5.0, 2 * client.config.timeout), 0.5)
+    try:
+        client.start_once(ref, settle=settle)
+    except PsevenRunStateError as error:
+        raise AirflowFailException(str(error)) from None
+
+
 class StartRunOperator(_WaitsForRun, PsevenRunOperator):
     """Start a run in CONFIGURATION and (by default) wait for it to finish.
 
-    A retry never starts a run twice: a run that already left CONFIGURATION is only waited for.
+    A retry never starts a run twice: a run that already left CONFIGURATION is only waited for. A
+    run that ends FAILED fails the task at once (a retry cannot start it again; see the message).
 
     :param wait_for_completion: wait for FINISHED and return the results.
     :param interrupt_on_timeout: interrupt the run when ``timeout`` passes (default True).
@@ -346,7 +321,7 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
     def execute(self, context: Any) -> Any:
         client = self.hook.client
         ref = self.ref
-        start_once(client, ref, self.log, self.deadline())
+        start_run_once(self, ref)
         run = client.get_run(ref)
         PsevenRunLink.persist(context, run.url)
         if not self.wait_for_completion:
@@ -384,7 +359,10 @@ class GetRunResultsOperator(PsevenRunOperator):
 class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):
     """Interrupt a running run and wait until it stops.
 
-    :return: the run's final state (a run already stopped is left as it is).
+    The API interrupts only RUNNING runs: a run still QUEUED_TO_RUN is watched until it runs, then
+    interrupted. A run that has not started, or has already stopped, is left as it is.
+
+    :return: the run's final state.
     """
 
     def __init__(
@@ -402,10 +380,19 @@ class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):
         client = self.hook.client
         ref = self.ref
         run = client.get_run(ref)
-        if run.state.is_terminal or run.state is RunState.CONFIGURATION:
+        if not run.state.is_active:
             self.log.info("Run %s is %s: nothing to interrupt", ref.run_id, run.state_text)
             return run.state_text
-        client.interrupt_run(ref)
+        queued_polls = math.ceil(self.timeout or 600.0)
+        if not client.interrupt_if_running(ref, queued_polls=queued_polls, interval=1.0):
+            run = client.get_run(ref)
+            if run.state is RunState.QUEUED_TO_RUN:
+                raise AirflowException(
+                    f"Run {ref.run_id} stayed QUEUED_TO_RUN for {queued_polls} s; the API interrupts only "
+                    "RUNNING runs, so it could not be interrupted"
+                )
+            self.log.info("Run %s ended %s before it could be interrupted", ref.run_id, run.state_text)
+            return run.state_text
         self.log.info("Interrupt sent to run %s", ref.run_id)
         return self.wait_for_states(context, ref, ["INTERRUPTED", "FINISHED", "FAILED"])
 
@@ -428,26 +415,17 @@ class DeleteRunOperator(PsevenRunOperator):
     def execute(self, context: Any) -> None:
         client = self.hook.client
         ref = self.ref
-        try:
-            run = client.get_run(ref)
-        except PsevenNotFoundError:
-            self.log.info("Run %s is already gone", ref.run_id)
-            return
-        if not run.state.is_deletable:
-            if not self.interrupt:
+        if not self.interrupt:
+            try:
+                run = client.get_run(ref)
+            except PsevenError:
+                run = None
+            if run is not None and run.state.is_active:
                 raise AirflowFailException(
-                    f"Run {ref.run_id} is {run.state_text} and cannot be deleted; interrupt it first"
+                    f"Run {ref.run_id} is {run.state_text} and cannot be deleted; interrupt it first "
+                    "(or leave interrupt=True)"
                 )
-            if run.state.is_active:
-                client.interrupt_run(ref)
-                self.log.info("Interrupted run %s before deleting it", ref.run_id)
-            client.wait_for_run(
-                ref,
-                [RunState.CONFIGURATION, RunState.FINISHED, RunState.FAILED, RunState.INTERRUPTED],
-                deadline=time.time() + self.timeout,
-                interval=1.0,
-            )
-        if client.delete_run(ref, wait=True, timeout=self.timeout):
+        if client.teardown(ref, polls=math.ceil(self.timeout), interval=1.0):
             self.log.info("Deleted run %s", ref.run_id)
         else:
             self.log.info("Run %s was already gone", ref.run_id)

@@ -1,17 +1,24 @@
-"""RunStateSensor: wait for a pSeven run to reach a state (deferrable by default)."""
+"""RunStateSensor and MessageSensor: wait for a pSeven run's state or message (deferred by default).
+
+They take BaseSensorOperator's arguments with their usual meaning: ``poke_interval`` (alias
+``poll_interval``), ``timeout``, ``mode``, ``soft_fail``, ``exponential_backoff``, ``max_wait``.
+Deferred (the default), the wait runs in the triggerer and polls every ``poke_interval``;
+``mode="reschedule"`` without ``deferrable`` waits by rescheduling instead, as any Airflow sensor.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_pseven.client import RunState
-from airflow_provider_pseven.client.waiting import WaitResult, run_summary
+from airflow_provider_pseven.client.waiting import classify, poll_message
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 from airflow_provider_pseven.operators.base import (
     RunAddress,
@@ -19,7 +26,47 @@ from airflow_provider_pseven.operators.base import (
     positive,
     with_default_retry_policy,
 )
+from airflow_provider_pseven.triggers.message import MessageTrigger
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+
+DEFAULT_POKE_INTERVAL = 5.0
+DEFAULT_TIMEOUT = 7 * 24 * 3600.0
+
+
+def _seconds(name: str, value: float | timedelta) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    checked = positive(name, seconds, allow_none=False)
+    assert checked is not None
+    return checked
+
+
+def poke_interval_of(
+    poke_interval: float | timedelta | None, poll_interval: float | timedelta | None
+) -> float:
+    """``poke_interval`` (Airflow's name) or ``poll_interval`` (this provider's alias), not two values."""
+    given = {
+        n: _seconds(n, v)
+        for n, v in (("poke_interval", poke_interval), ("poll_interval", poll_interval))
+        if v is not None
+    }
+    if len(set(given.values())) > 1:
+        raise ValueError(
+            f"poke_interval={given['poke_interval']:g} and poll_interval={given['poll_interval']:g} disagree: "
+            "they are two names for one setting, so give only poke_interval"
+        )
+    return next(iter(given.values()), DEFAULT_POKE_INTERVAL)
+
+
+def deferrable_for(deferrable: bool | None, mode: str) -> bool:
+    """Sensors defer unless told otherwise; asking for ``mode="reschedule"`` is telling otherwise."""
+    if deferrable is None:
+        return mode != "reschedule"
+    if deferrable and mode == "reschedule":
+        raise ValueError(
+            'deferrable=True and mode="reschedule" are two ways to free the worker slot while waiting; '
+            'choose one (deferrable=True waits in the triggerer, mode="reschedule" reschedules the task)'
+        )
+    return deferrable
 
 
 class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ignore[misc]
@@ -34,18 +81,20 @@ class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ign
         workflow_id: str | None = None,
         app_id: str | None = None,
         pseven_conn_id: str = PsevenHook.default_conn_name,
-        deferrable: bool = True,
-        poll_interval: float = 5.0,
-        timeout: float = 7 * 24 * 3600.0,
+        deferrable: bool | None = None,
+        poke_interval: float | timedelta | None = None,
+        poll_interval: float | timedelta | None = None,
+        timeout: float | timedelta = DEFAULT_TIMEOUT,
+        mode: str = "poke",
         **kwargs: Any,
     ) -> None:
-        positive("poll_interval", poll_interval, allow_none=False)
-        positive("timeout", timeout, allow_none=False)
+        interval = poke_interval_of(poke_interval, poll_interval)
+        seconds = _seconds("timeout", timeout)
         with_default_retry_policy(kwargs)
-        super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
+        super().__init__(poke_interval=interval, timeout=seconds, mode=mode, **kwargs)
         self.set_run_address(run_id, workflow_id, app_id)
         self.pseven_conn_id = pseven_conn_id
-        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
+        self.init_waiting(deferrable_for(deferrable, mode), interval, seconds, interrupt_on_timeout=False)
 
     @cached_property
     def hook(self) -> PsevenHook:
@@ -54,12 +103,22 @@ class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ign
     def _deadline_from_start(self) -> float:
         return time.time() + float(self.timeout or 0)
 
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        result = self.result_from_event(event)
+        if result.status == "timeout":
+            raise AirflowException(f"Timed out after {self.timeout:g} s: pSeven {result.message}")
+        return self.completed(result)
+
+    def completed(self, result: Any) -> Any:
+        raise NotImplementedError
+
 
 class RunStateSensor(_RunSensorBase):
     """Wait until a run reaches one of ``target_states``; fail on ``failure_states``.
 
-    On failure the run log's last lines go into the task log. Deferred by default: the wait runs in
-    the triggerer with an absolute deadline that survives a triggerer restart.
+    On failure the run log's last lines go into the task log and the exception. Deferred by
+    default: the wait runs in the triggerer with an absolute deadline that survives a triggerer
+    restart.
 
     :param interrupt_on_kill: when a user kills the deferred task (mark failed/success, clear),
         interrupt the pSeven run too (default True). Set False for a sensor that only observes a run
@@ -94,17 +153,14 @@ class RunStateSensor(_RunSensorBase):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        ref = self.ref
         self.defer(
-            trigger=RunStateTrigger(
+            trigger=RunStateTrigger.for_run(
                 self.pseven_conn_id,
-                ref.kind.value,
-                ref.parent_id,
-                ref.run_id,
+                self.ref,
                 self.target_states,
                 self.failure_states,
                 deadline=self._deadline_from_start(),
-                poll_interval=self.poll_interval or 5.0,
+                poll_interval=self.poll_interval or DEFAULT_POKE_INTERVAL,
                 interrupt_on_kill=self.interrupt_on_kill,
             ),
             method_name="execute_complete",
@@ -114,31 +170,22 @@ class RunStateSensor(_RunSensorBase):
         ref = self.ref
         run = self.hook.client.get_run(ref)
         self.log.info("Run %s is %s", ref.run_id, run.state_text)
-        if run.state_text in self.target_states:
-            return PokeReturnValue(is_done=True, xcom_value=run_summary(ref, run))
-        if run.state_text in self.failure_states or run.state.is_terminal:
-            self.check_run_result(
-                WaitResult(
-                    "failed",
-                    run.state_text,
-                    run_summary(ref, run),
-                    f"run {ref.run_id} ended {run.state_text}",
-                ),
-                ref,
-            )
-        return False
+        outcome = classify(
+            ref, run, [RunState(s) for s in self.target_states], [RunState(s) for s in self.failure_states]
+        )
+        if outcome is None:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self.completed(outcome))
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        result = self.result_from_event(event)
-        if result.status == "timeout":
-            raise AirflowException(f"Timed out after {self.timeout:g} s: pSeven {result.message}")
+    def completed(self, result: Any) -> Any:
         return self.check_run_result(result, self.ref)
 
 
 class MessageSensor(_RunSensorBase):
     """Wait for a message from a running run on ``channel`` (the default channel if None).
 
-    Fails if the run ends before a message comes. Deferred by default.
+    Fails as soon as the run ends without sending one (the run's state is re-read while waiting).
+    Deferred by default.
 
     :return: the message received (a string).
     """
@@ -152,8 +199,6 @@ class MessageSensor(_RunSensorBase):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from airflow_provider_pseven.triggers.message import MessageTrigger
-
         ref = self.ref
         self.defer(
             trigger=MessageTrigger(
@@ -163,32 +208,18 @@ class MessageSensor(_RunSensorBase):
                 ref.run_id,
                 self.channel or None,
                 deadline=self._deadline_from_start(),
-                poll_interval=self.poll_interval or 5.0,
+                poll_interval=self.poll_interval or DEFAULT_POKE_INTERVAL,
             ),
             method_name="execute_complete",
         )
 
     def poke(self, context: Any) -> PokeReturnValue | bool:
-        from airflow_provider_pseven.client import PsevenStateError
-
-        ref = self.ref
-        try:
-            message = self.hook.client.message_pop(ref, self.channel or None)
-        except PsevenStateError:
-            run = self.hook.client.get_run(ref)
-            if run.state.is_terminal:
-                raise AirflowFailException(
-                    f"Run {ref.run_id} ended {run.state_text} before it sent a message"
-                ) from None
+        outcome = self.hook.client.run(poll_message(self.ref, self.channel or None))
+        if outcome is None:
             return False
-        if message is None:
-            return False
-        return PokeReturnValue(is_done=True, xcom_value=message)
+        return PokeReturnValue(is_done=True, xcom_value=self.completed(outcome))
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        result = self.result_from_event(event)
+    def completed(self, result: Any) -> Any:
         if result.status == "success":
             return result.payload.get("message")
-        if result.status == "timeout":
-            raise AirflowException(f"Timed out after {self.timeout:g} s: pSeven {result.message}")
         raise AirflowFailException(f"pSeven {result.message}")

@@ -38,6 +38,31 @@ class RunStateTrigger(PsevenWaitTrigger):
         self.failure_states = [RunState(s).value for s in failure_states]
         self.interrupt_on_kill = interrupt_on_kill
 
+    @classmethod
+    def for_run(
+        cls,
+        pseven_conn_id: str,
+        ref: RunRef,
+        target_states: Sequence[str],
+        failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
+        *,
+        deadline: float | None,
+        poll_interval: float,
+        interrupt_on_kill: bool = True,
+    ) -> RunStateTrigger:
+        """The trigger waiting for ``ref``: the one way operators and sensors build it."""
+        return cls(
+            pseven_conn_id,
+            ref.kind.value,
+            ref.parent_id,
+            ref.run_id,
+            target_states,
+            failure_states,
+            deadline=deadline,
+            poll_interval=poll_interval,
+            interrupt_on_kill=interrupt_on_kill,
+        )
+
     def arguments(self) -> dict[str, Any]:
         return {
             "kind": self.ref.kind.value,

@@ -33,7 +33,9 @@ SECRET_ID = "ba7236e82c9b17f242a91ec87d2a5e2d"
 CONN = {"conn_type": "pseven", "host": HOST, "password": TOKEN, "extra": {"api_path": ".rest"}}
 
 # The name DeployRunOperator gives a run of FakeTI() by default.
-DEFAULT_RUN_NAME = "airflow dag_1 manual__2026-01-01T00_00_00+00_00 task_1"
+#: The token of default run names is random; the unit tests fix it (see conftest.py).
+RUN_NAME_TOKEN = "abc123"
+DEFAULT_RUN_NAME = f"airflow dag_1 manual__2026-01-01T00_00_00+00_00 task_1 t1-{RUN_NAME_TOKEN}"
 
 
 def runs_url(kind: str = "workflow", parent_id: str = WF_ID) -> str:
@@ -112,11 +114,16 @@ class FakeTI:
         run_id: str = "manual__2026-01-01T00:00:00+00:00",
         task_id: str = "task_1",
         map_index: int = -1,
+        try_number: int = 1,
+        max_tries: int = 0,
     ) -> None:
         self.dag_id = dag_id
         self.run_id = run_id
         self.task_id = task_id
         self.map_index = map_index
+        #: Airflow's counters: another try follows a failure while ``try_number <= max_tries``.
+        self.try_number = try_number
+        self.max_tries = max_tries
         self.pushed: dict[str, Any] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:
@@ -134,6 +141,9 @@ class FakeStore:
 
     def set(self, key: str, value: Any) -> None:
         self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
 
 
 def make_context(store: FakeStore | None = None, ti: FakeTI | None = None) -> dict[str, Any]:

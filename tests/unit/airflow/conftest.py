@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
+import types
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from af_support import CONN, FakeClock
+from af_support import CONN, RUN_NAME_TOKEN, FakeClock
 
 from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient, operations, waiting
 from airflow_provider_pseven.hooks import pseven as hook_module
@@ -31,12 +32,20 @@ def pseven_conn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     for module in (operations, waiting, base_module, runs_module):
-        monkeypatch.setattr(module, "time", fake)
+        if hasattr(module, "time"):  # operations read no clock; waiting and base still do
+            monkeypatch.setattr(module, "time", fake)
     monkeypatch.setattr(hook_module, "PsevenClient", functools.partial(PsevenClient, sleep=fake.sleep))
     monkeypatch.setattr(
         hook_module, "AsyncPsevenClient", functools.partial(AsyncPsevenClient, sleep=fake.async_sleep)
     )
     return fake
+
+
+@pytest.fixture(autouse=True)
+def run_name_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Default run names end in a random token; here it is always the same one."""
+    monkeypatch.setattr(runs_module, "secrets", types.SimpleNamespace(token_hex=lambda n: RUN_NAME_TOKEN))
+    return RUN_NAME_TOKEN
 
 
 @pytest.fixture(autouse=True)

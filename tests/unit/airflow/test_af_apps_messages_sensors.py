@@ -81,23 +81,45 @@ def publish_op(**kwargs: Any) -> PublishAppOperator:
     return std_log(PublishAppOperator(task_id="p", workflow=WF_ID, name="Toy app", **kwargs))
 
 
-def test_publish_as_json_and_wait_for_ready(publishing: requests_mock.Mocker, clock: FakeClock) -> None:
+def form_body(request: Any) -> bytes:
+    return request.body if isinstance(request.body, bytes) else b"".join(bytes(c) for c in request.body)
+
+
+def test_publish_as_form_data_and_wait_for_ready(publishing: requests_mock.Mocker, clock: FakeClock) -> None:
     store = FakeStore()
     result = publish_op(
         workspace_name="Toy apps", description="d", version=3, set_version_as_default=True, poll_interval=4
     ).execute(make_context(store))
     assert result == READY
     [post] = sent_to(publishing, "POST", APPS_URL)
-    assert post.json() == {
-        "name": "Toy app",
-        "workflow_path": "/Users/1/ToyWorkflow.p7wf",
-        "workspace.name": "Toy apps",
-        "description": "d",
-        "version": 3,
-        "set_version_as_default": True,
-    }
-    assert store.get(APP_KEY) == {"app_id": APP_ID, "version": 3}
+    assert post.headers["Content-Type"].startswith("multipart/form-data")
+    body = form_body(post)
+    for name, value in (
+        ("name", b"Toy app"),
+        ("workflow_path", b"/Users/1/ToyWorkflow.p7wf"),
+        ("workspace.name", b"Toy apps"),
+        ("description", b"d"),
+        ("version", b"3"),
+        ("set_version_as_default", b"True"),
+    ):
+        assert f'name="{name}"'.encode() + b"\r\n\r\n" + value in body
+    # A successful try forgets what it published: clearing the task publishes again.
+    assert store.get(APP_KEY) is None
     assert polls(clock, 4.0) == 2
+
+
+def test_publish_records_the_version_until_it_is_ready(publishing: requests_mock.Mocker) -> None:
+    store = FakeStore()
+    with pytest.raises(TaskDeferred):
+        publish_op(workspace_name="Toy apps", deferrable=True).execute(make_context(store))
+    assert store.get(APP_KEY) == {"app_id": APP_ID, "version": 3}
+
+
+def test_a_cleared_publish_publishes_again(publishing: requests_mock.Mocker) -> None:
+    store = FakeStore()
+    publish_op(workspace_name="Toy apps").execute(make_context(store))
+    publish_op(workspace_name="Toy apps").execute(make_context(store))
+    assert len(sent_to(publishing, "POST", APPS_URL)) == 2
 
 
 def test_publish_with_a_thumbnail_is_multipart(publishing: requests_mock.Mocker, tmp_path: Path) -> None:
@@ -106,7 +128,7 @@ def test_publish_with_a_thumbnail_is_multipart(publishing: requests_mock.Mocker,
     publish_op(workspace_id=7, allow_get_as_workflow=False, thumbnail=str(thumbnail)).execute(make_context())
     [post] = sent_to(publishing, "POST", APPS_URL)
     assert post.headers["Content-Type"].startswith("multipart/form-data")
-    body = post.body if isinstance(post.body, bytes) else b"".join(bytes(c) for c in post.body)
+    body = form_body(post)
     assert b'name="workspace.id"\r\n\r\n7' in body
     assert b'name="allow_get_as_workflow"\r\n\r\nFalse' in body
     assert b'filename="thumb.png"' in body and b"\x89PNG-bytes" in body
@@ -128,6 +150,18 @@ def test_publish_retry_with_a_recorded_app_does_not_publish_again(publishing: re
     assert (deferred.value.trigger.app_id, deferred.value.trigger.version) == (APP_ID, 3)
     assert sent(publishing, "POST") == []
     assert sent_to(publishing, "GET", f"{PSEVEN}workflows/{WF_ID}/") == []
+
+
+@pytest.mark.parametrize(
+    "answer", [{"status_code": 404, "json": {"detail": "Not found."}}, {"json": app_json(state="FAILED")}]
+)
+def test_publish_retry_whose_recorded_version_is_gone_or_failed_publishes_anew(
+    publishing: requests_mock.Mocker, answer: dict[str, Any]
+) -> None:
+    publishing.get(APP_V3_URL, [answer, {"json": app_json()}])
+    store = FakeStore({APP_KEY: {"app_id": APP_ID, "version": 3}})
+    publish_op(workspace_name="Toy apps").execute(make_context(store))
+    assert len(sent_to(publishing, "POST", APPS_URL)) == 1
 
 
 def test_publish_whose_answer_is_lost_says_to_check_before_retrying(
@@ -169,6 +203,7 @@ def test_publish_needs_a_workspace() -> None:
 
 
 def test_push_a_message_on_a_channel(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
     push = requests_mock.post(f"{RUN_URL}message_push/", status_code=202)
     op = std_log(MessagePushOperator(task_id="m", message="stop now", channel="control", **IDS))
     assert op.execute(make_context()) == "stop now"
@@ -176,25 +211,74 @@ def test_push_a_message_on_a_channel(requests_mock: requests_mock.Mocker) -> Non
 
 
 def test_push_on_the_default_channel(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
     push = requests_mock.post(f"{RUN_URL}message_push/", status_code=202)
     std_log(MessagePushOperator(task_id="m", message=42, **IDS)).execute(make_context())  # type: ignore[arg-type]
     assert push.last_request.json() == {"message": "42"}
 
 
 def test_a_push_whose_answer_is_lost_is_not_resent(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
     push = requests_mock.post(f"{RUN_URL}message_push/", exc=requests.exceptions.ReadTimeout("lost"))
     with pytest.raises(PsevenRequestMayHaveSucceeded):
         std_log(MessagePushOperator(task_id="m", message="x", **IDS)).execute(make_context())
     assert push.call_count == 1
 
 
-def test_push_to_a_run_that_is_not_running(requests_mock: requests_mock.Mocker) -> None:
-    requests_mock.post(
-        f"{RUN_URL}message_push/", status_code=400, json={"detail": "Run is FINISHED, not RUNNING"}
-    )
-    with pytest.raises(Exception, match="HTTP 400: Run is FINISHED, not RUNNING") as raised:
+def test_push_right_after_a_start_waits_for_running(
+    requests_mock: requests_mock.Mocker, clock: FakeClock
+) -> None:
+    """The guide: after a start the run is QUEUED_TO_RUN, and messages need RUNNING."""
+    FakeRun(requests_mock, "QUEUED_TO_RUN", "QUEUED_TO_RUN", "RUNNING", clock=clock)
+    push = requests_mock.post(f"{RUN_URL}message_push/", status_code=202)
+    op = std_log(MessagePushOperator(task_id="m", message="go", deferrable=False, poll_interval=2, **IDS))
+    assert op.execute(make_context()) == "go"
+    assert push.call_count == 1
+    assert polls(clock, 2.0) >= 2
+
+
+def test_push_right_after_a_start_defers_until_running(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "QUEUED_TO_RUN")
+    with pytest.raises(TaskDeferred) as deferred:
+        std_log(MessagePushOperator(task_id="m", message="go", deferrable=True, **IDS)).execute(
+            make_context()
+        )
+    assert deferred.value.trigger.target_states == ["RUNNING"]
+    push = requests_mock.post(f"{RUN_URL}message_push/", status_code=202)
+    FakeRun(requests_mock, "RUNNING")
+    event = {"status": "success", "state": "RUNNING", "payload": {**IDS, "state": "RUNNING"}, "message": ""}
+    op = std_log(MessagePushOperator(task_id="m", message="go", **IDS))
+    assert op.execute_complete(make_context(), event) == "go"
+    assert push.call_count == 1
+
+
+@pytest.mark.parametrize("state", ["FINISHED", "FAILED", "INTERRUPTED"])
+def test_push_to_a_run_that_ended_fails_saying_so(requests_mock: requests_mock.Mocker, state: str) -> None:
+    FakeRun(requests_mock, state)
+    push = requests_mock.post(f"{RUN_URL}message_push/", status_code=202)
+    with pytest.raises(
+        AirflowFailException, match=f"Run {RUN_ID} is {state}: a message can be sent only while it is RUNNING"
+    ):
         std_log(MessagePushOperator(task_id="m", message="x", **IDS)).execute(make_context())
-    assert type(raised.value).__name__ == "PsevenStateError"
+    assert push.call_count == 0
+
+
+@pytest.mark.parametrize("status", [400, 409])
+def test_push_refused_because_the_run_just_ended(requests_mock: requests_mock.Mocker, status: int) -> None:
+    run = FakeRun(requests_mock, "RUNNING")
+    requests_mock.post(f"{RUN_URL}message_push/", status_code=status, json={"detail": "Not allowed now."})
+    op = std_log(MessagePushOperator(task_id="m", message="x", **IDS))
+    original_get = op.hook.client.get_run
+
+    def ended(ref: Any) -> Any:
+        run.set_states("FINISHED")
+        return original_get(ref)
+
+    op.hook.client.get_run = ended  # type: ignore[method-assign]
+    with pytest.raises(
+        AirflowFailException, match="is FINISHED: a message can be sent only while it is RUNNING"
+    ):
+        op.execute(make_context())
 
 
 # --- RunStateSensor -------------------------------------------------------------------------------
@@ -336,6 +420,7 @@ def test_message_sensor_defers_with_its_channel() -> None:
 
 
 def test_message_poke(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "RUNNING")
     pop = requests_mock.post(
         f"{RUN_URL}message_pop/", [{"status_code": 204}, {"json": {"message": "half way"}}]
     )
@@ -346,24 +431,32 @@ def test_message_poke(requests_mock: requests_mock.Mocker) -> None:
     assert json.loads(pop.last_request.body) == {"channel": "progress"}
 
 
-def test_message_poke_before_the_run_started_and_after_it_ended(requests_mock: requests_mock.Mocker) -> None:
-    requests_mock.post(f"{RUN_URL}message_pop/", status_code=400, json={"detail": "Run is not RUNNING"})
+@pytest.mark.parametrize(
+    "refusal", [{"status_code": 400, "json": {"detail": "Not allowed."}}, {"status_code": 204}]
+)
+def test_message_poke_before_the_run_started_and_after_it_ended(
+    requests_mock: requests_mock.Mocker, refusal: dict[str, Any]
+) -> None:
+    """Whether the server refuses a pop outside RUNNING (400, no state named) or answers 204, the
+    sensor reads the run's state: it waits while the run is queued, and fails once it has ended."""
+    requests_mock.post(f"{RUN_URL}message_pop/", **refusal)
     run = FakeRun(requests_mock, "QUEUED_TO_RUN")
     sensor = std_log(MessageSensor(task_id="m", deferrable=False, **IDS))
     assert sensor.poke(make_context()) is False
     run.set_states("FINISHED")
-    with pytest.raises(AirflowFailException, match=f"Run {RUN_ID} ended FINISHED before it sent a message"):
+    with pytest.raises(AirflowFailException, match=f"run {RUN_ID} ended FINISHED before a message came"):
         sensor.poke(make_context())
 
 
 def test_message_sensor_polls_when_not_deferrable(
     requests_mock: requests_mock.Mocker, sensor_clock: FakeClock
 ) -> None:
+    FakeRun(requests_mock, "RUNNING")
     requests_mock.post(
         f"{RUN_URL}message_pop/", [{"status_code": 204}, {"status_code": 204}, {"json": {"message": "m"}}]
     )
     assert (
-        std_log(MessageSensor(task_id="m", deferrable=False, poll_interval=3, **IDS)).execute(make_context())
+        std_log(MessageSensor(task_id="m", deferrable=False, poke_interval=3, **IDS)).execute(make_context())
         == "m"
     )
     assert sensor_clock.sleeps == [3.0, 3.0]

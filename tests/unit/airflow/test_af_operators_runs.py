@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -39,7 +40,12 @@ from af_support import (
 )
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
-from airflow_provider_pseven.client import PsevenConfigError, PsevenLookupError, PsevenRequestMayHaveSucceeded
+from airflow_provider_pseven.client import (
+    PsevenConfigError,
+    PsevenLookupError,
+    PsevenRequestMayHaveSucceeded,
+    PsevenServerError,
+)
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators import (
     DeleteRunOperator,
@@ -50,7 +56,7 @@ from airflow_provider_pseven.operators import (
     PatchParametersOperator,
     StartRunOperator,
 )
-from airflow_provider_pseven.operators.runs import RUN_ID_KEY, default_run_name
+from airflow_provider_pseven.operators.runs import RUN_KEY, default_run_name
 from airflow_provider_pseven.triggers import RunStateTrigger
 
 IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
@@ -93,6 +99,11 @@ def deploy_op(**kwargs: Any) -> DeployRunOperator:
     return std_log(DeployRunOperator(task_id="task_1", workflow=WF_ID, **kwargs))
 
 
+def record(run_id: str | None = RUN_ID, name: str = DEFAULT_RUN_NAME, **more: Any) -> dict[str, Any]:
+    """What a try leaves in the task state store about the run it deployed."""
+    return {"parent_id": WF_ID, "name": name, "run_id": run_id, **more}
+
+
 def test_deploy_defers_until_configuration(workflow: requests_mock.Mocker) -> None:
     post = deploy_answer(workflow, "QUEUED_TO_INITIALIZE")
     store = FakeStore()
@@ -107,16 +118,19 @@ def test_deploy_defers_until_configuration(workflow: requests_mock.Mocker) -> No
     assert trigger.poll_interval == 3.0
     assert post.call_count == 1
     assert post.last_request.json() == {"name": DEFAULT_RUN_NAME}
-    assert store.data == {RUN_ID_KEY: RUN_ID}
+    assert store.data == {RUN_KEY: record()}
     assert context["ti"].pushed[LINK_KEY] == f"http://p7.test/pseven/runs/{RUN_ID}"
 
 
-def test_deploy_returns_at_once_when_already_configuration(workflow: requests_mock.Mocker) -> None:
-    deploy_answer(workflow, "CONFIGURATION")
+def test_a_successful_deploy_forgets_its_run_so_a_clear_deploys_anew(workflow: requests_mock.Mocker) -> None:
+    """Issue 11, defect 4: the store kept the run id after success, so a cleared task adopted it."""
+    post = deploy_answer(workflow, "CONFIGURATION")
     store = FakeStore()
     result = deploy_op(deferrable=True).execute(make_context(store))
     assert result == summary("CONFIGURATION", DEFAULT_RUN_NAME)
-    assert store.get(RUN_ID_KEY) == RUN_ID
+    assert store.get(RUN_KEY) is None
+    deploy_op(deferrable=True).execute(make_context(store))
+    assert post.call_count == 2
 
 
 def test_deploy_waits_on_the_sync_client_when_not_deferrable(
@@ -129,57 +143,67 @@ def test_deploy_waits_on_the_sync_client_when_not_deferrable(
     assert polls(clock, 2.0) == 2
 
 
-def test_retry_with_a_recorded_run_does_not_deploy_again(workflow: requests_mock.Mocker) -> None:
+@pytest.mark.parametrize("state", ["QUEUED_TO_INITIALIZE", "CONFIGURATION", "QUEUED_TO_RUN", "RUNNING"])
+def test_retry_with_a_recorded_live_run_does_not_deploy_again(
+    workflow: requests_mock.Mocker, state: str
+) -> None:
     post = deploy_answer(workflow, "QUEUED_TO_INITIALIZE")
-    FakeRun(workflow, "CONFIGURATION")
-    result = deploy_op(deferrable=True).execute(make_context(FakeStore({RUN_ID_KEY: RUN_ID})))
-    assert result["run_id"] == RUN_ID
+    FakeRun(workflow, state)
+    with contextlib.suppress(TaskDeferred, AirflowException):
+        deploy_op(deferrable=True).execute(make_context(FakeStore({RUN_KEY: record()})))
     assert post.call_count == 0
     assert sent_to(workflow, "GET", RUNS_URL) == []  # no need to look the name up
+
+
+@pytest.mark.parametrize("state", ["FINISHED", "FAILED", "INTERRUPTED"])
+def test_retry_whose_recorded_run_ended_deploys_anew(workflow: requests_mock.Mocker, state: str) -> None:
+    post = deploy_answer(workflow, "CONFIGURATION")
+    workflow.get(f"{RUNS_URL}{RUN2_ID}/", json=run_json(state, run_id=RUN2_ID))
+    deploy_op().execute(make_context(FakeStore({RUN_KEY: record(RUN2_ID)})))
+    assert post.call_count == 1
 
 
 def test_retry_whose_recorded_run_is_gone_deploys_anew(workflow: requests_mock.Mocker) -> None:
     post = deploy_answer(workflow, "CONFIGURATION")
     workflow.get(f"{RUNS_URL}{RUN2_ID}/", status_code=404, json={"detail": "Not found."})
-    store = FakeStore({RUN_ID_KEY: RUN2_ID})
-    deploy_op().execute(make_context(store))
+    deploy_op().execute(make_context(FakeStore({RUN_KEY: record(RUN2_ID)})))
     assert post.call_count == 1
-    assert store.get(RUN_ID_KEY) == RUN_ID
 
 
-def test_retry_reuses_the_run_with_the_deterministic_name(workflow: requests_mock.Mocker) -> None:
+def test_retry_after_a_try_that_lost_its_deploy_answer_adopts_that_run(
+    workflow: requests_mock.Mocker,
+) -> None:
+    earlier = "airflow dag_1 manual__2026-01-01T00_00_00+00_00 task_1 t1-000000"
     post = deploy_answer(
         workflow,
         "CONFIGURATION",
         existing=[
             run_json("QUEUED_TO_INITIALIZE", run_id=RUN2_ID, name="other"),
-            run_json("CONFIGURATION", name=DEFAULT_RUN_NAME),
+            run_json("CONFIGURATION", name=earlier),
         ],
     )
-    store = FakeStore()
+    store = FakeStore({RUN_KEY: record(None, earlier, preexisting=[])})
     result = deploy_op(deferrable=True).execute(make_context(store))
     assert post.call_count == 0
     assert result["run_id"] == RUN_ID
-    assert store.get(RUN_ID_KEY) == RUN_ID
 
 
-def test_a_name_taken_by_a_started_run_fails_clearly(workflow: requests_mock.Mocker) -> None:
-    post = deploy_answer(workflow, "CONFIGURATION", existing=[run_json("RUNNING", name="mine")])
-    with pytest.raises(AirflowFailException, match="A run named 'mine' already exists and is RUNNING"):
-        deploy_op(run_name="mine").execute(make_context())
-    assert post.call_count == 0
+def test_a_users_run_of_the_same_name_is_never_adopted(workflow: requests_mock.Mocker) -> None:
+    users = run_json("CONFIGURATION", run_id=RUN2_ID, name="mine")
+    post = deploy_answer(workflow, "CONFIGURATION", existing=[users])
+    result = deploy_op(run_name="mine").execute(make_context())
+    assert post.call_count == 1
+    assert result["run_id"] == RUN_ID
 
 
-def test_deploy_whose_answer_is_lost_finds_the_run_by_name(workflow: requests_mock.Mocker) -> None:
-    workflow.get(
-        RUNS_URL, [{"json": []}, {"json": [run_json("QUEUED_TO_INITIALIZE", name=DEFAULT_RUN_NAME)]}]
-    )
+def test_deploy_whose_answer_is_lost_finds_the_run_by_its_name(workflow: requests_mock.Mocker) -> None:
+    workflow.get(RUNS_URL, json=[run_json("QUEUED_TO_INITIALIZE", name=DEFAULT_RUN_NAME)])
     post = workflow.post(RUNS_URL, exc=requests.exceptions.ReadTimeout("read timed out"))
     store = FakeStore()
     with pytest.raises(TaskDeferred):
         deploy_op(deferrable=True).execute(make_context(store))
     assert post.call_count == 1
-    assert store.get(RUN_ID_KEY) == RUN_ID
+    assert store.get(RUN_KEY) == record()
 
 
 def test_deploy_whose_answers_keep_getting_lost_is_resent_under_its_name_a_bounded_number_of_times(
@@ -189,8 +213,8 @@ def test_deploy_whose_answers_keep_getting_lost_is_resent_under_its_name_a_bound
     post = workflow.post(RUNS_URL, exc=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(PsevenRequestMayHaveSucceeded, match="may have reached the server"):
         deploy_op().execute(make_context())
-    # The server refuses a second run of the same name, so resending under that name is safe;
-    # it gives up after five tries.
+    # A run that appears under this try's own name is this try's, so resending under that name
+    # is safe (any extra run a late request makes is deleted); it gives up after five tries.
     assert post.call_count == 5
     assert [r.json()["name"] for r in post.request_history] == [DEFAULT_RUN_NAME] * 5
 
@@ -200,7 +224,7 @@ def test_resent_deploy_refused_because_the_first_landed_reuses_that_run(
 ) -> None:
     late = run_json("CONFIGURATION", name=DEFAULT_RUN_NAME)
     # The lost request lands only after the operator stopped looking: the list shows the run only
-    # once the second deploy has been sent (and refused).
+    # once the second deploy has been sent (and refused, by a server that refuses duplicate names).
     workflow.get(RUNS_URL, json=lambda request, context: [late] if post.call_count >= 2 else [])
     post = workflow.post(
         RUNS_URL,
@@ -227,7 +251,9 @@ def test_deploy_an_app_run_personal(requests_mock: requests_mock.Mocker) -> None
     post = requests_mock.post(app_runs, json=run_json("CONFIGURATION", name="a"), status_code=201)
     op = std_log(DeployRunOperator(task_id="t", app=APP_ID, personal=True, run_name="a"))
     result = op.execute(make_context())
-    assert post.last_request.json() == {"name": "a", "personal": True}
+    assert post.last_request.headers["Content-Type"].startswith("multipart/form-data")
+    body = b"".join(bytes(chunk) for chunk in post.last_request.body)
+    assert b'name="personal"\r\n\r\nTrue' in body
     assert result["app_id"] == f"{APP_ID}@3"
     assert "workflow_id" not in result
 
@@ -268,22 +294,80 @@ def test_parameters_are_applied_after_the_wait(requests_mock: requests_mock.Mock
 
 
 def test_deploy_execute_complete_failure_and_timeout(requests_mock: requests_mock.Mocker) -> None:
-    FakeRun(requests_mock, "FAILED")
+    run = FakeRun(requests_mock, "FAILED")
     requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "No log."})
-    with pytest.raises(AirflowFailException, match=f"run {RUN_ID} ended FAILED"):
+    # A run that fails while initializing: a retry deploys a new run, so the error is retryable;
+    # on the last try the failed run is deleted, leaving nothing behind.
+    with pytest.raises(AirflowException, match=f"run {RUN_ID} ended FAILED") as failed:
         deploy_op().execute_complete(make_context(), event("failed", "FAILED", f"run {RUN_ID} ended FAILED"))
+    assert not isinstance(failed.value, AirflowFailException)
+    assert run.gone
+    FakeRun(requests_mock, "QUEUED_TO_INITIALIZE")
     with pytest.raises(AirflowException, match=r"Timed out after 3600 s") as timed_out:
         deploy_op().execute_complete(make_context(), event("timeout", "QUEUED_TO_INITIALIZE", "still"))
     assert not isinstance(timed_out.value, AirflowFailException)
-    assert sent(requests_mock, "POST") == []  # deploy never interrupts (interrupt_on_timeout=False)
+    assert not any(r.url.endswith("interrupt/") for r in sent(requests_mock, "POST"))
 
 
-def test_default_run_name_is_stable_and_safe() -> None:
+def test_default_run_name_is_safe_and_unique_to_the_try(monkeypatch: pytest.MonkeyPatch) -> None:
     context = {
-        "ti": FakeTI(dag_id="d/1", run_id="scheduled__2026-01-01T00:00:00+00:00", task_id="t", map_index=3)
+        "ti": FakeTI(
+            dag_id="d/1",
+            run_id="scheduled__2026-01-01T00:00:00+00:00",
+            task_id="t",
+            map_index=3,
+            try_number=2,
+        )
     }
-    assert default_run_name(context) == "airflow d_1 scheduled__2026-01-01T00_00_00+00_00 t m3"
+    assert default_run_name(context) == "airflow d_1 scheduled__2026-01-01T00_00_00+00_00 t m3 t2-abc123"
     assert default_run_name(make_context()) == DEFAULT_RUN_NAME
+    monkeypatch.undo()  # the real token: two tries, or two clears, never share a name
+    assert default_run_name(make_context()) != default_run_name(make_context())
+
+
+# --- no orphan runs -------------------------------------------------------------------------------
+
+
+def test_a_typo_in_the_parameters_deletes_the_run_it_deployed(workflow: requests_mock.Mocker) -> None:
+    """Issue 16, item 1: the run of a failed set-up was left in CONFIGURATION on every DAG run."""
+    deploy_answer(workflow, "CONFIGURATION")
+    run = FakeRun(workflow, "CONFIGURATION")
+    store = FakeStore()
+    context = make_context(store, FakeTI(max_tries=3))  # retries left, yet a retry cannot fix a typo
+    with pytest.raises(PsevenLookupError, match="Unknown parameter 'MySecondParamter'"):
+        deploy_op(parameters={"MySecondParamter": 3}).execute(context)
+    assert run.gone
+    assert store.get(RUN_KEY) is None
+
+
+def test_a_transient_set_up_failure_keeps_the_run_for_the_retry(workflow: requests_mock.Mocker) -> None:
+    deploy_answer(workflow, "CONFIGURATION")
+    run = FakeRun(workflow, "CONFIGURATION")
+    workflow.patch(RUN_URL, status_code=503, json={"detail": "Maintenance."})
+    store = FakeStore()
+    with pytest.raises(PsevenServerError):
+        deploy_op(parameters={"x": 3}).execute(make_context(store, FakeTI(try_number=1, max_tries=1)))
+    assert not run.gone
+    assert store.get(RUN_KEY) == record()
+    # The retry adopts it; on that last try the same failure deletes it.
+    with pytest.raises(PsevenServerError):
+        deploy_op(parameters={"x": 3}).execute(make_context(store, FakeTI(try_number=2, max_tries=1)))
+    assert run.gone
+
+
+def test_a_run_that_cannot_be_deleted_is_named_in_the_log(
+    workflow: requests_mock.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    deploy_answer(workflow, "CONFIGURATION")
+    FakeRun(workflow, "CONFIGURATION")
+    workflow.delete(RUN_URL, status_code=403, json={"detail": "You may not delete this run."})
+    with pytest.raises(PsevenLookupError):
+        deploy_op(parameters={"typo": 1}).execute(make_context())
+    assert any(
+        f"Run {RUN_ID} is left on the server" in r.getMessage()
+        and "You may not delete this run" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 # --- PatchParametersOperator -----------------------------------------------------------------------
@@ -565,7 +649,7 @@ def test_delete_interrupts_a_running_run_first(requests_mock: requests_mock.Mock
     run = FakeRun(requests_mock, "RUNNING", clock=clock)
     std_log(DeleteRunOperator(task_id="d", **IDS)).execute(make_context())
     assert run.gone
-    assert [r.method for r in requests_mock.request_history][:2] == ["GET", "POST"]
+    assert [r.method for r in requests_mock.request_history][:3] == ["GET", "GET", "POST"]
     assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == 1
     assert len(sent(requests_mock, "DELETE")) == 1
 
@@ -667,22 +751,19 @@ def test_deploy_templated_fields() -> None:
     assert "parameters" in PatchParametersOperator.template_fields
 
 
-def test_dict_returning_operators_push_each_key() -> None:
-    assert DeployRunOperator(task_id="d", workflow=WF_ID).multiple_outputs is True
-    assert StartRunOperator(task_id="s", **IDS).multiple_outputs is True
-    assert InterruptRunOperator(task_id="i", **IDS).multiple_outputs is False
-
-
 # --- on_kill of a task waiting without deferral ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("state", "interrupts"), [("RUNNING", 1), ("QUEUED_TO_RUN", 1), ("FINISHED", 0)])
+@pytest.mark.parametrize(
+    ("states", "interrupts"), [(("RUNNING",), 1), (("QUEUED_TO_RUN", "RUNNING"), 1), (("FINISHED",), 0)]
+)
 def test_killing_a_waiting_task_interrupts_its_run(
-    requests_mock: requests_mock.Mocker, state: str, interrupts: int
+    requests_mock: requests_mock.Mocker, clock: FakeClock, states: tuple[str, ...], interrupts: int
 ) -> None:
+    """A run still QUEUED_TO_RUN is interrupted once it runs (the guide interrupts only RUNNING)."""
     from airflow_provider_pseven.client import RunRef
 
-    FakeRun(requests_mock, state)
+    FakeRun(requests_mock, *states, clock=clock)
     op = start_op()
     op._waiting_on = RunRef.workflow(WF_ID, RUN_ID)
     op.on_kill()

@@ -11,6 +11,7 @@ import requests_mock
 from af_support import (
     P2_ID,
     PSEVEN,
+    RUN2_ID,
     RUN_ID,
     RUN_URL,
     RUNS_URL,
@@ -27,8 +28,9 @@ from af_support import (
 )
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
+from airflow_provider_pseven.client import PsevenBadRequestError, PsevenConfigError
 from airflow_provider_pseven.operators import RunWorkflowOperator
-from airflow_provider_pseven.operators.runs import RUN_ID_KEY
+from airflow_provider_pseven.operators.runs import RUN_KEY
 from airflow_provider_pseven.triggers import RunStateTrigger
 
 RESULTS = [param_json("r1", "y", 6.25, "Real")]
@@ -64,7 +66,7 @@ def test_first_deferral_waits_for_configuration(requests_mock: requests_mock.Moc
     assert isinstance(trigger, RunStateTrigger)
     assert trigger.target_states == ["CONFIGURATION"]
     assert trigger.ref.run_id == RUN_ID
-    assert store.get(RUN_ID_KEY) == RUN_ID
+    assert store.get(RUN_KEY)["run_id"] == RUN_ID
     assert sent(requests_mock, "PATCH") == []  # parameters wait for CONFIGURATION
 
 
@@ -125,7 +127,7 @@ def test_delete_after_deletes_a_failed_run_and_still_fails(
 ) -> None:
     run = fake_server(requests_mock, state)
     requests_mock.get(f"{RUN_URL}download/", text="error: license expired\n")
-    with pytest.raises(AirflowFailException, match=f"ended {state}"):
+    with pytest.raises(AirflowException, match=f"ended {state}"):
         workflow_op(delete_after=True).resume_finished(
             make_context(), event("failed", state, f"run {RUN_ID} ended {state}")
         )
@@ -133,15 +135,75 @@ def test_delete_after_deletes_a_failed_run_and_still_fails(
     assert len(sent(requests_mock, "DELETE")) == 1
 
 
+@pytest.mark.parametrize("state", ["FAILED", "INTERRUPTED"])
+def test_a_failed_run_is_retryable_and_says_why(requests_mock: requests_mock.Mocker, state: str) -> None:
+    """Issue 16, items 2 and 3: Airflow's retries rerun a flaky workflow, and the exception (what
+    callbacks, alert e-mails and the UI show) carries the run's state and its log's error lines."""
+    fake_server(requests_mock, state)
+    log = "\n".join(f"2026-01-01 step {i}" for i in range(30))
+    log += "\nError: parameter 'MyFirstParameter' has the value 'fail'\nRun failed\n"
+    requests_mock.get(f"{RUN_URL}download/", text=log)
+    with pytest.raises(AirflowException) as raised:
+        workflow_op().resume_finished(make_context(), event("failed", state, f"run {RUN_ID} ended {state}"))
+    assert not isinstance(raised.value, AirflowFailException)
+    message = str(raised.value)
+    assert f"run {RUN_ID} ended {state}" in message
+    assert "Error: parameter 'MyFirstParameter' has the value 'fail'" in message
+    assert "step 3" not in message  # the error lines, not the whole log
+
+
+def test_retry_failed_runs_false_fails_at_once(requests_mock: requests_mock.Mocker) -> None:
+    fake_server(requests_mock, "FAILED")
+    requests_mock.get(f"{RUN_URL}download/", text="Error: boom\n")
+    with pytest.raises(AirflowFailException, match="Error: boom"):
+        workflow_op(retry_failed_runs=False).resume_finished(
+            make_context(), event("failed", "FAILED", f"run {RUN_ID} ended FAILED")
+        )
+
+
+def test_a_retry_after_a_failed_run_deploys_a_new_run(
+    requests_mock: requests_mock.Mocker, clock: FakeClock
+) -> None:
+    fake_server(requests_mock, "FAILED")
+    store = FakeStore({RUN_KEY: {"parent_id": WF_ID, "name": "earlier", "run_id": RUN_ID}})
+    fresh = FakeRun(requests_mock, "CONFIGURATION", run_id=RUN2_ID, name="new")
+    requests_mock.post(RUNS_URL, json=lambda request, context: fresh.as_json(), status_code=201)
+    with pytest.raises(TaskDeferred):
+        workflow_op().execute(make_context(store))
+    assert len(sent_to(requests_mock, "POST", RUNS_URL)) == 1
+    assert store.get(RUN_KEY)["run_id"] == RUN2_ID
+
+
 def test_delete_after_deletes_when_initialization_failed(requests_mock: requests_mock.Mocker) -> None:
     run = fake_server(requests_mock, "FAILED")
     requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "none"})
-    with pytest.raises(AirflowFailException):
+    with pytest.raises(AirflowException):
         workflow_op(delete_after=True).resume_configured(
             make_context(), event("failed", "FAILED", f"run {RUN_ID} ended FAILED")
         )
     assert run.gone
     assert sent(requests_mock, "POST") == []
+
+
+def test_a_missing_local_file_fails_before_anything_is_deployed(
+    requests_mock: requests_mock.Mocker, tmp_path: Path
+) -> None:
+    fake_server(requests_mock, "CONFIGURATION")
+    with pytest.raises(PsevenConfigError, match="the local file is missing"):
+        workflow_op(files=[str(tmp_path / "nope.csv")]).execute(make_context())
+    assert sent(requests_mock, "POST") == []
+
+
+def test_an_upload_refused_by_the_server_deletes_the_run(
+    requests_mock: requests_mock.Mocker, tmp_path: Path
+) -> None:
+    run = fake_server(requests_mock, "CONFIGURATION")
+    requests_mock.post(f"{RUN_URL}upload/", status_code=400, json={"detail": "Destination outside the run."})
+    (tmp_path / "in.txt").write_text("data")
+    op = workflow_op(files=[str(tmp_path / "in.txt")], upload_destination="/elsewhere")
+    with pytest.raises(PsevenBadRequestError):
+        op.resume_configured(make_context(), event("success", "CONFIGURATION"))
+    assert run.gone
 
 
 def test_a_timeout_interrupts_and_deletes_with_delete_after(requests_mock: requests_mock.Mocker) -> None:
@@ -179,13 +241,22 @@ def test_retry_of_a_started_run_neither_deploys_nor_starts_again(
     requests_mock: requests_mock.Mocker, clock: FakeClock
 ) -> None:
     fake_server(requests_mock, "RUNNING", "FINISHED", clock=clock)
-    result = workflow_op(deferrable=False, parameters={"x": 1.5}).execute(
-        make_context(FakeStore({RUN_ID_KEY: RUN_ID}))
-    )
+    store = FakeStore({RUN_KEY: {"parent_id": WF_ID, "name": "earlier", "run_id": RUN_ID}})
+    result = workflow_op(deferrable=False, parameters={"x": 1.5}).execute(make_context(store))
     assert result == {"y": 6.25}
     assert sent_to(requests_mock, "POST", RUNS_URL) == []
     assert sent_to(requests_mock, "POST", f"{RUN_URL}run/") == []
     assert sent(requests_mock, "PATCH") == []
+    assert store.get(RUN_KEY) is None  # done: a clear of this task runs the workflow anew
+
+
+def test_a_cleared_task_runs_the_workflow_anew(requests_mock: requests_mock.Mocker, clock: FakeClock) -> None:
+    """Issue 11, defect 4: clearing a successful RunWorkflowOperator returned the old results."""
+    fake_server(requests_mock, "CONFIGURATION", clock=clock)
+    store = FakeStore()
+    workflow_op(deferrable=False).execute(make_context(store))
+    workflow_op(deferrable=False).execute(make_context(store))
+    assert len(sent_to(requests_mock, "POST", RUNS_URL)) == 2
 
 
 def test_run_workflow_arguments() -> None:

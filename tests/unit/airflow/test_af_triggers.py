@@ -324,11 +324,24 @@ async def test_message_arrives_after_empty_pops(router: respx.MockRouter) -> Non
     route = router.post(f"{RUN_URL}message_pop/").mock(
         side_effect=replies(httpx.Response(204), httpx.Response(200, json={"message": "50% done"}))
     )
+    state = router.get(RUN_URL).mock(return_value=run_reply("RUNNING"))
     [event] = await events_of(MessageTrigger("pseven_default", "workflow", WF_ID, RUN_ID, "progress"))
     assert event.payload["status"] == "success"
     assert event.payload["payload"] == {"workflow_id": WF_ID, "run_id": RUN_ID, "message": "50% done"}
     assert route.call_count == 2
+    assert state.call_count == 1  # an empty queue: has the run ended meanwhile?
     assert json.loads(route.calls.last.request.content) == {"channel": "progress"}
+
+
+async def test_message_fails_when_an_ended_run_answers_no_content(router: respx.MockRouter) -> None:
+    """A server may answer 204 (nothing queued) for a run that has ended, not an error: the run's
+    state, read while waiting, ends the wait with the final state instead of at the deadline."""
+    router.post(f"{RUN_URL}message_pop/").mock(return_value=httpx.Response(204))
+    router.get(RUN_URL).mock(side_effect=replies(run_reply("RUNNING"), run_reply("FINISHED")))
+    [event] = await events_of(MessageTrigger("pseven_default", "workflow", WF_ID, RUN_ID, poll_interval=1))
+    assert event.payload["status"] == "failed"
+    assert event.payload["state"] == "FINISHED"
+    assert "ended FINISHED before a message came" in event.payload["message"]
 
 
 async def test_message_waits_while_the_run_has_not_started(router: respx.MockRouter) -> None:
@@ -354,6 +367,7 @@ async def test_message_fails_when_the_run_ended(router: respx.MockRouter) -> Non
 
 async def test_message_timeout_and_error(router: respx.MockRouter, clock: FakeClock) -> None:
     pop = router.post(f"{RUN_URL}message_pop/").mock(return_value=httpx.Response(204))
+    router.get(RUN_URL).mock(return_value=run_reply("RUNNING"))
     [event] = await events_of(
         MessageTrigger("pseven_default", "workflow", WF_ID, RUN_ID, deadline=clock.time() - 1)
     )
@@ -368,12 +382,19 @@ async def test_message_timeout_and_error(router: respx.MockRouter, clock: FakeCl
 # --- RunStateTrigger.on_kill -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", ["RUNNING", "QUEUED_TO_RUN"])
-async def test_on_kill_interrupts_a_running_run(router: respx.MockRouter, state: str) -> None:
-    router.get(RUN_URL).mock(return_value=run_reply(state))
+async def test_on_kill_interrupts_a_running_run(router: respx.MockRouter) -> None:
+    router.get(RUN_URL).mock(return_value=run_reply("RUNNING"))
     interrupt = router.post(f"{RUN_URL}interrupt/").mock(return_value=httpx.Response(200, json={}))
     await std_log(run_trigger()).on_kill()
     assert interrupt.call_count == 1
+
+
+async def test_on_kill_waits_for_a_queued_run_to_run_then_interrupts_it(router: respx.MockRouter) -> None:
+    # The guide interrupts only RUNNING runs; an interrupt sent while QUEUED_TO_RUN would be refused.
+    get = router.get(RUN_URL).mock(side_effect=replies(run_reply("QUEUED_TO_RUN"), run_reply("RUNNING")))
+    interrupt = router.post(f"{RUN_URL}interrupt/").mock(return_value=httpx.Response(200, json={}))
+    await std_log(run_trigger()).on_kill()
+    assert (get.call_count, interrupt.call_count) == (2, 1)
 
 
 @pytest.mark.parametrize("state", ["FINISHED", "CONFIGURATION", "FAILED"])

@@ -9,14 +9,14 @@ import requests_mock
 import respx
 from pseven_client_harness import Api, FakeClock
 
-from airflow_provider_pseven.client import operations
+from airflow_provider_pseven.client import waiting
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Deadlines inside operations follow a fake clock, moved only by the injected sleep."""
+    """Deadlines inside waiting loops follow a fake clock, moved only by the injected sleep."""
     fake = FakeClock()
-    monkeypatch.setattr(operations, "time", fake)
+    monkeypatch.setattr(waiting, "time", fake)
     return fake
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pseven_client_harness import (
@@ -25,6 +26,7 @@ from pseven_client_harness import (
     detail,
     empty,
     ok,
+    param_json,
     params_json,
     run_json,
     workflow_json,
@@ -47,6 +49,7 @@ from airflow_provider_pseven.client import (
     StreamSink,
     Workflow,
 )
+from airflow_provider_pseven.client.parameters import PsevenPatchRefusedError
 
 WF_REF = RunRef.workflow(WF_ID, RUN_ID)
 APP_REF = RunRef.app(APP_ID, RUN_ID)
@@ -203,7 +206,9 @@ async def test_resolve_app_by_name_and_unknown_name(api: Api) -> None:
         await api.call("resolve_app", "Nope")
 
 
-async def test_publish_app_json_body(api: Api) -> None:
+async def test_publish_app_without_thumbnail_is_form_data(api: Api) -> None:
+    # The guide's examples publish with form fields, the one content type it allows with or
+    # without a thumbnail; a server that takes JSON takes this too.
     api.route("POST", APPS, ok(app_json(state="QUEUED_TO_INITIALIZE"), status=201))
     app = await api.call(
         "publish_app",
@@ -217,26 +222,26 @@ async def test_publish_app_json_body(api: Api) -> None:
     assert app.state is AppState.QUEUED_TO_INITIALIZE
     (sent,) = api.sent
     assert sent.url == APPS
-    assert sent.headers["content-type"] == "application/json"
-    assert sent.json() == {
-        "name": "Toy app",
-        "workflow_path": "/Users/1/ToyWorkflow.p7wf",
-        "workspace.name": "Toy apps",
-        "description": "A toy app",
-        "set_version_as_default": False,
-    }
+    assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert sent.form() == [
+        ("name", None, b"Toy app"),
+        ("workflow_path", None, b"/Users/1/ToyWorkflow.p7wf"),
+        ("workspace.name", None, b"Toy apps"),
+        ("description", None, b"A toy app"),
+        ("set_version_as_default", None, b"False"),
+    ]
 
 
 async def test_publish_app_with_workspace_id_and_version(api: Api) -> None:
     api.route("POST", APPS, ok(app_json(version=4), status=201))
     await api.call("publish_app", "/W.p7wf", "Toy app", workspace_id=7, version=4, allow_get_as_workflow=True)
-    assert api.sent[0].json() == {
-        "name": "Toy app",
-        "workflow_path": "/W.p7wf",
-        "workspace.id": "7",
-        "version": 4,
-        "allow_get_as_workflow": True,
-    }
+    assert api.sent[0].form() == [
+        ("name", None, b"Toy app"),
+        ("workflow_path", None, b"/W.p7wf"),
+        ("workspace.id", None, b"7"),
+        ("version", None, b"4"),
+        ("allow_get_as_workflow", None, b"True"),
+    ]
 
 
 async def test_publish_app_with_thumbnail_is_multipart(api: Api, tmp_path: Path) -> None:
@@ -329,7 +334,8 @@ async def test_deploy_app_run_personal_and_path_rules(api: Api) -> None:
     await api.call("deploy_run", RunKind.APP, APP_ID, name="mine", personal=True)
     (sent,) = api.sent
     assert sent.url == APP_RUNS
-    assert sent.json() == {"name": "mine", "personal": True}
+    # Form fields, as the guide deploys app runs (``data=settings``, ``curl -F``).
+    assert sent.form() == [("name", None, b"mine"), ("personal", None, b"True")]
 
 
 async def test_get_run_parses_state_parameters_and_results(api: Api) -> None:
@@ -359,45 +365,127 @@ async def test_get_run_unknown_state(api: Api) -> None:
 # --- set_parameters -------------------------------------------------------------------------------
 
 
-def _patched(parameters: list[dict], values: dict[str, object]) -> dict:
-    """The run details a well-behaved server answers a PATCH with."""
+def guide_params(secret: Any = None, second: Any = 42) -> list[dict[str, Any]]:
+    """The guide's parameters exactly as it prints them: ``value`` holds ``data`` only, and nothing
+    marks MySecret as a Secret (only its value: null unset, "" set)."""
+    return [
+        param_json(P1_ID, "MyFirstParameter", "string_value", labels={"type": "string"}),
+        param_json(P2_ID, "MySecondParameter", second, labels={"type": "integer, real, string"}),
+        param_json(SECRET_ID, "MySecret", secret, labels={"note": "the real value is a secret"}),
+    ]
+
+
+def _patched(
+    parameters: list[dict], values: dict[str, object], secret_ids: tuple[str, ...] = (SECRET_ID,)
+) -> dict:
+    """The run details a guide-conforming server answers a PATCH with (a Secret shows as "")."""
     out = []
     for p in parameters:
         item = {**p, "value": dict(p["value"])}
         if p["id"] in values:
-            item["value"]["data"] = "" if p["id"] == SECRET_ID else values[p["id"]]
+            item["value"]["data"] = "" if p["id"] in secret_ids else values[p["id"]]
         out.append(item)
     return run_json(parameters=out)
 
 
-async def test_set_parameters_by_name_leaves_unset_secret_out(api: Api) -> None:
-    details = run_json(parameters=params_json(secret=""))
+async def test_set_parameters_leaves_values_that_may_hide_a_secret_out(api: Api) -> None:
+    details = run_json(parameters=guide_params(secret=""))
     api.route("GET", RUN_URL, ok(details))
-    api.route("PATCH", RUN_URL, ok(_patched(params_json(), {P1_ID: "new", P2_ID: 43})))
+    api.route("PATCH", RUN_URL, ok(_patched(guide_params(secret=""), {P1_ID: "new", P2_ID: 43})))
     run = await api.call("set_parameters", WF_REF, {"MyFirstParameter": "new", "MySecondParameter": 43})
     assert {p.name: p.value for p in run.parameters}["MySecondParameter"] == 43
     get, patch = api.sent
     assert (get.method, patch.method) == ("GET", "PATCH")
-    body = patch.json()
-    # The run details go back as read, with new values; the Secret (read as "") is left out.
-    expected = run_json(parameters=params_json())
+    # The run details go back as read, with new values; MySecret reads "" (a set Secret, as far as
+    # anyone can tell) and is left out, so it keeps its hidden value.
+    expected = run_json(parameters=guide_params())
     expected["parameters"] = [
-        {**params_json()[0], "value": {"type": "String", "data": "new"}},
-        {**params_json()[1], "value": {"type": "Real", "data": 43}},
+        {**guide_params()[0], "value": {"data": "new"}},
+        {**guide_params()[1], "value": {"data": 43}},
     ]
-    assert body == expected
+    assert patch.json() == expected
     assert SECRET_ID not in patch.body.decode()
 
 
-async def test_set_parameters_sends_a_secret_being_set(api: Api) -> None:
-    api.route("GET", RUN_URL, ok(run_json(parameters=params_json(secret=None))))
-    api.route("PATCH", RUN_URL, ok(_patched(params_json(), {SECRET_ID: "s3cr3t"})))
-    await api.call("set_parameters", WF_REF, {SECRET_ID: "s3cr3t"})
+async def test_set_parameters_leaves_an_unset_value_out(api: Api) -> None:
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=None))))
+    api.route("PATCH", RUN_URL, ok(_patched(guide_params(secret=None), {P2_ID: 7})))
+    await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
+    assert [p["id"] for p in api.sent[1].json()["parameters"]] == [P1_ID, P2_ID]
+
+
+async def test_a_secret_is_recognised_by_its_answer(api: Api) -> None:
+    # No marker anywhere: the PATCH answer shows "" for the value sent, which only a Secret does.
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=None))))
+    api.route("PATCH", RUN_URL, ok(_patched(guide_params(secret=None), {SECRET_ID: "s3cr3t"})))
+    run = await api.call("set_parameters", WF_REF, {"MySecret": "s3cr3t"})
+    secret = {p.name: p for p in run.parameters}["MySecret"]
+    assert (secret.is_secret, secret.shown_value()) == (True, "")
+    assert not {p.name: p for p in run.parameters}["MyFirstParameter"].is_secret
     body = api.sent[1].json()
     by_id = {p["id"]: p for p in body["parameters"]}
-    assert by_id[SECRET_ID]["value"] == {"type": "Secret", "data": "s3cr3t"}
+    assert by_id[SECRET_ID]["value"] == {"data": "s3cr3t"}
     assert by_id[P1_ID]["value"]["data"] == "string_value"
     assert by_id[P2_ID]["value"]["data"] == 42
+
+
+async def test_a_type_marker_is_honoured_where_a_server_has_one(api: Api) -> None:
+    marked = params_json(secret=None)  # value.type "Secret", as some servers may answer
+    api.route("GET", RUN_URL, ok(run_json(parameters=marked)))
+    api.route("PATCH", RUN_URL, ok(_patched(marked, {P1_ID: "x"})))
+    run = await api.call("set_parameters", WF_REF, {"MyFirstParameter": "x"})
+    assert {p.name: p.is_secret for p in run.parameters} == {
+        "MyFirstParameter": False,
+        "MySecondParameter": False,
+        "MySecret": True,
+    }
+
+
+async def test_a_new_value_carries_no_stale_type(api: Api) -> None:
+    # A server with per-value types: the old type would contradict the new value, so it goes out
+    # without one; a float stays a float.
+    typed = params_json(secret=None)
+    typed[1]["value"] = {"data": 2, "type": "Integer"}
+    api.route("GET", RUN_URL, ok(run_json(parameters=typed)))
+    api.route("PATCH", RUN_URL, ok(_patched(typed, {P2_ID: 16.0})))
+    await api.call("set_parameters", WF_REF, {"MySecondParameter": 16.0})
+    patch = api.sent[1]
+    by_id = {p["id"]: p for p in patch.json()["parameters"]}
+    assert by_id[P2_ID]["value"] == {"data": 16.0}
+    assert isinstance(by_id[P2_ID]["value"]["data"], float)
+    assert b'"data": 16.0' in patch.body or b'"data":16.0' in patch.body
+    assert by_id[P1_ID]["value"] == {"data": "string_value", "type": "String"}  # unchanged, as read
+
+
+async def test_a_server_refusing_partial_patches_gets_unset_values_as_null(api: Api) -> None:
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=None))))
+    api.route(
+        "PATCH",
+        RUN_URL,
+        detail(400, "Every parameter of the run is required; missing: MySecret."),
+        ok(_patched(guide_params(secret=None), {P2_ID: 7})),
+    )
+    await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
+    first, second = (s.json() for s in api.sent[1:])
+    assert [p["id"] for p in first["parameters"]] == [P1_ID, P2_ID]
+    # null means unset: sending it back unset changes nothing.
+    assert {p["id"]: p["value"]["data"] for p in second["parameters"]} == {
+        P1_ID: "string_value",
+        P2_ID: 7,
+        SECRET_ID: None,
+    }
+
+
+async def test_a_server_refusing_partial_patches_never_gets_a_masked_secret_back(api: Api) -> None:
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=""))))
+    api.route("PATCH", RUN_URL, detail(400, "Every parameter of the run is required; missing: MySecret."))
+    with pytest.raises(PsevenPatchRefusedError) as info:
+        await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
+    message = str(info.value)
+    assert "missing: MySecret" in message  # the server's reason
+    assert "give MySecret in parameters too" in message  # what to do
+    assert isinstance(info.value, PsevenConfigError)  # a retry cannot fix it
+    assert [s.method for s in api.sent] == ["GET", "PATCH"]  # nothing that could reset the Secret
 
 
 async def test_set_parameters_by_id_on_an_app_run(api: Api) -> None:
@@ -429,8 +517,8 @@ async def test_set_parameters_verifies_the_answer(api: Api) -> None:
 
 
 async def test_set_parameters_verifies_a_secret_reads_back_set(api: Api) -> None:
-    api.route("GET", RUN_URL, ok(run_json(parameters=params_json(secret=None))))
-    api.route("PATCH", RUN_URL, ok(run_json(parameters=params_json(secret=None))))  # still unset
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=None))))
+    api.route("PATCH", RUN_URL, ok(run_json(parameters=guide_params(secret=None))))  # still unset
     with pytest.raises(PsevenError, match=r"did not apply the values of MySecret"):
         await api.call("set_parameters", WF_REF, {"MySecret": "x"})
 
@@ -473,9 +561,9 @@ async def test_delete_run_timeout(api: Api) -> None:
     api.route("DELETE", RUN_URL, empty(204))
     api.route("GET", RUN_URL, ok(run_json("FINISHED")))
     with pytest.raises(PsevenWaitTimeout, match=f"Run {RUN_ID} still exists 2 s after it was deleted"):
-        await api.call("delete_run", WF_REF, timeout=2.0, interval=0.5)
-    # GETs at t=0, 0.5, 1, 1.5, 2 (fake clock, moved only by the injected sleep).
-    assert [s.method for s in api.sent] == ["DELETE"] + ["GET"] * 5
+        await api.call("delete_run", WF_REF, polls=4, interval=0.5)
+    # Four looks, each followed by a pause: the bound is a count of polls, not a clock reading.
+    assert [s.method for s in api.sent] == ["DELETE"] + ["GET"] * 4
     assert api.sleeps == [0.5] * 4
 
 

@@ -1,0 +1,370 @@
+"""The rules of a run's lifecycle that must hold across lost answers, retries and clears.
+
+Written once as operations (generators of calls and sleeps), so operators run them on the sync
+client and triggers on the async one:
+
+- :func:`deploy_or_adopt`: deploy a run once per task instance. A retry adopts the run its
+  earlier try deployed, but only while that run is still live; a run that ended, or a record
+  that a successful try forgot, means a fresh run. A lost deploy answer never leaves two runs and
+  never adopts a run somebody else made (the guide says nothing about run names being unique, so
+  no rule rests on that).
+- :func:`start_once`: start a run unless it already started, also after a lost answer.
+- :func:`interrupt_if_running`: the guide lets a client interrupt only a RUNNING run, so a run
+  still QUEUED_TO_RUN is watched (for a bounded number of polls) until it runs, then interrupted.
+- :func:`teardown`: interrupt if running, wait until deletable, delete, wait for 404.
+
+Bounds are counts of polls at a given interval, so these operations read no clock themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from airflow_provider_pseven.client.calls import Op, Sleep
+from airflow_provider_pseven.client.errors import (
+    PsevenBadRequestError,
+    PsevenNotFoundError,
+    PsevenRequestMayHaveSucceeded,
+    PsevenRunStateError,
+    PsevenStateError,
+    PsevenWaitTimeout,
+)
+from airflow_provider_pseven.client.models import Run, RunKind, RunState
+from airflow_provider_pseven.client.operations import (
+    RunRef,
+    delete_run,
+    deploy_run,
+    get_run,
+    get_run_summary,
+    interrupt_run,
+    list_runs,
+    start_run,
+)
+
+log = logging.getLogger("airflow_provider_pseven.client")
+
+#: Run states a client can still do something with: the run has not ended.
+LIVE = frozenset(
+    {RunState.QUEUED_TO_INITIALIZE, RunState.CONFIGURATION, RunState.QUEUED_TO_RUN, RunState.RUNNING}
+)
+
+
+class RunMemory(Protocol):
+    """Where a task remembers the run it deployed, across its tries (Airflow's task state store)."""
+
+    def get(self) -> dict[str, Any] | None: ...
+
+    def set(self, record: dict[str, Any]) -> None: ...
+
+    def forget(self) -> None: ...
+
+
+class NoMemory:
+    """A memory that keeps nothing: every try deploys anew (Airflow without a task state store)."""
+
+    def get(self) -> dict[str, Any] | None:
+        return None
+
+    def set(self, record: dict[str, Any]) -> None:
+        return None
+
+    def forget(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class DeploySpec:
+    """What to deploy. ``own_name`` says the name carries a token only this task instance uses."""
+
+    kind: RunKind
+    parent_id: str
+    name: str
+    own_name: bool
+    path: str | None = None
+    personal: bool = False
+    #: After a lost answer, how long to watch the server before deciding the request did not land.
+    settle_polls: int = 10
+    settle_interval: float = 0.5
+    attempts: int = 5
+
+    def ref(self, run_id: str) -> RunRef:
+        return RunRef(self.kind, self.parent_id, run_id)
+
+
+@dataclass
+class Deployed:
+    """The run deploy_or_adopt settled on, and whether an earlier try had deployed it."""
+
+    run: Run
+    adopted: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def settle_polls(seconds: float, interval: float) -> int:
+    return max(1, math.ceil(seconds / interval))
+
+
+def _named(spec: DeploySpec, runs: list[Run], preexisting: frozenset[str]) -> list[Run]:
+    return [run for run in runs if run.name == spec.name and run.id not in preexisting]
+
+
+def _ours(spec: DeploySpec, preexisting: frozenset[str]) -> Op[list[Run]]:
+    """Runs under the spec's name that were not there before this task deployed."""
+    runs = yield from list_runs(spec.kind, spec.parent_id)
+    return _named(spec, runs, preexisting)
+
+
+def deploy_or_adopt(spec: DeploySpec, memory: RunMemory) -> Op[Deployed]:
+    """The live run an earlier try of this task deployed, or a new one (see the module docstring)."""
+    adopted = yield from _adopt(spec, memory)
+    if adopted is not None:
+        return adopted
+    preexisting: frozenset[str] = frozenset()
+    if not spec.own_name:
+        preexisting = frozenset(
+            run.id for run in (yield from list_runs(spec.kind, spec.parent_id)) if run.name == spec.name
+        )
+    memory.set(
+        {"parent_id": spec.parent_id, "name": spec.name, "run_id": None, "preexisting": sorted(preexisting)}
+    )
+    run = yield from _deploy(spec, preexisting)
+    memory.set({"parent_id": spec.parent_id, "name": spec.name, "run_id": run.id})
+    return Deployed(run, adopted=False)
+
+
+def _adopt(spec: DeploySpec, memory: RunMemory) -> Op[Deployed | None]:
+    record = memory.get()
+    if not isinstance(record, dict) or record.get("parent_id") != spec.parent_id:
+        return None
+    run: Run | None = None
+    if record.get("run_id"):
+        try:
+            run = yield from get_run(spec.ref(str(record["run_id"])))
+        except PsevenNotFoundError:
+            log.info("The run an earlier try deployed (%s) is gone; deploying a new one", record["run_id"])
+            return None
+    elif record.get("name"):
+        # The earlier try lost its deploy answer (or died right after sending it).
+        earlier = DeploySpec(spec.kind, spec.parent_id, str(record["name"]), own_name=True)
+        found = yield from _ours(earlier, frozenset(record.get("preexisting") or ()))
+        run = found[0] if len(found) == 1 else None
+    if run is None:
+        return None
+    if run.state not in LIVE:
+        log.info("The run an earlier try deployed (%s) is %s; deploying a new one", run.id, run.state_text)
+        return None
+    memory.set({"parent_id": spec.parent_id, "name": run.name, "run_id": run.id})
+    log.info("Reusing run %s (%s), deployed by an earlier try; it is %s", run.id, run.name, run.state_text)
+    return Deployed(run, adopted=True)
+
+
+def _deploy(spec: DeploySpec, preexisting: frozenset[str]) -> Op[Run]:
+    """Deploy, surviving lost answers with exactly one run in the end.
+
+    After a lost answer the server is watched a while, so a request it is still carrying out is not
+    raced; if the run appears, it is ours (its name is ours and it was not there before). If it does
+    not, the deploy is sent again. Should the lost request land after all, the extra run is deleted.
+    """
+    lost = False
+    for attempt in range(1, spec.attempts + 1):
+        try:
+            run = yield from deploy_run(
+                spec.kind,
+                spec.parent_id,
+                name=spec.name,
+                path=spec.path,
+                personal=True if spec.personal else None,
+            )
+        except PsevenBadRequestError:
+            # A server that refuses duplicate names says so with a 400: after a lost answer that
+            # means our earlier request landed.
+            if not lost:
+                raise
+            found = yield from _ours(spec, preexisting)
+            if not found:
+                raise
+            log.info("The server already had run %r: an earlier deploy request landed", spec.name)
+            run = found[0]
+        except PsevenRequestMayHaveSucceeded:
+            lost = True
+            log.warning("The deploy request lost its answer; looking for the run it may have created")
+            found = yield from _watch(lambda: _ours(spec, preexisting), bool, spec)
+            if found:
+                return (yield from _keep_one(spec, found[0], preexisting))
+            if attempt == spec.attempts:
+                raise
+            log.warning("No run named %r appeared; deploying it again under the same name", spec.name)
+            continue
+        if lost:
+            return (yield from _keep_one(spec, run, preexisting))
+        return run
+    raise AssertionError("unreachable")
+
+
+def _keep_one(spec: DeploySpec, keep: Run, preexisting: frozenset[str]) -> Op[Run]:
+    """After lost answers, delete any other run this deploy made, so exactly one is left."""
+    for extra in (yield from _ours(spec, preexisting)):
+        if extra.id != keep.id:
+            log.warning(
+                "Deleting run %s: a lost deploy request landed after all, making a second run", extra.id
+            )
+            yield from teardown(spec.ref(extra.id))
+    return keep
+
+
+def _watch(look: Callable[[], Op[Any]], done: Callable[[Any], bool], spec: DeploySpec) -> Op[Any]:
+    """Look again every ``settle_interval`` until ``done`` or ``settle_polls`` looks were taken."""
+    seen = None
+    for poll in range(spec.settle_polls):
+        seen = yield from look()
+        if done(seen):
+            return seen
+        if poll + 1 < spec.settle_polls:
+            yield Sleep(spec.settle_interval)
+    return seen
+
+
+def start_once(
+    ref: RunRef,
+    *,
+    settle: int = 10,
+    interval: float = 0.5,
+    init_polls: int = 3600,
+    init_interval: float = 1.0,
+) -> Op[bool]:
+    """Start a CONFIGURATION run; True if this call started it, False if it had started already.
+
+    A run still QUEUED_TO_INITIALIZE is waited for (at most ``init_polls`` polls). Never starts a
+    run twice: after a lost answer, the run is watched (``settle`` polls) before the start is sent
+    again, and a refusal then is checked against the run's state.
+    """
+    run = yield from get_run_summary(ref)
+    polls = 0
+    while run.state is RunState.QUEUED_TO_INITIALIZE and polls < init_polls:
+        if polls == 0:
+            log.info("Run %s is still initializing; waiting for CONFIGURATION", ref.run_id)
+        yield Sleep(init_interval)
+        run = yield from get_run_summary(ref)
+        polls += 1
+    if run.state.has_started:
+        log.info("Run %s is already %s: not starting it again", ref.run_id, run.state_text)
+        return False
+    if run.state is not RunState.CONFIGURATION:
+        raise PsevenRunStateError(
+            ref.run_id,
+            run.state_text,
+            f"Run {ref.run_id} is {run.state_text}; only a CONFIGURATION run can start",
+        )
+    try:
+        yield from start_run(ref)
+    except PsevenRequestMayHaveSucceeded:
+        log.warning("The start request lost its answer; watching the run before deciding to resend it")
+        state: RunState = run.state
+        for poll in range(settle):
+            state = (yield from get_run_summary(ref)).state
+            if state is not RunState.CONFIGURATION:
+                log.info("The lost start request did start the run: it is %s", state.value)
+                return True
+            if poll + 1 < settle:
+                yield Sleep(interval)
+        log.warning("The run is still CONFIGURATION well after the lost start request; starting it")
+        try:
+            yield from start_run(ref)
+        except (PsevenStateError, PsevenBadRequestError):
+            # The lost request reached the server after all, between our last look and now.
+            if not (yield from get_run(ref)).state.has_started:
+                raise
+    log.info("Started run %s", ref.run_id)
+    return True
+
+
+def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float = 1.0) -> Op[bool]:
+    """Interrupt the run if it is running; True when an interrupt was sent.
+
+    The guide: "Run state must be RUNNING". A run QUEUED_TO_RUN is watched until it runs (at most
+    ``queued_polls`` polls) and interrupted then; one that ends meanwhile needs no interrupt.
+    """
+    run = yield from get_run_summary(ref)
+    polls = 0
+    while run.state is RunState.QUEUED_TO_RUN and polls < queued_polls:
+        if polls == 0:
+            log.info("Run %s is QUEUED_TO_RUN; waiting for it to run so it can be interrupted", ref.run_id)
+        yield Sleep(interval)
+        run = yield from get_run_summary(ref)
+        polls += 1
+    if run.state is RunState.QUEUED_TO_RUN:
+        log.warning(
+            "Run %s is still QUEUED_TO_RUN after %.0f s; the API interrupts only RUNNING runs, so it was "
+            "left queued",
+            ref.run_id,
+            polls * interval,
+        )
+        return False
+    if run.state is not RunState.RUNNING:
+        return False
+    try:
+        yield from interrupt_run(ref)
+    except (PsevenStateError, PsevenBadRequestError):
+        if (yield from get_run_summary(ref)).state is RunState.RUNNING:
+            raise
+        return False  # it ended between our look and the interrupt
+    if polls:
+        log.info(
+            "Run %s started running after %.0f s in the queue and was interrupted",
+            ref.run_id,
+            polls * interval,
+        )
+    return True
+
+
+#: States the guide allows a DELETE in.
+DELETABLE = frozenset({RunState.CONFIGURATION, RunState.FINISHED, RunState.FAILED, RunState.INTERRUPTED})
+
+
+def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool]:
+    """Interrupt the run if it runs, wait until it may be deleted, delete it and wait for 404.
+
+    False when the run was already gone. Each wait takes at most ``polls`` polls.
+    """
+    try:
+        run = yield from get_run_summary(ref)
+    except PsevenNotFoundError:
+        return False
+    if run.state in (RunState.QUEUED_TO_RUN, RunState.RUNNING):
+        yield from interrupt_if_running(ref, queued_polls=polls, interval=interval)
+        try:
+            run = yield from get_run_summary(ref)
+        except PsevenNotFoundError:
+            return False
+    for _ in range(polls):
+        if run.state in DELETABLE:
+            break
+        yield Sleep(interval)
+        try:
+            run = yield from get_run_summary(ref)
+        except PsevenNotFoundError:
+            return False
+    else:
+        raise PsevenWaitTimeout(
+            f"Run {ref.run_id} is still {run.state_text} after {polls * interval:.0f} s, so it cannot be deleted"
+        )
+    return (yield from delete_run(ref, polls=polls, interval=interval))
+
+
+__all__ = [
+    "DELETABLE",
+    "LIVE",
+    "DeploySpec",
+    "Deployed",
+    "NoMemory",
+    "RunMemory",
+    "deploy_or_adopt",
+    "interrupt_if_running",
+    "settle_polls",
+    "start_once",
+    "teardown",
+]

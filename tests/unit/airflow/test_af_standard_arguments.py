@@ -1,0 +1,143 @@
+"""Airflow users bring Airflow's idioms: BaseSensorOperator's and BaseOperator's standard arguments
+work on every pSeven sensor and operator, with their usual meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from af_support import APP_ID, RUN_ID, WF_ID, FakeRun, make_context, std_log
+from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException, TaskDeferred
+
+from airflow_provider_pseven import operators, sensors
+
+IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
+SENSORS = [sensors.RunStateSensor, sensors.MessageSensor]
+
+#: BaseOperator's arguments a DAG author writes most, with values of the right type.
+STANDARD = {
+    "retries": 2,
+    "retry_delay": dt.timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(minutes=5),
+    "execution_timeout": dt.timedelta(hours=1),
+    "owner": "design-team",
+    "email": ["ops@example.com"],
+    "email_on_failure": False,
+    "pool": "pseven",
+    "pool_slots": 1,
+    "queue": "simulations",
+    "priority_weight": 5,
+    "weight_rule": "absolute",
+    "trigger_rule": "all_done",
+    "depends_on_past": False,
+    "do_xcom_push": True,
+    "doc_md": "Runs the design study.",
+    "on_failure_callback": lambda context: None,
+    "on_success_callback": lambda context: None,
+    "on_retry_callback": lambda context: None,
+    "executor_config": {},
+}
+
+#: Each operator with the arguments it needs.
+OPERATORS: list[tuple[type, dict[str, Any]]] = [
+    (operators.DeployRunOperator, {"workflow": WF_ID}),
+    (operators.PatchParametersOperator, {**IDS, "parameters": {"x": 1}}),
+    (operators.UploadFilesOperator, {**IDS, "files": ["a.csv"]}),
+    (operators.StartRunOperator, IDS),
+    (operators.GetRunResultsOperator, IDS),
+    (operators.InterruptRunOperator, IDS),
+    (operators.DeleteRunOperator, IDS),
+    (operators.RunWorkflowOperator, {"workflow": WF_ID}),
+    (operators.DownloadFileOperator, {**IDS, "file": "results.json", "destination": "/tmp/out/"}),
+    (operators.ListFilesOperator, IDS),
+    (operators.PublishAppOperator, {"workflow": WF_ID, "name": "Toy app", "workspace_name": "Toy apps"}),
+    (operators.MessagePushOperator, {**IDS, "message": "hi"}),
+]
+
+
+@pytest.mark.parametrize(("cls", "arguments"), OPERATORS, ids=lambda v: getattr(v, "__name__", ""))
+def test_every_operator_takes_the_standard_base_operator_arguments(
+    cls: type, arguments: dict[str, Any]
+) -> None:
+    task = cls(task_id="t", **arguments, **STANDARD)
+    assert (task.retries, task.pool, task.queue, task.trigger_rule) == (
+        2,
+        "pseven",
+        "simulations",
+        "all_done",
+    )
+    assert task.execution_timeout == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_sensors_take_poke_interval(cls: type) -> None:
+    """Issue 11, defect 2: ``poke_interval=30`` failed at DAG parse with "got multiple values"."""
+    sensor = std_log(cls(task_id="s", poke_interval=30, **IDS))
+    assert sensor.poke_interval == 30
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(make_context())
+    assert deferred.value.trigger.poll_interval == 30
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_poll_interval_stays_an_alias(cls: type) -> None:
+    assert cls(task_id="s", poll_interval=12, **IDS).poke_interval == 12
+    assert cls(task_id="s", poll_interval=12, poke_interval=12, **IDS).poke_interval == 12
+    assert cls(task_id="s", poke_interval=dt.timedelta(seconds=45), **IDS).poke_interval == 45
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_two_different_intervals_are_a_clear_error_at_parse_time(cls: type) -> None:
+    with pytest.raises(ValueError, match="poke_interval=30 and poll_interval=10 disagree"):
+        cls(task_id="s", poke_interval=30, poll_interval=10, **IDS)
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_timeout_soft_fail_backoff_and_max_wait(cls: type) -> None:
+    sensor = cls(
+        task_id="s",
+        timeout=dt.timedelta(hours=2),
+        soft_fail=True,
+        exponential_backoff=True,
+        max_wait=dt.timedelta(minutes=10),
+        **IDS,
+    )
+    assert (sensor.timeout, sensor.soft_fail, sensor.exponential_backoff) == (7200, True, True)
+    assert sensor.max_wait == dt.timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_mode_reschedule_means_reschedule_not_defer(cls: type, requests_mock: Any) -> None:
+    run = FakeRun(requests_mock, "QUEUED_TO_RUN")
+    requests_mock.post(f"{run.url}message_pop/", status_code=204)
+    sensor = std_log(cls(task_id="s", mode="reschedule", poke_interval=60, **IDS))
+    assert sensor.deferrable is False
+    assert sensor.reschedule is True
+    context = make_context()
+    context["ti"].get_first_reschedule_date = lambda context: None  # type: ignore[attr-defined]
+    with pytest.raises(AirflowRescheduleException):
+        sensor.execute(context)
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_deferrable_and_reschedule_together_is_a_clear_error(cls: type) -> None:
+    with pytest.raises(ValueError, match="choose one"):
+        cls(task_id="s", mode="reschedule", deferrable=True, **IDS)
+
+
+def test_soft_fail_skips_a_deferred_sensor_whose_run_failed(requests_mock: Any) -> None:
+    run = FakeRun(requests_mock, "FAILED")
+    requests_mock.get(f"{run.url}download/", status_code=404, json={"detail": "x"})
+    sensor = std_log(sensors.RunStateSensor(task_id="s", soft_fail=True, **IDS))
+    failed = {"status": "failed", "state": "FAILED", "payload": {**IDS, "state": "FAILED"}, "message": "x"}
+    with pytest.raises(AirflowSkipException):
+        sensor.resume_execution("execute_complete", {"event": failed}, make_context())
+
+
+def test_soft_fail_skips_a_deferred_sensor_that_timed_out() -> None:
+    sensor = std_log(sensors.RunStateSensor(task_id="s", soft_fail=True, app_id=APP_ID, run_id=RUN_ID))
+    timeout = {"status": "timeout", "state": "RUNNING", "payload": {}, "message": "still RUNNING"}
+    with pytest.raises(AirflowSkipException):
+        sensor.resume_execution("execute_complete", {"event": timeout}, make_context())
