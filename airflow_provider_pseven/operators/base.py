@@ -74,8 +74,12 @@ def permanent_error_policy() -> Any:
 
 
 def with_default_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Add the permanent-error retry policy unless the task brings its own (or Airflow has none)."""
-    if "retry_policy" not in kwargs:
+    """Add the permanent-error retry policy unless the task brings its own (or Airflow has none).
+
+    ``None`` counts as none given: it is Airflow's own default, and a mapped task's partial
+    arguments always carry it, so ``.partial().expand()`` tasks get the policy too.
+    """
+    if kwargs.get("retry_policy") is None:
         policy = permanent_error_policy()
         if policy is not None:
             kwargs["retry_policy"] = policy

@@ -141,3 +141,18 @@ def test_soft_fail_skips_a_deferred_sensor_that_timed_out() -> None:
     timeout = {"status": "timeout", "state": "RUNNING", "payload": {}, "message": "still RUNNING"}
     with pytest.raises(AirflowSkipException):
         sensor.resume_execution("execute_complete", {"event": timeout}, make_context())
+
+
+def test_mapped_tasks_get_the_no_retry_for_mistakes_policy_too() -> None:
+    """A mapped task's partial arguments carry Airflow's default ``retry_policy=None``; the default
+    policy (fail at once on a mistake a retry cannot fix) must still apply to each mapped task."""
+    import pendulum
+    from airflow.sdk import DAG
+
+    with DAG("mapped", start_date=pendulum.datetime(2026, 1, 1), schedule=None):
+        mapped = operators.DeployRunOperator.partial(task_id="deploy", workflow=WF_ID).expand(
+            parameters=[{"a": 1}]
+        )
+    task = mapped.unmap({"parameters": {"a": 1}, "params": {}})
+    assert task.retry_policy is not None
+    assert operators.DeployRunOperator(task_id="t", workflow=WF_ID, retry_policy=None).retry_policy is not None

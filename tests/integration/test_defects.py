@@ -1,0 +1,154 @@
+"""One test per defect a guide-literal server (issue 11) and a first-time user (issue 16) exposed.
+
+Each runs the DAG of tests/integration/dags/it_defects.py that failed before the fix, against the
+emulator over loopback HTTP. Tests that do not name their variants run under "strictest" and
+"lenient" (see conftest.py); those that do are about one open point of the guide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+
+from airflow_provider_pseven.emulator.world import STOPPED
+from tests.integration.airflow_harness import load_dag, run_dag, task_states, xcom
+
+SECRET = os.environ["PSEVEN_IT_SECRET"]
+TOY_ID = "130d943e100e46e0b5da490ac005b70e"
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PSEVEN_IT_OUTPUT", str(tmp_path))
+    return tmp_path
+
+
+def live_runs(server: Any) -> list[Any]:
+    """Runs the emulator still has (a deleted run is gone once its delete window is over)."""
+    world = server.state
+    with world.lock:
+        return [run for run in world.runs.values() if run.delete_at is None]
+
+
+def failures(output: Path, dag_id: str, task_id: str) -> list[dict[str, Any]]:
+    """What the failure callback saw, one record per failed try, in try order."""
+    found = sorted(output.glob(f"failure-{dag_id}-{task_id}-*.json"))
+    return [json.loads(path.read_text()) for path in found]
+
+
+# --- issue 11 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.pseven_emulator(variants="guide")
+def test_a_secret_set_at_deploy_survives_a_later_patch_on_a_guide_literal_server(pseven_connection: Any) -> None:
+    """Defect 1: the client knew Secrets only by an invented type marker, so the deploy failed
+    ("did not apply the values of MySecret"), and a later PATCH echoed "" back, resetting it."""
+    dag_run = run_dag("it_defects.py", "it_secret_then_patch")
+    assert task_states(dag_run) == {"deploy": "success", "patch": "success", "start": "success"}
+    results = xcom(dag_run, "start")
+    assert results["SecretLength"] == len(SECRET)  # the workflow received the Secret
+    assert results["MySecondParameter"] == 7
+    assert SECRET not in json.dumps([xcom(dag_run, t) for t in ("deploy", "patch", "start")])
+
+
+@pytest.mark.pseven_emulator(variants="guide,partial_patch=refused")
+def test_a_server_that_needs_every_parameter_gets_a_clear_error_not_a_reset_secret(pseven_connection: Any) -> None:
+    """Two open points in conflict: the server wants full PATCHes, and MySecret reads "" (set). The
+    PATCH task fails saying what to do; the Secret keeps its value."""
+    dag_run = run_dag("it_defects.py", "it_secret_then_patch")
+    assert task_states(dag_run)["patch"] == "failed"
+    (run,) = pseven_connection.state.runs.values()
+    secret = next(p for p in run.params if p.name == "MySecret")
+    assert (secret.is_set, secret.data) == (True, SECRET)
+
+
+def test_a_sensor_takes_poke_interval(pseven_connection: Any) -> None:
+    """Defect 2: RunStateSensor(poke_interval=...) failed at DAG parse ("multiple values")."""
+    dag = load_dag("it_defects.py", "it_sensor_poke_interval")
+    assert dag.get_task("wait").poke_interval == 0.1
+    dag_run = run_dag("it_defects.py", "it_sensor_poke_interval")
+    assert task_states(dag_run) == {"deploy": "success", "start": "success", "wait": "success"}
+
+
+@pytest.mark.pseven_emulator(variants="guide", start_delay=20.0)
+def test_a_message_pushed_right_after_the_start_waits_for_running(pseven_connection: Any) -> None:
+    """Defect 3: the push met the run in QUEUED_TO_RUN (2 s here) and failed on its state."""
+    dag_run = run_dag("it_defects.py", "it_push_after_start")
+    assert set(task_states(dag_run).values()) == {"success"}
+    assert (xcom(dag_run, "ready"), xcom(dag_run, "reply")) == ("ready", "HELLO")
+    pushes = pseven_connection.requests.entries(method="POST", path_suffix="/message_push/")
+    assert [entry.status for entry in pushes] == [202]  # sent once, when the run was RUNNING
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "event"),
+    [("it_clear_run_workflow", "deploy"), ("it_clear_deploy", "deploy"), ("it_clear_publish", "publish")],
+)
+def test_clearing_a_successful_task_runs_it_anew(pseven_connection: Any, dag_id: str, event: str) -> None:
+    """Defect 4: the task state store kept the run id after success, so a cleared task adopted the
+    old run (or returned its results, or never published again)."""
+    when = pendulum.datetime(2026, 3, 1, tz="UTC")
+    first = run_dag("it_defects.py", dag_id, logical_date=when, run_after=when)
+    # The same logical date: dag.test() clears the task instances, then runs the same DAG run.
+    second = run_dag("it_defects.py", dag_id, logical_date=when, run_after=when)
+    assert first.run_id == second.run_id
+    assert set(task_states(second).values()) == {"success"}
+    assert pseven_connection.state.event_count(event) == 2
+    if dag_id == "it_clear_deploy":
+        runs = pseven_connection.state.runs.values()
+        assert len({run.name for run in runs}) == 2  # each try has its own run name
+
+
+@pytest.mark.pseven_emulator(variants="guide", start_delay=20.0)
+def test_a_timeout_while_queued_waits_for_running_then_interrupts(pseven_connection: Any) -> None:
+    """The guide interrupts only RUNNING runs: a timeout that meets QUEUED_TO_RUN (2 s here) waits
+    for RUNNING and interrupts then, instead of sending an interrupt the server refuses."""
+    dag_run = run_dag("it_defects.py", "it_timeout_while_queued")
+    assert task_states(dag_run) == {"deploy": "success", "start": "failed"}
+    (run,) = pseven_connection.state.runs.values()
+    assert run.state == "INTERRUPTED"
+    interrupts = pseven_connection.requests.entries(method="POST", path_suffix="/interrupt/")
+    assert [entry.status for entry in interrupts] == [200]
+
+
+# --- issue 16 ------------------------------------------------------------------------------------
+
+
+def test_a_typo_in_parameters_leaves_no_run_behind(pseven_connection: Any) -> None:
+    """Item 1: five mapped deploys, each failing its set-up on a typo: 0 runs left afterwards."""
+    dag_run = run_dag("it_defects.py", "it_typo_orphans")
+    assert str(dag_run.state) == "failed"
+    assert pseven_connection.state.deploy_count(TOY_ID) == 5  # one try each: a typo is not retried
+    assert live_runs(pseven_connection) == []
+
+
+def test_a_failed_run_is_retried_and_the_exception_says_why(pseven_connection: Any, output: Path) -> None:
+    """Items 2 and 3: RunWorkflowOperator's retry deploys a new run, and failure callbacks see the
+    reason from the run log, not just "ended FAILED"."""
+    dag_run = run_dag("it_defects.py", "it_failed_run_retried")
+    assert task_states(dag_run) == {"cycle": "failed"}
+    assert pseven_connection.state.deploy_count() == 2  # one run per try
+    assert live_runs(pseven_connection) == []  # delete_after applied to each failed run
+    seen = failures(output, "it_failed_run_retried", "cycle")
+    assert seen, "the failure callback did not run"
+    message = seen[-1]["exception"]
+    assert "ended FAILED" in message
+    assert "Solver diverged: negative Jacobian in element 42" in message
+
+
+def test_a_step_of_a_failed_run_fails_at_once_saying_how_to_rerun(pseven_connection: Any, output: Path) -> None:
+    dag_run = run_dag("it_defects.py", "it_step_of_a_failed_run")
+    assert task_states(dag_run) == {"deploy": "success", "start": "failed"}
+    start = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "start")
+    assert start.try_number == 1  # retries=2, but a retry cannot restart a FAILED run
+    (record,) = failures(output, "it_step_of_a_failed_run", "start")
+    assert "Solver diverged" in record["exception"]
+    assert "clear this DAG run from the task that deploys the run" in record["exception"]
+    run_states = {run.state for run in pseven_connection.state.runs.values()}
+    assert run_states <= set(STOPPED)
