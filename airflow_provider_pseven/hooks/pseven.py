@@ -7,7 +7,7 @@ import weakref
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseHook, Connection
+from airflow.sdk import Connection
 
 from airflow_provider_pseven.client import (
     AsyncPsevenClient,
@@ -19,6 +19,7 @@ from airflow_provider_pseven.client import (
 from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.config import normalize_sign_in_url
 from airflow_provider_pseven.client.path_cache import default_cache
+from airflow_provider_pseven.compat import BaseHook
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
