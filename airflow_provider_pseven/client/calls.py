@@ -198,12 +198,14 @@ def check_reply(reply: Reply) -> Reply:
     error: PsevenHTTPError
     if status < 400:
         location = reply.headers.get("location", "")
+        hint = "the connection's host is probably not the sign-in URL; use the address it redirects to"
+        if any(word in location.lower() for word in ("login", "signin", "sign-in", "sso", "auth")):
+            hint = (
+                "a sign-in page answers there, not the REST API: check the connection's host (the "
+                "pSeven Enterprise sign-in URL, without a path) and its api_path"
+            )
         raise PsevenHTTPError(
-            call.method,
-            call.path,
-            status,
-            f"redirected to {location or 'another address'}",
-            "the connection's host is probably not the sign-in URL; use the address it redirects to",
+            call.method, call.path, status, f"redirected to {location or 'another address'}", hint
         )
     if status == 429 or status >= 500:
         error = PsevenServerError(call.method, call.path, status, error_detail(reply))

@@ -98,8 +98,9 @@ class PsevenApiNotFoundError(PsevenError):
         self.tried = tried
         super().__init__(
             f"No pSeven REST API found at {host}: " + "; ".join(tried) + ". Check the connection's host: "
-            "it must be the pSeven Enterprise sign-in URL (e.g. https://app.pseven.io); an HTML answer "
-            "usually means a wrong host or a sign-in page or proxy in front of the API"
+            "it must be the pSeven Enterprise sign-in URL (e.g. https://app.pseven.io), and its "
+            "api_path ('auto', '.rest' or '@rest'); an HTML answer usually means a wrong host or a "
+            "sign-in page or proxy in front of the API"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from airflow_provider_pseven.client.calls import Op, Sleep
 from airflow_provider_pseven.client.errors import (
     PsevenBadRequestError,
+    PsevenConfigError,
     PsevenNotFoundError,
     PsevenRequestMayHaveSucceeded,
     PsevenRunStateError,
@@ -179,10 +180,16 @@ def _deploy(spec: DeploySpec, preexisting: frozenset[str]) -> Op[Run]:
                 path=spec.path,
                 personal=True if spec.personal else None,
             )
-        except PsevenBadRequestError:
+        except PsevenBadRequestError as refused:
             # A server that refuses duplicate names says so with a 400: after a lost answer that
-            # means our earlier request landed.
+            # means our earlier request landed; before any, the name belongs to somebody else.
             if not lost:
+                if preexisting:
+                    raise PsevenConfigError(
+                        f"A run named {spec.name!r} already exists and the server refuses a second one "
+                        f"(HTTP {refused.status}: {refused.detail}); give a run_name that is not in use, "
+                        "or delete that run"
+                    ) from None
                 raise
             found = yield from _ours(spec, preexisting)
             if not found:

@@ -170,10 +170,22 @@ def detect_api_path() -> Op[str]:
 # --- workflows and apps -------------------------------------------------------------------------
 
 
-def list_workflows() -> Op[list[Workflow]]:
-    reply = yield Call("GET", "workflows/")
+def _collection(path: str, base: Base) -> Op[list[Any]]:
+    """A top-level list (``workflows/``, ``apps/``). The API always has one, so a 404 there means
+    the API is not at this base path (a wrong host or api_path), not that a thing is missing."""
+    try:
+        reply = yield Call("GET", path, base=base)
+    except PsevenNotFoundError as error:
+        raise PsevenApiNotFoundError(
+            "the configured base path",
+            [f"GET {error.path} answered HTTP 404 ({error.detail or 'no detail'})"],
+        ) from None
     assert reply is not None
-    return [Workflow.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+    return [item for item in reply.json_list() if isinstance(item, dict)]
+
+
+def list_workflows() -> Op[list[Workflow]]:
+    return [Workflow.from_json(item) for item in (yield from _collection("workflows/", Base.PSEVEN))]
 
 
 def get_workflow(workflow_id: str) -> Op[Workflow]:
@@ -211,9 +223,7 @@ def resolve_workflow(spec: str) -> Op[Workflow]:
 
 
 def list_apps() -> Op[list[AppVersion]]:
-    reply = yield Call("GET", "apps/", base=Base.APPSHUB)
-    assert reply is not None
-    return [AppVersion.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+    return [AppVersion.from_json(item) for item in (yield from _collection("apps/", Base.APPSHUB))]
 
 
 def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import requests_mock
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_pseven.client import (
     ClientConfig,
@@ -28,6 +27,7 @@ from airflow_provider_pseven.client import (
     PsevenBadRequestError,
     PsevenClient,
     PsevenConfigError,
+    PsevenHTTPError,
     PsevenLookupError,
     PsevenNotFoundError,
     PsevenNotJsonError,
@@ -38,6 +38,7 @@ from airflow_provider_pseven.client import (
     RunState,
 )
 from airflow_provider_pseven.client.calls import Base, Call, Op
+from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.emulator.server import EmulatorServer
 from airflow_provider_pseven.emulator.workflows import TOY_WORKFLOW_ID, Param, Workflow
 from airflow_provider_pseven.emulator.world import DEFAULT_USER, TOY_APP_ID
@@ -89,6 +90,9 @@ class FakeStore:
     def set(self, key: str, value: Any) -> None:
         self.data[key] = value
 
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
 
 def context() -> dict[str, Any]:
     return {"ti": FakeTI(), "task_state_store": FakeStore()}
@@ -108,13 +112,18 @@ class Env:
         self.monkeypatch = monkeypatch
         self.tmp = tmp_path
         self._server: EmulatorServer | None = None
+        self.variants: str | None = None
         self.vars: dict[str, str] = {}
         self._clients: list[PsevenClient] = []
 
     @property
     def server(self) -> EmulatorServer:
         if self._server is None:
-            self._server = self._request.getfixturevalue("pseven_emulator")
+            if self.variants is None:
+                self._server = self._request.getfixturevalue("pseven_emulator")
+            else:
+                factory = self._request.getfixturevalue("pseven_emulator_factory")
+                self._server = factory(time_scale=0.05, variants=self.variants)
             self.set_connection()
             self.vars["url"] = self._server.url
         return self._server
@@ -182,6 +191,8 @@ class Case:
     #: Checks after the error: nothing was sent, nothing was written, ...
     then: Callable[[Env], None] | None = None
     bug: str | None = None
+    #: The emulator variants the case needs (a point the guide leaves open); None: the guide's.
+    variants: str | None = None
 
 
 CASES: list[Case] = []
@@ -194,11 +205,12 @@ def case(
     never_says: tuple[str, ...] = (),
     then: Callable[[Env], None] | None = None,
     bug: str | None = None,
+    variants: str | None = None,
 ) -> Callable[[Callable[[Env], Any]], Callable[[Env], Any]]:
     """Register the decorated function as the act of a case."""
 
     def register(act: Callable[[Env], Any]) -> Callable[[Env], Any]:
-        CASES.append(Case(id, act, raises, says, never_says, then, bug))
+        CASES.append(Case(id, act, raises, says, never_says, then, bug, variants))
         return act
 
     return register
@@ -287,9 +299,8 @@ def _(env: Env) -> None:
 
 @case(
     "api-path-@rest-against-a-.rest-server",
-    PsevenNotJsonError,
-    "/pseven/@rest/v2/workflows/",
-    "an HTML page",
+    PsevenApiNotFoundError,
+    "GET workflows/ answered HTTP 404",
     "api_path ('auto', '.rest' or '@rest')",
 )
 def _(env: Env) -> None:
@@ -298,12 +309,38 @@ def _(env: Env) -> None:
 
 
 @case(
-    "host-with-an-extra-path-prefix",
+    "api-path-@rest-against-a-.rest-server-behind-a-sign-in-page",
     PsevenNotJsonError,
-    "{url}/sso/pseven/.rest/v2/workflows/",
+    "/pseven/@rest/v2/workflows/",
     "an HTML page",
+    "api_path ('auto', '.rest' or '@rest')",
+    variants="guide,unknown_base_path=html",
+)
+def _(env: Env) -> None:
+    env.set_connection(extra={"api_path": "@rest"})
+    PsevenHook().client.list_workflows()
+
+
+@case(
+    "host-with-an-extra-path-prefix",
+    PsevenApiNotFoundError,
+    "GET workflows/ answered HTTP 404",
     "Check the connection's host",
     "sign-in URL",
+)
+def _(env: Env) -> None:
+    env.set_connection(host=env.server.url + "/sso")
+    PsevenHook().client.list_workflows()
+
+
+@case(
+    "host-with-an-extra-path-prefix-redirecting-to-sign-in",
+    PsevenHTTPError,
+    "redirected to /login/",
+    "a sign-in page answers there, not the REST API",
+    "check the connection's host",
+    "api_path",
+    variants="guide,unknown_base_path=redirect",
 )
 def _(env: Env) -> None:
     env.set_connection(host=env.server.url + "/sso")
@@ -314,9 +351,23 @@ def _(env: Env) -> None:
     "auto-detection-finds-no-api",
     PsevenApiNotFoundError,
     "No pSeven REST API found at {url}/sso",
+    "/pseven/@rest/v2/workflows/ answered HTTP 404 (application/json",
+    "/pseven/.rest/v2/workflows/ answered HTTP 404 (application/json",
+    "it must be the pSeven Enterprise sign-in URL",
+)
+def _(env: Env) -> None:
+    env.set_connection(host=env.server.url + "/sso", extra={"api_path": "auto"})
+    PsevenHook().client.list_workflows()
+
+
+@case(
+    "auto-detection-finds-a-sign-in-page",
+    PsevenApiNotFoundError,
+    "No pSeven REST API found at {url}/sso",
     "/pseven/@rest/v2/workflows/ answered HTTP 200 (text/html",
     "/pseven/.rest/v2/workflows/ answered HTTP 200 (text/html",
     "it must be the pSeven Enterprise sign-in URL",
+    variants="guide,unknown_base_path=html",
 )
 def _(env: Env) -> None:
     env.set_connection(host=env.server.url + "/sso", extra={"api_path": "auto"})
@@ -492,10 +543,11 @@ def _(env: Env) -> None:
 
 
 @case(
-    "run-name-taken-by-a-finished-run",
-    AirflowFailException,
-    "A run named 'nightly' already exists and is FINISHED",
+    "run-name-taken-on-a-server-refusing-duplicate-names",
+    PsevenConfigError,
+    "A run named 'nightly' already exists and the server refuses a second one",
     "give a run_name that is not in use, or delete that run",
+    variants="guide,duplicate_run_names=refused",
 )
 def _(env: Env) -> None:
     env.run_in(RunState.FINISHED, name="nightly")
@@ -591,7 +643,7 @@ def _(env: Env) -> None:
 @case(
     "patch-a-finished-run",
     PsevenStateError,
-    "HTTP 409",
+    "HTTP 400",
     "Run state is FINISHED",
     "requires CONFIGURATION",
 )
@@ -620,7 +672,7 @@ def _(env: Env) -> None:
     UploadFilesOperator(task_id="upload", files=[str(local)], **env.ids(ref)).execute(context())
 
 
-@case("start-a-finished-run", PsevenStateError, "HTTP 409", "Run state is FINISHED", "requires CONFIGURATION")
+@case("start-a-finished-run", PsevenStateError, "HTTP 400", "Run state is FINISHED", "requires CONFIGURATION")
 def _(env: Env) -> None:
     # StartRunOperator treats a started run as its own earlier try (it only waits, by design: see
     # test_a_started_run_is_not_started_again), so the server's answer is checked through the client.
@@ -641,9 +693,9 @@ def _(env: Env) -> None:
 @case(
     "interrupt-a-configuration-run",
     PsevenStateError,
-    "HTTP 409",
+    "HTTP 400",
     "Run state is CONFIGURATION",
-    "requires RUNNING or QUEUED_TO_RUN",
+    "requires RUNNING",
 )
 def _(env: Env) -> None:
     ref = env.run_in(RunState.CONFIGURATION)
@@ -666,7 +718,14 @@ def _(env: Env) -> None:
     DeleteRunOperator(task_id="delete", interrupt=False, **env.ids(ref)).execute(context())
 
 
-@case("delete-a-running-run-via-the-client", PsevenStateError, "HTTP 409", "Run state is RUNNING")
+@case("delete-a-running-run-via-the-client", PsevenStateError, "HTTP 400", "Run state is RUNNING")
+@case(
+    "delete-a-running-run-on-a-server-answering-409",
+    PsevenStateError,
+    "HTTP 409",
+    "Run state is RUNNING",
+    variants="guide,wrong_state_status=409",
+)
 def _(env: Env) -> None:
     ref = env.run_in(RunState.RUNNING, workflow=SLOW, duration=600.0)
     env.client().delete_run(ref, wait=False)
@@ -922,6 +981,7 @@ def test_at_least_25_cases() -> None:
 
 @pytest.mark.parametrize("bad", [_param(c) for c in CASES])
 def test_bad_input_says_what_to_fix(bad: Case, env: Env) -> None:
+    env.variants = bad.variants
     with pytest.raises(Exception) as caught:  # the exact type is asserted below
         bad.act(env)
     error = caught.value

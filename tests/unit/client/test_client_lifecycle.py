@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_pseven.client import (
-    PsevenBadRequestError,
+    PsevenConfigError,
     PsevenRequestMayHaveSucceeded,
     RunKind,
     RunRef,
@@ -276,8 +276,9 @@ def test_a_name_taken_by_someone_else_on_a_server_refusing_duplicates_fails_clea
     server = Server()
     server.duplicates = "refused"
     server.add("nightly", "FINISHED")
-    with pytest.raises(PsevenBadRequestError, match="already exists"):
+    with pytest.raises(PsevenConfigError, match="already exists and the server refuses a second one") as info:
         server.drive(deploy_or_adopt(spec("nightly", own_name=False), NoMemory()))
+    assert "give a run_name that is not in use" in str(info.value)
 
 
 # --- start_once -----------------------------------------------------------------------------------
