@@ -45,13 +45,26 @@ except ImportError:  # Airflow 3.1
     from airflow.configuration import conf  # type: ignore[assignment]
 
 try:  # Airflow 3.2+: the Task SDK's exceptions (airflow.exceptions re-exports them, deprecated)
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
-except ImportError:  # Airflow 3.1: AirflowFailException and TaskDeferred are only in airflow.exceptions
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowRescheduleException,
+        AirflowSkipException,
+        TaskDeferred,
+    )
+except ImportError:  # Airflow 3.1: all but AirflowException are only in airflow.exceptions
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowException,
         AirflowFailException,
+        AirflowRescheduleException,
+        AirflowSkipException,
         TaskDeferred,
     )
+
+try:  # Airflow 3.2+: what the triggerer imports trigger classes with
+    from airflow._shared.module_loading import import_string
+except ImportError:  # Airflow 3.1
+    from airflow.utils.module_loading import import_string  # type: ignore[no-redef]
 
 # -- features of newer Airflow --------------------------------------------------------------------
 
@@ -332,12 +345,15 @@ __all__ = [
     "MIN_AIRFLOW",
     "AirflowException",
     "AirflowFailException",
+    "AirflowRescheduleException",
+    "AirflowSkipException",
     "BaseHook",
     "ResultXComs",
     "TaskDeferred",
     "conf",
     "connection_form_widgets",
     "degradations",
+    "import_string",
     "require_event_watchers",
     "ui_field_behaviour",
     "warn_degradations_once",

@@ -29,9 +29,9 @@ from af_support import (
     workflow_json,
 )
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_pseven.client import PsevenRequestMayHaveSucceeded
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException, TaskDeferred
 from airflow_provider_pseven.operators import MessagePushOperator, PublishAppOperator
 from airflow_provider_pseven.operators.apps import APP_KEY
 from airflow_provider_pseven.sensors import MessageSensor, RunStateSensor

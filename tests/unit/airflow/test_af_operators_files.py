@@ -9,9 +9,9 @@ import pytest
 import requests
 import requests_mock
 from af_support import RUN_ID, RUN_URL, WF_ID, FakeRun, broken_download, make_context, sent, std_log
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_pseven.client import PsevenConfigError, PsevenNotFoundError, PsevenTransportError
+from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators import DownloadFileOperator, ListFilesOperator, UploadFilesOperator
 
 IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}

@@ -38,7 +38,6 @@ from af_support import (
     std_log,
     workflow_json,
 )
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_pseven.client import (
     PsevenConfigError,
@@ -46,6 +45,7 @@ from airflow_provider_pseven.client import (
     PsevenRequestMayHaveSucceeded,
     PsevenServerError,
 )
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException, TaskDeferred
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators import (
     DeleteRunOperator,

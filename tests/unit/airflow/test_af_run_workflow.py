@@ -26,9 +26,9 @@ from af_support import (
     std_log,
     workflow_json,
 )
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_pseven.client import PsevenBadRequestError, PsevenConfigError
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException, TaskDeferred
 from airflow_provider_pseven.operators import RunWorkflowOperator
 from airflow_provider_pseven.operators.runs import RUN_KEY
 from airflow_provider_pseven.triggers import RunStateTrigger

@@ -28,11 +28,11 @@ from af_support import (
     std_log,
     workflow_json,
 )
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.sdk.execution_time.task_runner import _serialize_rendered_fields
 from airflow.sdk.log import mask_secret as REAL_MASK_SECRET  # imported before the fixtures patch it
 
 from airflow_provider_pseven.client import PsevenError
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.hooks import PsevenHook
 from airflow_provider_pseven.operators import DeployRunOperator, PatchParametersOperator, RunWorkflowOperator
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from af_support import APP_ID, RUN_ID, WF_ID, FakeRun, make_context, std_log
-from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException, TaskDeferred
 
 from airflow_provider_pseven import operators, sensors
+from airflow_provider_pseven.compat import AirflowRescheduleException, AirflowSkipException, TaskDeferred
 
 IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
 SENSORS = [sensors.RunStateSensor, sensors.MessageSensor]

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import respx
 from af_support import APP_ID, APPSHUB, RUN_ID, RUN_URL, WF_ID, FakeClock, app_json, polls, run_json, std_log
-from airflow._shared.module_loading import import_string  # what the triggerer uses (Airflow 3.3)
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_pseven.compat import import_string  # what the triggerer uses
 from airflow_provider_pseven.hooks.pseven import _ASYNC_CLIENTS
 from airflow_provider_pseven.triggers import AppReadyTrigger, MessageTrigger, RunStateTrigger
 
