@@ -73,7 +73,7 @@ with DAG(
     # Start without waiting in this task; the sensor below waits (deferred by default, in the
     # triggerer), so no worker slot is held while the workflow runs.
     start = StartRunOperator(task_id="start", wait_for_completion=False, **run)
-    wait = RunStateSensor(task_id="wait_finished", poll_interval=POLL, timeout=3600, **run)
+    wait = RunStateSensor(task_id="wait_finished", poke_interval=POLL, timeout=3600, **run)
 
     results = GetRunResultsOperator(task_id="results", **run)  # {result name: value}
 
