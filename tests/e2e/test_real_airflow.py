@@ -91,6 +91,40 @@ def test_marking_a_deferred_task_failed_interrupts_the_run(cluster):
 
 
 @pytest.mark.e2e
+def test_clearing_successful_tasks_runs_them_anew(cluster):
+    """Issue 11, defect 4, through Airflow's own clear: the task state store outlives a successful
+    try ([state_store] clear_on_success is False), so a cleared task used to adopt its old run,
+    return its old results, or never publish again."""
+    airflow, emulator = cluster
+    world = emulator.state
+    deploys, publishes = world.deploy_count(), world.event_count("publish")
+    run_id = airflow.trigger("e2e_clear")
+    assert airflow.wait_for_run("e2e_clear", run_id) == "success", airflow.log("scheduler")[-4000:]
+    first = {task: xcom_value(airflow, "e2e_clear", run_id, task) for task in ("cycle", "deploy", "publish")}
+
+    airflow.api(
+        "POST",
+        "dags/e2e_clear/clearTaskInstances",
+        json={"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True},
+    )
+    airflow.wait(
+        lambda: (
+            airflow.run_state("e2e_clear", run_id) == "queued"
+            or airflow.run_state("e2e_clear", run_id) == "running"
+        ),
+        60,
+        "the DAG run to be cleared",
+    )
+    assert airflow.wait_for_run("e2e_clear", run_id) == "success", airflow.log("scheduler")[-4000:]
+    second = {task: xcom_value(airflow, "e2e_clear", run_id, task) for task in ("cycle", "deploy", "publish")}
+
+    assert world.deploy_count() - deploys == 4  # RunWorkflowOperator and DeployRunOperator, twice each
+    assert world.event_count("publish") - publishes == 2
+    assert second["deploy"]["run_id"] != first["deploy"]["run_id"]
+    assert second["publish"]["version"] == first["publish"]["version"] + 1
+
+
+@pytest.mark.e2e
 def test_no_token_or_secret_in_any_trace_of_the_processes(cluster):
     """Run last in this module: every component log and task log file of the real processes."""
     airflow, _ = cluster

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from airflow_provider_pseven.operators import DeployRunOperator, GetRunResultsOperator, StartRunOperator
+from airflow_provider_pseven.operators import (
+    DeployRunOperator,
+    GetRunResultsOperator,
+    PublishAppOperator,
+    RunWorkflowOperator,
+    StartRunOperator,
+)
 from airflow_provider_pseven.sensors import RunStateSensor
 
 START = pendulum.datetime(2026, 1, 1)
@@ -30,4 +36,16 @@ with DAG("e2e_cancel", schedule=None, start_date=START, catchup=False) as cancel
         run_id=slow.output["run_id"],
         deferrable=True,
         poll_interval=1.0,
+    )
+
+with DAG("e2e_clear", schedule=None, start_date=START, catchup=False) as clear_dag:
+    # Every operator that keeps state across tries: cleared after success, each must run anew.
+    RunWorkflowOperator(task_id="cycle", workflow="ToyWorkflow", poll_interval=0.5)
+    DeployRunOperator(task_id="deploy", workflow="ToyWorkflow", poll_interval=0.5)
+    PublishAppOperator(
+        task_id="publish",
+        workflow="ToyWorkflow",
+        name="E2E cleared app",
+        workspace_name="Toy apps",
+        poll_interval=0.5,
     )
