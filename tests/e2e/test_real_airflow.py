@@ -108,10 +108,7 @@ def test_clearing_successful_tasks_runs_them_anew(cluster):
         json={"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True},
     )
     airflow.wait(
-        lambda: (
-            airflow.run_state("e2e_clear", run_id) == "queued"
-            or airflow.run_state("e2e_clear", run_id) == "running"
-        ),
+        lambda: airflow.run_state("e2e_clear", run_id) in ("queued", "running"),
         60,
         "the DAG run to be cleared",
     )
