@@ -17,7 +17,6 @@ from airflow_provider_pseven.operators import (
     DeployRunOperator,
     MessagePushOperator,
     PatchParametersOperator,
-    PublishAppOperator,
     RunWorkflowOperator,
     StartRunOperator,
 )
@@ -71,23 +70,19 @@ with DAG("it_push_after_start", schedule=None, start_date=START, catchup=False) 
     done = RunStateSensor(task_id="done", poke_interval=0.1, timeout=60, **ids)
     deploy >> start >> push >> ready >> reply >> done
 
-# Defect 4: clearing a task runs it anew (the tests run each DAG twice for one logical date, which
-# clears its task instances in between, as Airflow's clear does).
+# Defect 4: running a task of the same DAG run again runs it anew.
 with DAG("it_clear_run_workflow", schedule=None, start_date=START, catchup=False) as clear_cycle_dag:
     RunWorkflowOperator(task_id="cycle", workflow="ToyWorkflow", poll_interval=0.1)
 
 with DAG("it_clear_deploy", schedule=None, start_date=START, catchup=False) as clear_deploy_dag:
     DeployRunOperator(task_id="deploy", workflow="ToyWorkflow", poll_interval=0.1)
 
-with DAG("it_clear_publish", schedule=None, start_date=START, catchup=False) as clear_publish_dag:
-    PublishAppOperator(
-        task_id="publish", workflow="ToyWorkflow", name="Cleared app", workspace_name="Toy apps", poll_interval=0.1
-    )
-
 with DAG("it_timeout_while_queued", schedule=None, start_date=START, catchup=False) as queued_dag:
     # A timeout while the run is QUEUED_TO_RUN: the interrupt waits for RUNNING (the guide allows
     # no other state), then stops the run.
-    deploy = DeployRunOperator(task_id="deploy", workflow="Slow", parameters={"duration": 30.0}, poll_interval=0.1)
+    deploy = DeployRunOperator(
+        task_id="deploy", workflow="Slow", parameters={"duration": 30.0}, poll_interval=0.1
+    )
     StartRunOperator(
         task_id="start",
         workflow_id=deploy.output["workflow_id"],
