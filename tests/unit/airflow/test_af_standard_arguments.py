@@ -155,4 +155,6 @@ def test_mapped_tasks_get_the_no_retry_for_mistakes_policy_too() -> None:
         )
     task = mapped.unmap({"parameters": {"a": 1}, "params": {}})
     assert task.retry_policy is not None
-    assert operators.DeployRunOperator(task_id="t", workflow=WF_ID, retry_policy=None).retry_policy is not None
+    assert (
+        operators.DeployRunOperator(task_id="t", workflow=WF_ID, retry_policy=None).retry_policy is not None
+    )
