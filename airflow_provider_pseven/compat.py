@@ -131,6 +131,30 @@ def require_event_watchers(what: str) -> None:
         )
 
 
+# -- the secret masker ------------------------------------------------------------------------------
+
+
+def mask_secret(secret: str, name: str | None = None) -> None:
+    """Register ``secret`` with Airflow's secret masker, like ``airflow.sdk.log.mask_secret``.
+
+    That function also sends the value to the supervisor as a ``MaskSecret`` message. Under
+    ``airflow dags test`` and ``dag.test()`` (3.1, 3.2 and 3.3 alike) the supervisor runs in the task's
+    own process and its comms log every message in full at DEBUG ("Sending request
+    msg=MaskSecret(value='...')"): there the value is only added to the process's masker, which that
+    supervisor shares. A real supervisor (3.1+) logs a MaskSecret message without its body.
+    """
+    from airflow.sdk.execution_time import task_runner
+
+    if type(getattr(task_runner, "SUPERVISOR_COMMS", None)).__name__ == "InProcessSupervisorComms":
+        from airflow.sdk._shared.secrets_masker import _secrets_masker  # Airflow 3.1+
+
+        _secrets_masker().add_mask(secret, name)
+        return
+    from airflow.sdk.log import mask_secret as airflow_mask_secret  # looked up now: tests patch it
+
+    airflow_mask_secret(secret, name)
+
+
 # -- XCom: what a task may push as a key of its own -----------------------------------------------
 # Airflow's own ``multiple_outputs`` pushes every key of the returned dict before the return value,
 # so one key or value the execution API refuses fails the task after its pSeven run has finished.
@@ -354,6 +378,7 @@ __all__ = [
     "connection_form_widgets",
     "degradations",
     "import_string",
+    "mask_secret",
     "require_event_watchers",
     "ui_field_behaviour",
     "warn_degradations_once",

@@ -76,7 +76,7 @@ def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides
 def _mask(*secrets: str | None) -> None:
     """Register values with Airflow's secret masker so no log line can show them."""
     try:
-        from airflow.sdk.log import mask_secret
+        from airflow_provider_pseven.compat import mask_secret
     except ImportError:  # pragma: no cover - Airflow without the Task SDK log module
         return
     for secret in secrets:

@@ -15,7 +15,7 @@ def mask_secret_values(run_parameters: Any, values: Mapping[str, Any]) -> None:
     A Secret is known only once the PATCH answer shows it (``""`` for the value sent), so this
     runs right after the PATCH and before anything logs the values.
     """
-    from airflow.sdk.log import mask_secret
+    from airflow_provider_pseven.compat import mask_secret
 
     for key, parameter in match_parameters(run_parameters, values).items():
         value = values[key]
