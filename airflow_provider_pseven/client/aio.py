@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -15,7 +16,7 @@ from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
-from airflow_provider_pseven.client.core import ClientCore, advance
+from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
 
 P = ParamSpec("P")
@@ -53,10 +54,12 @@ class AsyncPsevenClient:
         *,
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        phase: float = PROCESS_PHASE,
         max_connections: int = 10,
         coalesce: bool = True,
     ) -> None:
-        self.core = ClientCore(config)
+        self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
         self.http = http or httpx.AsyncClient(
             verify=_ssl_verify(config.verify),
@@ -93,10 +96,10 @@ class AsyncPsevenClient:
         return await self._drive(self.core.checked(op))
 
     async def _drive(self, op: Op[T]) -> T:
-        reply: Reply | None = None
+        reply: Reply | float | None = None
         error: BaseException | None = None
         while True:
-            finished, step = advance(op, reply, error)
+            finished, step = self.core.step(op, reply, error)
             if finished:
                 return step
             reply, error = None, None

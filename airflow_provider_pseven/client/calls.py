@@ -82,9 +82,25 @@ class Call:
 
 @dataclass(frozen=True)
 class Sleep:
-    """Ask the driver to wait (time.sleep or asyncio.sleep) before the operation goes on."""
+    """Ask the driver to wait (time.sleep or asyncio.sleep) before the operation goes on.
+
+    With ``aligned``, the driver waits until the next tick of ``seconds`` at its phase instead, so
+    the waits of one process poll at the same instants; it never waits past ``until`` (an absolute
+    time of the driver's clock).
+    """
 
     seconds: float
+    aligned: bool = False
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class Now:
+    """Ask the driver for the time of its clock (seconds since the epoch): operations read no
+    clock themselves, so one injected clock moves every wait in a test."""
+
+
+NOW = Now()
 
 
 @dataclass(frozen=True)
@@ -141,8 +157,16 @@ class Reply:
         return PsevenNotJsonError(self.call.method, self.url, self.status, self.content_type, snippet)
 
 
-Op = Generator["Call | Sleep", "Reply | None", T]
-"""An API operation: yields calls and sleeps, receives replies, returns its result."""
+Op = Generator["Call | Sleep | Now", "Reply | float | None", T]
+"""An API operation: yields calls, sleeps and looks at the clock; receives replies (a float for
+:class:`Now`) and returns its result."""
+
+
+def clock() -> Op[float]:
+    """The driver's time, for operations that keep deadlines or report how long something took."""
+    now = yield NOW
+    assert isinstance(now, float)
+    return now
 
 
 def error_detail(reply: Reply) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+import random
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client import operations as ops
-from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry, Sleep
+from airflow_provider_pseven.client.calls import Base, Call, Now, Op, Reply, Retry, Sleep
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.errors import (
     PsevenError,
@@ -26,13 +28,21 @@ T = TypeVar("T")
 _API_BASES = (Base.PSEVEN, Base.APPSHUB)
 #: Seconds between looks while another operation of the client detects the base path again.
 _REDETECT_WAIT = 0.05
+#: Where in each interval this process's aligned waits tick, as a fraction of the interval. Random
+#: per process, so that triggerers on several machines do not poll one server at the same instants.
+PROCESS_PHASE = random.random()
 
 
 class ClientCore:
-    """Connection state of one client: the API base path and token, found once and reused."""
+    """Connection state of one client: the API base path and token, found once and reused; and the
+    client's clock, which answers the operations' :class:`Now` and times their sleeps."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(
+        self, config: ClientConfig, *, clock: Callable[[], float] = time.time, phase: float = PROCESS_PHASE
+    ) -> None:
         self.config = config
+        self.clock = clock
+        self.phase = phase
         self.api_path: str | None = None if config.api_path == "auto" else config.api_path
         self.token: str | None = config.token
         origin = urlsplit(config.host)
@@ -75,7 +85,7 @@ class ClientCore:
         """Run ``op``; the first API answer confirms the cached base path, unless it says no API is
         there (404, an HTML page, a redirect). Then the path is evicted and detected again, once per
         client, and a call the old path denied is resent at the new one: it never reached an API."""
-        reply: Reply | None = None
+        reply: Reply | float | None = None
         error: BaseException | None = None
         while True:
             finished, step = advance(op, reply, error)
@@ -91,6 +101,7 @@ class ClientCore:
             if not watched:
                 continue
             assert isinstance(step, Call)
+            assert not isinstance(reply, float)
             if not _no_api_here(step, reply, error):
                 if error is None and step.sink is None:
                     self.api_path_unconfirmed = False
@@ -117,6 +128,29 @@ class ClientCore:
                     reply = yield step
                 except PsevenError as exc:
                     error = exc
+
+    def step(self, op: Op[Any], reply: Reply | float | None, error: BaseException | None) -> tuple[bool, Any]:
+        """:func:`advance` for a driver: looks at the clock are answered at once, and a sleep comes
+        back as the plain number of seconds to sleep (aligned to this client's phase, and never
+        past its ``until``), so both drivers keep time alike."""
+        finished, step = advance(op, reply, error)
+        while not finished and isinstance(step, Now):
+            finished, step = advance(op, self.clock(), None)
+        if not finished and isinstance(step, Sleep):
+            return False, Sleep(self.pause_seconds(step))
+        return finished, step
+
+    def pause_seconds(self, sleep: Sleep) -> float:
+        now = self.clock()
+        pause = sleep.seconds
+        if sleep.aligned and pause > 0:
+            # Aligned waits in one process all poll at the same instants: the async client answers
+            # the polls of one workflow from one runs-list request, and a triggerer wakes once per
+            # interval instead of once per workflow (docs/benchmarks.md, trigger capacity).
+            pause -= (now - self.phase * pause) % pause
+        if sleep.until is not None:
+            pause = min(pause, sleep.until - now)
+        return max(0.0, pause)
 
     def api_base(self, base: Base) -> str:
         """``{sign-in URL}/pseven/{api path}/v2/`` or the AppsHub twin."""
@@ -169,9 +203,7 @@ def _no_api_here(call: Call, reply: Reply | None, error: BaseException | None) -
     return "html" in reply.content_type.lower() or reply.content.lstrip()[:1] == b"<"
 
 
-def advance(
-    op: Generator[Call | Sleep, Reply | None, Any], reply: Reply | None, error: BaseException | None
-) -> tuple[bool, Any]:
+def advance(op: Op[Any], reply: Reply | float | None, error: BaseException | None) -> tuple[bool, Any]:
     """Feed ``op`` the last answer (or error); return ``(True, result)`` or ``(False, next step)``."""
     try:
         step = op.throw(error) if error is not None else op.send(reply)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_pseven.client.calls import Base, Call, Op, Retry, Sleep
+from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry, Sleep
 from airflow_provider_pseven.client.config import API_PATHS
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
@@ -140,7 +140,7 @@ def login(username: str, password: str) -> Op[str]:
             f"signing in as {username!r} failed: check the connection's Login and Password, "
             "or leave Login empty and set Password to an API token",
         ) from None
-    assert reply is not None
+    assert isinstance(reply, Reply)
     token = reply.json_object().get("token")
     if not isinstance(token, str) or not token:
         raise PsevenError("auth/login/ answered without a token")
@@ -158,7 +158,7 @@ def detect_api_path() -> Op[str]:
     for candidate in ("@rest", ".rest"):
         path = f"pseven/{candidate}/v2/workflows/"
         reply = yield Call("GET", path, base=Base.SITE, raw=True)
-        assert reply is not None
+        assert isinstance(reply, Reply)
         host = reply.url.split("/pseven/", 1)[0]
         if reply.is_json and reply.status != 404:
             log.info("pSeven REST API found at %s", reply.url.rsplit("workflows/", 1)[0])
@@ -180,7 +180,7 @@ def _collection(path: str, base: Base) -> Op[list[Any]]:
             "the configured base path",
             [f"GET {error.path} answered HTTP 404 ({error.detail or 'no detail'})"],
         ) from None
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return [item for item in reply.json_list() if isinstance(item, dict)]
 
 
@@ -190,7 +190,7 @@ def list_workflows() -> Op[list[Workflow]]:
 
 def get_workflow(workflow_id: str) -> Op[Workflow]:
     reply = yield Call("GET", f"workflows/{quote(workflow_id, safe='')}/")
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return Workflow.from_json(reply.json_object())
 
 
@@ -230,7 +230,7 @@ def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
     """An app's default version, or ``version`` of it (``apps/{id}@{version}/``)."""
     target = app_id if version is None else f"{app_id.split('@', 1)[0]}@{version}"
     reply = yield Call("GET", f"apps/{quote(target, safe='@')}/", base=Base.APPSHUB)
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return AppVersion.from_json(reply.json_object())
 
 
@@ -290,7 +290,7 @@ def publish_app(
     body = MultipartBody(text_fields, files, chunk_size=chunk_size)
     call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
     reply = yield call
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return AppVersion.from_json(reply.json_object())
 
 
@@ -299,7 +299,7 @@ def publish_app(
 
 def list_runs(kind: RunKind, parent_id: str) -> Op[list[Run]]:
     reply = yield Call("GET", runs_path(kind, parent_id), base=_base(kind))
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return [Run.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
 
 
@@ -346,7 +346,7 @@ def deploy_run(
             retry=Retry.UNSENT_ONLY,
         )
     reply = yield call
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return Run.from_json(reply.json_object())
 
 
@@ -367,7 +367,7 @@ def get_run(ref: RunRef) -> Op[Run]:
         reply = yield Call("GET", ref.path(), base=ref.base)
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return Run.from_json(reply.json_object())
 
 
@@ -383,7 +383,7 @@ def get_run_summary(ref: RunRef) -> Op[Run]:
         )
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return Run.from_json(reply.json_object())
 
 
@@ -454,7 +454,7 @@ def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]
     """Entries of the run directory, or of ``directory`` relative to it (``ls/``)."""
     params = (("directory", directory),) if directory else ()
     reply = yield Call("GET", ref.path("ls/"), base=ref.base, params=params)
-    assert reply is not None
+    assert isinstance(reply, Reply)
     entries = reply.json_object().get("entries") or []
     return [FileEntry.from_json(entry) for entry in entries if isinstance(entry, dict)]
 
@@ -484,7 +484,7 @@ def upload(
             parts.append(("file", spec, None))
     body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
     reply = yield Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
-    assert reply is not None
+    assert isinstance(reply, Reply)
     data = reply.json_object()
     return UploadResult(
         files=tuple(str(p) for p in data.get("uploaded_files") or ()),
@@ -504,7 +504,7 @@ def message_pop(ref: RunRef, channel: str | None = None) -> Op[str | None]:
     """Take one message from the run (platform-to-client queue); None when it is empty (204)."""
     body = {"channel": channel} if channel else {}
     reply = yield Call("POST", ref.path("message_pop/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
-    assert reply is not None
+    assert isinstance(reply, Reply)
     if reply.status == 204 or not reply.content.strip():
         return None
     message = reply.json_object().get("message")

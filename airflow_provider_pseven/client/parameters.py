@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_pseven.client.calls import Call, Op
+from airflow_provider_pseven.client.calls import Call, Op, Reply
 from airflow_provider_pseven.client.errors import (
     PsevenBadRequestError,
     PsevenConfigError,
@@ -114,7 +114,7 @@ def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
         )
         body, _ = patch_body(run, new_by_id, echo_unset=True)
         reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
-    assert reply is not None
+    assert isinstance(reply, Reply)
     return checked(Run.from_json(reply.json_object()), new_by_id)
 
 

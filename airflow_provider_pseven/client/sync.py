@@ -13,7 +13,7 @@ from airflow_provider_pseven.client import lifecycle, parameters, waiting
 from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.config import ClientConfig
-from airflow_provider_pseven.client.core import ClientCore, advance
+from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError, PsevenTransportError
 
 if TYPE_CHECKING:
@@ -65,10 +65,12 @@ class PsevenClient:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        phase: float = PROCESS_PHASE,
     ) -> None:
         import requests
 
-        self.core = ClientCore(config)
+        self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
         self.session = session or requests.Session()
         self._sleep = sleep
@@ -94,10 +96,10 @@ class PsevenClient:
         return self._drive(self.core.checked(op))
 
     def _drive(self, op: Op[T]) -> T:
-        reply: Reply | None = None
+        reply: Reply | float | None = None
         error: BaseException | None = None
         while True:
-            finished, step = advance(op, reply, error)
+            finished, step = self.core.step(op, reply, error)
             if finished:
                 return step
             reply, error = None, None

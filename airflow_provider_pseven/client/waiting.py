@@ -1,21 +1,20 @@
 """Waiting loops, written once as operations: a trigger runs them on the async client, an operator
 that does not defer runs the very same loop on the sync client.
 
-Deadlines are absolute wall-clock times (``time.time()``), so a loop rebuilt after a triggerer
-restart keeps the original deadline. Transient failures (no answer, 429, 5xx after the client's own
+Deadlines are absolute times of the driver's clock (wall-clock seconds since the epoch), so a loop
+rebuilt after a triggerer restart keeps the original deadline. The loops read no clock of their
+own: they ask the driver (:func:`~airflow_provider_pseven.client.calls.clock`, ``Sleep(until=)``). Transient failures (no answer, 429, 5xx after the client's own
 retries) never end a wait: the loop logs them and polls again at the next interval.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_pseven.client.calls import Op, Sleep
+from airflow_provider_pseven.client.calls import Op, Sleep, clock
 from airflow_provider_pseven.client.errors import (
     PsevenBadRequestError,
     PsevenServerError,
@@ -63,33 +62,10 @@ def app_summary(app: AppVersion) -> dict[str, Any]:
     }
 
 
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else deadline - time.time()
-
-
-def _passed(deadline: float | None) -> bool:
-    remaining = _remaining(deadline)
-    return remaining is not None and remaining <= 0
-
-
-#: Where in each interval this process's run waits tick, as a fraction of the interval. Random per
-#: process, so that triggerers on several machines do not poll one server at the same instants.
-_PHASE = random.random()
-
-
-def _pause(deadline: float | None, interval: float, *, aligned: bool = False) -> Sleep:
-    """Sleep for ``interval``, or with ``aligned`` to the next tick of ``interval`` at this
-    process's phase.
-
-    Aligned waits in one triggerer all poll at the same instants: the async client answers the
-    polls of one workflow from one runs-list request, and the triggerer wakes once per interval
-    instead of once per workflow, which cut its CPU per poll at 100 waits by about a third
-    (benchmarks/trigger_capacity.py). The server sees at most the client's pool size of requests at
-    once, so the shared tick does not turn into a burst of thousands.
-    """
-    pause = interval - ((time.time() - _PHASE * interval) % interval) if aligned else interval
-    remaining = _remaining(deadline)
-    return Sleep(pause if remaining is None else max(0.0, min(pause, remaining)))
+def _passed(deadline: float | None) -> Op[bool]:
+    if deadline is None:
+        return False
+    return (yield from clock()) >= deadline
 
 
 def classify(
@@ -121,7 +97,7 @@ def wait_for_run(
 ) -> Op[WaitResult]:
     """Poll a run until it reaches a target state, a failure state, or the deadline (see :func:`classify`)."""
     last: RunState | None = None
-    started = time.time()
+    started = yield from clock()
     while True:
         try:
             run = yield from get_run_summary(ref)
@@ -129,22 +105,17 @@ def wait_for_run(
             log.warning("Run %s: could not read its state (%s); polling again", ref.run_id, error)
         else:
             if run.state is not last:
-                log.info(
-                    "Run %s (%s) is %s after %.0f s",
-                    ref.run_id,
-                    run.name,
-                    run.state_text,
-                    time.time() - started,
-                )
+                elapsed = (yield from clock()) - started
+                log.info("Run %s (%s) is %s after %.0f s", ref.run_id, run.name, run.state_text, elapsed)
                 last = run.state
             ended = classify(ref, run, targets, failures)
             if ended is not None:
                 return ended
-        if _passed(deadline):
+        if (yield from _passed(deadline)):
             state = last.value if last else "unknown"
             what = f"run {ref.run_id} was still {state} at its deadline"
             return WaitResult("timeout", state, {**ref.as_dict(), "state": state}, what)
-        yield _pause(deadline, interval, aligned=True)
+        yield Sleep(interval, aligned=True, until=deadline)
 
 
 def wait_for_app(
@@ -167,11 +138,11 @@ def wait_for_app(
                 return WaitResult(
                     "failed", app.state_text, app_summary(app), f"publishing app {app_id} failed"
                 )
-        if _passed(deadline):
+        if (yield from _passed(deadline)):
             state = last.value if last else "unknown"
             what = f"app {app_id} version {version} was still {state} at its deadline"
             return WaitResult("timeout", state, {"app_id": app_id, "version": version, "state": state}, what)
-        yield _pause(deadline, interval)
+        yield Sleep(interval, until=deadline)
 
 
 def _where(channel: str | None) -> str:
@@ -226,7 +197,7 @@ def wait_for_message(
         else:
             if outcome is not None:
                 return outcome
-        if _passed(deadline):
+        if (yield from _passed(deadline)):
             what = f"no message on {_where(channel)} of run {ref.run_id} before the deadline"
             return WaitResult("timeout", "RUNNING", ref.as_dict(), what)
-        yield _pause(deadline, interval)
+        yield Sleep(interval, until=deadline)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -229,7 +228,8 @@ class WaitingMixin:
         self._waiting_on: RunRef | None = None
 
     def deadline(self) -> float | None:
-        return None if self.timeout is None else time.time() + self.timeout
+        """The absolute deadline of a wait starting now, on the client's clock (wall-clock time)."""
+        return None if self.timeout is None else self.hook.client.core.clock() + self.timeout
 
     def wait(self, trigger: PsevenWaitTrigger, method_name: str, ref: RunRef | None = None) -> WaitResult:
         """Defer to ``trigger`` (resuming in ``method_name``), or run its wait here and return."""

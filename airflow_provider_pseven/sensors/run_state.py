@@ -8,7 +8,6 @@ Deferred (the default), the wait runs in the triggerer and polls every ``poke_in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -101,7 +100,7 @@ class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ign
         return PsevenHook(self.pseven_conn_id)
 
     def _deadline_from_start(self) -> float:
-        return time.time() + float(self.timeout or 0)
+        return self.hook.client.core.clock() + float(self.timeout or 0)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         result = self.result_from_event(event)

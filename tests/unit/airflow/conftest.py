@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from af_support import CONN, RUN_NAME_TOKEN, FakeClock
 
-from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient, operations, waiting
+from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
 from airflow_provider_pseven.hooks import pseven as hook_module
-from airflow_provider_pseven.operators import base as base_module
 from airflow_provider_pseven.operators import runs as runs_module
 
 
@@ -30,13 +29,16 @@ def pseven_conn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """One fake clock for every client the hook builds: their sleeps move it, their waits and the
+    operators' deadlines read it."""
     fake = FakeClock()
-    for module in (operations, waiting, base_module, runs_module):
-        if hasattr(module, "time"):  # operations read no clock; waiting and base still do
-            monkeypatch.setattr(module, "time", fake)
-    monkeypatch.setattr(hook_module, "PsevenClient", functools.partial(PsevenClient, sleep=fake.sleep))
     monkeypatch.setattr(
-        hook_module, "AsyncPsevenClient", functools.partial(AsyncPsevenClient, sleep=fake.async_sleep)
+        hook_module, "PsevenClient", functools.partial(PsevenClient, sleep=fake.sleep, clock=fake.time)
+    )
+    monkeypatch.setattr(
+        hook_module,
+        "AsyncPsevenClient",
+        functools.partial(AsyncPsevenClient, sleep=fake.async_sleep, clock=fake.time),
     )
     return fake
 

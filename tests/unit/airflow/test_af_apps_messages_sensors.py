@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -288,8 +287,7 @@ def state_sensor(**kwargs: Any) -> RunStateSensor:
     return std_log(RunStateSensor(task_id="w", **IDS, **kwargs))
 
 
-def test_run_state_sensor_defers_by_default() -> None:
-    before = time.time()
+def test_run_state_sensor_defers_by_default(clock: FakeClock) -> None:
     with pytest.raises(TaskDeferred) as deferred:
         state_sensor(timeout=3600, poll_interval=15).execute(make_context())
     trigger = deferred.value.trigger
@@ -299,7 +297,7 @@ def test_run_state_sensor_defers_by_default() -> None:
     assert trigger.failure_states == ["FAILED", "INTERRUPTED"]
     assert trigger.interrupt_on_kill is True
     assert trigger.poll_interval == 15.0
-    assert before + 3600 <= trigger.deadline <= time.time() + 3600
+    assert trigger.deadline == clock.time() + 3600  # on the client's clock
 
 
 def test_run_state_sensor_custom_states_and_app_runs() -> None:

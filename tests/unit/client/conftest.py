@@ -9,15 +9,11 @@ import requests_mock
 import respx
 from pseven_client_harness import Api, FakeClock
 
-from airflow_provider_pseven.client import waiting
-
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Deadlines inside waiting loops follow a fake clock, moved only by the injected sleep."""
-    fake = FakeClock()
-    monkeypatch.setattr(waiting, "time", fake)
-    return fake
+def clock() -> FakeClock:
+    """The clients' clock: deadlines follow it, and only the injected sleep moves it."""
+    return FakeClock()
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -265,12 +265,12 @@ def _async_error(kind: str) -> Exception:
 
 
 class FakeClock:
-    """Replaces ``time`` in the operations module: only the injected sleep moves it."""
+    """The clients' clock (injected, as ``clock=``): only the injected sleep moves it."""
 
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def monotonic(self) -> float:
+    def time(self) -> float:
         return self.now
 
 
@@ -371,9 +371,9 @@ class Api:
         config = self.config(**overrides)
         client: Any
         if self.is_async:
-            client = AsyncPsevenClient(config, sleep=self._async_sleep)
+            client = AsyncPsevenClient(config, sleep=self._async_sleep, clock=self.clock.time)
         else:
-            client = PsevenClient(config, sleep=self._sleep)
+            client = PsevenClient(config, sleep=self._sleep, clock=self.clock.time)
         self._clients.append(client)
         return client
 

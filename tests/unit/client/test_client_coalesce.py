@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from airflow_provider_pseven.client.calls import Base, Call, Reply
+from airflow_provider_pseven.client.calls import Base, Call, Reply, Sleep
 from airflow_provider_pseven.client.coalesce import ListCoalescer
+from airflow_provider_pseven.client.config import ClientConfig
+from airflow_provider_pseven.client.core import ClientCore
 from airflow_provider_pseven.client.errors import PsevenNotFoundError, PsevenServerError
 from airflow_provider_pseven.client.operations import RunRef, get_run_summary
-from airflow_provider_pseven.client.waiting import _pause
 
 RUNS = "workflows/wf/runs/"
 
@@ -129,26 +130,29 @@ def test_run_summary_calls_name_their_runs_list():
     )
 
 
-@pytest.mark.parametrize("now", [1000.0, 1000.3, 1004.9, 1234.56])
-def test_aligned_waits_tick_together(monkeypatch, now):
-    monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: now)
-    pause = _pause(None, 5.0, aligned=True).seconds
+def core_at(now: list[float], phase: float = 0.3) -> ClientCore:
+    """A client core whose clock reads ``now[0]`` (tests move it by hand)."""
+    return ClientCore(ClientConfig(host="http://p7.test", token="t"), clock=lambda: now[0], phase=phase)
+
+
+@pytest.mark.parametrize("start", [1000.0, 1000.3, 1004.9, 1234.56])
+def test_aligned_waits_tick_together(start):
+    now = [start]
+    core = core_at(now)
+    pause = core.pause_seconds(Sleep(5.0, aligned=True))
     assert 0 < pause <= 5.0
     # The next tick is the same instant for every aligned wait of the process, wherever it started.
-    monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: now + 1.7)
-    later = _pause(None, 5.0, aligned=True).seconds
-    assert (now + pause) % 5.0 == pytest.approx((now + 1.7 + later) % 5.0)
-    assert _pause(None, 5.0).seconds == 5.0  # not aligned: the plain interval
+    now[0] = start + 1.7
+    later = core.pause_seconds(Sleep(5.0, aligned=True))
+    assert (start + pause) % 5.0 == pytest.approx((start + 1.7 + later) % 5.0)
+    assert core.pause_seconds(Sleep(5.0)) == 5.0  # not aligned: the plain interval
 
 
-def test_the_tick_phase_is_the_process_s_own(monkeypatch):
-    monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: 1000.0)
-    monkeypatch.setattr("airflow_provider_pseven.client.waiting._PHASE", 0.25)
-    assert _pause(None, 4.0, aligned=True).seconds == pytest.approx(1.0)
-    monkeypatch.setattr("airflow_provider_pseven.client.waiting._PHASE", 0.5)
-    assert _pause(None, 4.0, aligned=True).seconds == pytest.approx(2.0)
+def test_the_tick_phase_is_the_client_s_own():
+    assert core_at([1000.0], phase=0.25).pause_seconds(Sleep(4.0, aligned=True)) == pytest.approx(1.0)
+    assert core_at([1000.0], phase=0.5).pause_seconds(Sleep(4.0, aligned=True)) == pytest.approx(2.0)
 
 
-def test_a_pause_never_passes_the_deadline(monkeypatch):
-    monkeypatch.setattr("airflow_provider_pseven.client.waiting.time.time", lambda: 100.0)
-    assert _pause(100.5, 5.0, aligned=True).seconds <= 0.5
+def test_a_pause_never_passes_the_deadline():
+    assert core_at([100.0]).pause_seconds(Sleep(5.0, aligned=True, until=100.5)) <= 0.5
+    assert core_at([100.0]).pause_seconds(Sleep(5.0, until=99.0)) == 0.0
