@@ -27,6 +27,8 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 os.environ.pop("AIRFLOW_CONN_PSEVEN_DEFAULT", None)
+# The API path cache of the suite's clients lives in the suite's own temp dir, not the user's.
+os.environ["PSEVEN_API_PATH_CACHE_DIR"] = str(AIRFLOW_HOME / "api-path-cache")
 
 # The whole suite's Secret values are recognisable (see tests/sweep_values.py); tests may override.
 from tests.sweep_values import SWEEP_SECRET, SWEEP_TOKEN, leaks  # noqa: E402
