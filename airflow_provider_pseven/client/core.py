@@ -50,6 +50,8 @@ class ClientCore:
         #: True while ``api_path`` is one the cache remembered and no answer has confirmed it yet.
         self.api_path_unconfirmed = False
         self._redetecting = False
+        #: The workflows list detection was answered with, for the first ``workflows/`` call after it.
+        self._listing: Reply | None = None
         if self.api_path is None and config.api_path_cache is not None:
             self.api_path = config.api_path_cache.get(config.host, config.connection_id)
             self.api_path_unconfirmed = self.api_path is not None
@@ -71,7 +73,7 @@ class ClientCore:
             self.token = token
 
     def _detect_api_path(self) -> Op[None]:
-        self.api_path = yield from ops.detect_api_path()
+        self.api_path = yield from ops.detect_api_path(self._keep_listing)
         self.api_path_unconfirmed = False
         if self.config.api_path_cache is not None:
             self.config.api_path_cache.put(self.config.host, self.config.connection_id, self.api_path)
@@ -134,11 +136,39 @@ class ClientCore:
         back as the plain number of seconds to sleep (aligned to this client's phase, and never
         past its ``until``), so both drivers keep time alike."""
         finished, step = advance(op, reply, error)
-        while not finished and isinstance(step, Now):
-            finished, step = advance(op, self.clock(), None)
+        while not finished and isinstance(step, Now | Call) and not self._must_send(step):
+            finished, step = advance(
+                op, self.clock() if isinstance(step, Now) else self._take_listing(), None
+            )
         if not finished and isinstance(step, Sleep):
             return False, Sleep(self.pause_seconds(step))
         return finished, step
+
+    def _keep_listing(self, reply: Reply) -> None:
+        self._listing = reply
+
+    def _must_send(self, step: Call | Now) -> bool:
+        """Whether a call needs the network: not when it is the ``workflows/`` list that detection
+        was just answered with (its first use only; any other API call drops that answer)."""
+        if isinstance(step, Now):
+            return False
+        if self._listing is None:
+            return True
+        if (
+            step.method == "GET"
+            and step.base is Base.PSEVEN
+            and step.path == "workflows/"
+            and not step.params
+        ):
+            return False
+        if step.base is not Base.SITE:
+            self._listing = None
+        return True
+
+    def _take_listing(self) -> Reply:
+        assert self._listing is not None
+        listing, self._listing = self._listing, None
+        return listing
 
     def pause_seconds(self, sleep: Sleep) -> float:
         now = self.clock()

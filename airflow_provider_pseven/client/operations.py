@@ -147,11 +147,12 @@ def login(username: str, password: str) -> Op[str]:
     return token
 
 
-def detect_api_path() -> Op[str]:
+def detect_api_path(keep_listing: Callable[[Reply], None] | None = None) -> Op[str]:
     """Find whether the server spells its API base ``@rest`` (newer) or ``.rest`` (older).
 
     Any JSON answer other than 404 from ``workflows/`` (even 403 without a token) means the API is
-    there; a sign-in HTML page or a 404 means it is not.
+    there; a sign-in HTML page or a 404 means it is not. A 200 answer is the workflows list itself:
+    ``keep_listing`` gets it, so the client's next ``workflows/`` call need not ask again.
     """
     tried: list[str] = []
     host = ""
@@ -162,6 +163,8 @@ def detect_api_path() -> Op[str]:
         host = reply.url.split("/pseven/", 1)[0]
         if reply.is_json and reply.status != 404:
             log.info("pSeven REST API found at %s", reply.url.rsplit("workflows/", 1)[0])
+            if reply.status == 200 and keep_listing is not None:
+                keep_listing(reply)
             return candidate
         tried.append(f"{reply.url} answered HTTP {reply.status} ({reply.content_type or 'no content type'})")
     raise PsevenApiNotFoundError(host, tried)

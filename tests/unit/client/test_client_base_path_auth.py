@@ -46,13 +46,13 @@ async def test_auto_detects_at_rest_first(api: Api) -> None:
     api.route("GET", f"{AT_REST}workflows/", ok([workflow_json()]))
     api.route("GET", f"{HOST}/appshub/@rest/v2/apps/", ok([]))
     client = api.make_client(api_path="auto")
-    await api.call("list_workflows", client=client)
+    workflows = await api.call("list_workflows", client=client)
     await api.call("list_apps", client=client)
     assert [s.url for s in api.sent] == [
-        f"{AT_REST}workflows/",  # the probe
-        f"{AT_REST}workflows/",
+        f"{AT_REST}workflows/",  # the probe, whose answer is the list asked for next
         f"{HOST}/appshub/@rest/v2/apps/",
     ]
+    assert [w.id for w in workflows] == [workflow_json()["id"]]
     assert client.core.api_path == "@rest"
 
 
@@ -62,11 +62,25 @@ async def test_auto_falls_back_to_dot_rest_once_per_client(api: Api) -> None:
     client = api.make_client(api_path="auto")
     await api.call("list_workflows", client=client)
     await api.call("list_workflows", client=client)
+    # The probe's list answers the first call only: the second asks the server again.
     assert [s.url for s in api.sent] == [
         f"{AT_REST}workflows/",
         f"{DOT_REST}workflows/",
         f"{DOT_REST}workflows/",
-        f"{DOT_REST}workflows/",
+    ]
+
+
+async def test_the_probe_list_answers_only_a_call_that_comes_right_after_it(api: Api) -> None:
+    """Another API call first: the probe's list is dropped, never served later as a stale list."""
+    api.route("GET", f"{AT_REST}workflows/", ok([workflow_json()]))
+    api.route("GET", f"{HOST}/appshub/@rest/v2/apps/", ok([]))
+    client = api.make_client(api_path="auto")
+    await api.call("list_apps", client=client)
+    await api.call("list_workflows", client=client)
+    assert [s.url for s in api.sent] == [
+        f"{AT_REST}workflows/",
+        f"{HOST}/appshub/@rest/v2/apps/",
+        f"{AT_REST}workflows/",
     ]
 
 
