@@ -11,7 +11,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import httpx
 from tenacity import AsyncRetrying
 
-from airflow_provider_pseven.client import aio_network, lifecycle, parameters, waiting
+from airflow_provider_pseven.client import aio_network, appshub, lifecycle, parameters, run_files, waiting
 from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.coalesce import ListCoalescer
@@ -190,10 +190,10 @@ class AsyncPsevenClient:
     list_workflows = _bind(ops.list_workflows)
     get_workflow = _bind(ops.get_workflow)
     resolve_workflow = _bind(ops.resolve_workflow)
-    list_apps = _bind(ops.list_apps)
-    get_app = _bind(ops.get_app)
-    resolve_app = _bind(ops.resolve_app)
-    publish_app = _bind(ops.publish_app)
+    list_apps = _bind(appshub.list_apps)
+    get_app = _bind(appshub.get_app)
+    resolve_app = _bind(appshub.resolve_app)
+    publish_app = _bind(appshub.publish_app)
     list_runs = _bind(ops.list_runs)
     find_run = _bind(ops.find_run)
     deploy_run = _bind(ops.deploy_run)
@@ -207,10 +207,10 @@ class AsyncPsevenClient:
     teardown = _bind(lifecycle.teardown)
     delete_run = _bind(ops.delete_run)
     get_results = _bind(ops.get_results)
-    download = _bind(ops.download)
-    read_log_tail = _bind(ops.read_log_tail)
-    list_files = _bind(ops.list_files)
-    upload = _bind(ops.upload)
+    download = _bind(run_files.download)
+    read_log_tail = _bind(run_files.read_log_tail)
+    list_files = _bind(run_files.list_files)
+    upload = _bind(run_files.upload)
     message_push = _bind(ops.message_push)
     message_pop = _bind(ops.message_pop)
     wait_for_run = _bind(waiting.wait_for_run)

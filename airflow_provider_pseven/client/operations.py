@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,23 +50,16 @@ from airflow_provider_pseven.client.errors import (
     PsevenWaitTimeout,
 )
 from airflow_provider_pseven.client.models import (
-    AppVersion,
-    FileEntry,
     Run,
     RunKind,
     RunState,
-    UploadResult,
     Workflow,
 )
 from airflow_provider_pseven.client.multipart import MultipartBody
-from airflow_provider_pseven.client.transfer import Sink, TailSink
 
 log = logging.getLogger("airflow_provider_pseven.client")
 
-LOG_FILE = ".p7.log.txt"
-_HEX_ID = re.compile(r"^[0-9a-f]{32}(@\d+)?$")
-
-UploadSpec = str | os.PathLike[str] | tuple[str | os.PathLike[str], str]
+HEX_ID = re.compile(r"^[0-9a-f]{32}(@\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -118,7 +110,15 @@ def runs_path(kind: RunKind, parent_id: str) -> str:
     return f"{kind.collection}/{quote(parent_id, safe='@')}/runs/"
 
 
-def _base(kind: RunKind) -> Base:
+def form_fields(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Form fields as the guide's examples send them: booleans as ``True``/``False``."""
+    return [
+        (key, ("True" if value else "False") if isinstance(value, bool) else str(value))
+        for key, value in fields.items()
+    ]
+
+
+def base_of(kind: RunKind) -> Base:
     return Base.PSEVEN if kind is RunKind.WORKFLOW else Base.APPSHUB
 
 
@@ -170,10 +170,10 @@ def detect_api_path(keep_listing: Callable[[Reply], None] | None = None) -> Op[s
     raise PsevenApiNotFoundError(host, tried)
 
 
-# --- workflows and apps -------------------------------------------------------------------------
+# --- workflows -------------------------------------------------------------------------
 
 
-def _collection(path: str, base: Base) -> Op[list[Any]]:
+def top_level_list(path: str, base: Base) -> Op[list[Any]]:
     """A top-level list (``workflows/``, ``apps/``). The API always has one, so a 404 there means
     the API is not at this base path (a wrong host or api_path), not that a thing is missing."""
     try:
@@ -188,7 +188,7 @@ def _collection(path: str, base: Base) -> Op[list[Any]]:
 
 
 def list_workflows() -> Op[list[Workflow]]:
-    return [Workflow.from_json(item) for item in (yield from _collection("workflows/", Base.PSEVEN))]
+    return [Workflow.from_json(item) for item in (yield from top_level_list("workflows/", Base.PSEVEN))]
 
 
 def get_workflow(workflow_id: str) -> Op[Workflow]:
@@ -197,7 +197,7 @@ def get_workflow(workflow_id: str) -> Op[Workflow]:
     return Workflow.from_json(reply.json_object())
 
 
-def _pick(what: str, spec: str, items: Sequence[Any], keys: Iterable[Callable[[Any], str]]) -> Any:
+def pick_one(what: str, spec: str, items: Sequence[Any], keys: Iterable[Callable[[Any], str]]) -> Any:
     """The one item whose id, path or name equals ``spec``, else a lookup error naming candidates."""
     for key in keys:
         matches = [item for item in items if key(item) == spec]
@@ -213,95 +213,23 @@ def resolve_workflow(spec: str) -> Op[Workflow]:
     if not spec or not spec.strip():
         raise PsevenConfigError("workflow is empty: give an id, a storage path or a unique name")
     spec = spec.strip()
-    if _HEX_ID.match(spec):
+    if HEX_ID.match(spec):
         try:
             return (yield from get_workflow(spec))
         except PsevenNotFoundError:
             pass
     workflows = yield from list_workflows()
-    chosen: Workflow = _pick(
+    chosen: Workflow = pick_one(
         "workflow", spec, workflows, (lambda w: w.id, lambda w: w.path, lambda w: w.name)
     )
     return chosen
-
-
-def list_apps() -> Op[list[AppVersion]]:
-    return [AppVersion.from_json(item) for item in (yield from _collection("apps/", Base.APPSHUB))]
-
-
-def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
-    """An app's default version, or ``version`` of it (``apps/{id}@{version}/``)."""
-    target = app_id if version is None else f"{app_id.split('@', 1)[0]}@{version}"
-    reply = yield Call("GET", f"apps/{quote(target, safe='@')}/", base=Base.APPSHUB)
-    assert isinstance(reply, Reply)
-    return AppVersion.from_json(reply.json_object())
-
-
-def resolve_app(spec: str) -> Op[AppVersion]:
-    """An app given as id, ``id@version`` or unique name."""
-    if not spec or not spec.strip():
-        raise PsevenConfigError("app is empty: give an app id or a unique app name")
-    spec = spec.strip()
-    if _HEX_ID.match(spec):
-        try:
-            return (yield from get_app(spec))
-        except PsevenNotFoundError:
-            pass
-    apps = yield from list_apps()
-    chosen: AppVersion = _pick("app", spec, apps, (lambda a: a.id, lambda a: a.name))
-    return chosen
-
-
-def _form_bool(value: bool) -> str:
-    return "True" if value else "False"
-
-
-def publish_app(
-    workflow_path: str,
-    name: str,
-    *,
-    workspace_name: str | None = None,
-    workspace_id: str | None = None,
-    description: str | None = None,
-    version: int | None = None,
-    set_version_as_default: bool | None = None,
-    allow_get_as_workflow: bool | None = None,
-    thumbnail: str | os.PathLike[str] | None = None,
-    chunk_size: int = 1024 * 1024,
-) -> Op[AppVersion]:
-    """Publish a workflow as an AppsHub app (``apps/`` POST); fields left None are omitted."""
-    if not (workspace_name or workspace_id):
-        raise PsevenConfigError(
-            "Publishing needs workspace_name or workspace_id (the workspace to host the app)"
-        )
-    if not name:
-        raise PsevenConfigError("Publishing needs the app name")
-    fields: dict[str, Any] = {"name": name, "workflow_path": workflow_path}
-    optional = {
-        "workspace.name": workspace_name,
-        "workspace.id": str(workspace_id) if workspace_id is not None else None,
-        "description": description,
-        "version": version,
-        "set_version_as_default": set_version_as_default,
-        "allow_get_as_workflow": allow_get_as_workflow,
-    }
-    fields.update({key: value for key, value in optional.items() if value is not None})
-    # Form data is what the guide's examples send, and the one content type it accepts with or
-    # without a thumbnail (JSON only without one), so every server takes it.
-    text_fields = [(k, _form_bool(v) if isinstance(v, bool) else str(v)) for k, v in fields.items()]
-    files = [("thumbnail", thumbnail, None)] if thumbnail is not None else []
-    body = MultipartBody(text_fields, files, chunk_size=chunk_size)
-    call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
-    reply = yield call
-    assert isinstance(reply, Reply)
-    return AppVersion.from_json(reply.json_object())
 
 
 # --- runs ---------------------------------------------------------------------------------------
 
 
 def list_runs(kind: RunKind, parent_id: str) -> Op[list[Run]]:
-    reply = yield Call("GET", runs_path(kind, parent_id), base=_base(kind))
+    reply = yield Call("GET", runs_path(kind, parent_id), base=base_of(kind))
     assert isinstance(reply, Reply)
     return [Run.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
 
@@ -337,15 +265,14 @@ def deploy_run(
         if kind is not RunKind.APP:
             raise PsevenConfigError("personal applies to AppsHub app runs only")
         body["personal"] = personal
-    call = Call("POST", runs_path(kind, parent_id), base=_base(kind), json=body, retry=Retry.UNSENT_ONLY)
+    call = Call("POST", runs_path(kind, parent_id), base=base_of(kind), json=body, retry=Retry.UNSENT_ONLY)
     if kind is RunKind.APP:
         # The guide deploys app runs with form fields (``data=settings``, ``curl -F``), not JSON.
-        fields = [(k, _form_bool(v) if isinstance(v, bool) else str(v)) for k, v in body.items()]
         call = Call(
             "POST",
             runs_path(kind, parent_id),
-            base=_base(kind),
-            body=MultipartBody(fields, []),
+            base=base_of(kind),
+            body=MultipartBody(form_fields(body), []),
             retry=Retry.UNSENT_ONLY,
         )
     reply = yield call
@@ -436,65 +363,6 @@ def get_results(ref: RunRef, *, lag_timeout: float = 30.0, interval: float = 1.0
     return run
 
 
-def download(ref: RunRef, file: str, sink: Sink) -> Op[None]:
-    """Stream a file of the run directory (path relative to it) into ``sink``."""
-    if not file or not file.strip():
-        raise PsevenConfigError("file to download is empty: give a path relative to the run directory")
-    yield Call("GET", ref.path("download/"), base=ref.base, params=(("file", file),), sink=sink)
-
-
-def read_log_tail(ref: RunRef, lines: int = 50) -> Op[str]:
-    """The last ``lines`` lines of the run log (``.p7.log.txt``), or "" when there is none yet."""
-    sink = TailSink(lines)
-    try:
-        yield from download(ref, LOG_FILE, sink)
-    except PsevenNotFoundError:
-        return ""
-    return sink.text
-
-
-def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]:
-    """Entries of the run directory, or of ``directory`` relative to it (``ls/``)."""
-    params = (("directory", directory),) if directory else ()
-    reply = yield Call("GET", ref.path("ls/"), base=ref.base, params=params)
-    assert isinstance(reply, Reply)
-    entries = reply.json_object().get("entries") or []
-    return [FileEntry.from_json(entry) for entry in entries if isinstance(entry, dict)]
-
-
-def upload(
-    ref: RunRef,
-    files: Sequence[UploadSpec] = (),
-    *,
-    destination: str | None = None,
-    directories: Sequence[str] = (),
-    chunk_size: int = 1024 * 1024,
-) -> Op[UploadResult]:
-    """Upload local files (each a path or ``(path, name in the run)``) and create directories.
-
-    Local files are checked before anything is sent; bodies stream from disk.
-    """
-    if not files and not directories:
-        raise PsevenConfigError("Nothing to upload: give files or directories")
-    fields = [("destination", destination)] if destination else []
-    fields += [("directory", name) for name in directories]
-    parts: list[tuple[str, str | os.PathLike[str], str | None]] = []
-    for spec in files:
-        if isinstance(spec, tuple):
-            local, remote = spec
-            parts.append(("file", local, remote))
-        else:
-            parts.append(("file", spec, None))
-    body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
-    reply = yield Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
-    assert isinstance(reply, Reply)
-    data = reply.json_object()
-    return UploadResult(
-        files=tuple(str(p) for p in data.get("uploaded_files") or ()),
-        directories=tuple(str(p) for p in data.get("uploaded_directories") or ()),
-    )
-
-
 def message_push(ref: RunRef, message: str, channel: str | None = None) -> Op[None]:
     """Send a message to the run (client-to-platform queue); the server answers 202."""
     body: dict[str, Any] = {"message": message}
@@ -516,31 +384,27 @@ def message_pop(ref: RunRef, channel: str | None = None) -> Op[str | None]:
 
 __all__ = [
     "API_PATHS",
-    "LOG_FILE",
+    "HEX_ID",
     "RunRef",
-    "UploadSpec",
+    "base_of",
     "delete_run",
     "deploy_run",
     "detect_api_path",
-    "download",
     "find_run",
-    "get_app",
+    "form_fields",
     "get_results",
     "get_run",
     "get_run_summary",
     "get_workflow",
     "interrupt_run",
-    "list_apps",
-    "list_files",
     "list_runs",
     "list_workflows",
     "login",
     "message_pop",
     "message_push",
-    "publish_app",
-    "read_log_tail",
-    "resolve_app",
+    "pick_one",
     "resolve_workflow",
+    "runs_path",
     "start_run",
-    "upload",
+    "top_level_list",
 ]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from tenacity import Retrying
 
-from airflow_provider_pseven.client import lifecycle, parameters, waiting
+from airflow_provider_pseven.client import appshub, lifecycle, parameters, run_files, waiting
 from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.config import ClientConfig
@@ -194,10 +194,10 @@ class PsevenClient:
     list_workflows = _bind(ops.list_workflows)
     get_workflow = _bind(ops.get_workflow)
     resolve_workflow = _bind(ops.resolve_workflow)
-    list_apps = _bind(ops.list_apps)
-    get_app = _bind(ops.get_app)
-    resolve_app = _bind(ops.resolve_app)
-    publish_app = _bind(ops.publish_app)
+    list_apps = _bind(appshub.list_apps)
+    get_app = _bind(appshub.get_app)
+    resolve_app = _bind(appshub.resolve_app)
+    publish_app = _bind(appshub.publish_app)
     list_runs = _bind(ops.list_runs)
     find_run = _bind(ops.find_run)
     deploy_run = _bind(ops.deploy_run)
@@ -211,10 +211,10 @@ class PsevenClient:
     teardown = _bind(lifecycle.teardown)
     delete_run = _bind(ops.delete_run)
     get_results = _bind(ops.get_results)
-    download = _bind(ops.download)
-    read_log_tail = _bind(ops.read_log_tail)
-    list_files = _bind(ops.list_files)
-    upload = _bind(ops.upload)
+    download = _bind(run_files.download)
+    read_log_tail = _bind(run_files.read_log_tail)
+    list_files = _bind(run_files.list_files)
+    upload = _bind(run_files.upload)
     message_push = _bind(ops.message_push)
     message_pop = _bind(ops.message_pop)
     wait_for_run = _bind(waiting.wait_for_run)

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from airflow_provider_pseven.client.appshub import get_app
 from airflow_provider_pseven.client.calls import Op, Sleep, clock
 from airflow_provider_pseven.client.errors import (
     PsevenBadRequestError,
@@ -22,7 +23,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenTransportError,
 )
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
-from airflow_provider_pseven.client.operations import RunRef, get_app, get_run_summary, message_pop
+from airflow_provider_pseven.client.operations import RunRef, get_run_summary, message_pop
 
 log = logging.getLogger("airflow_provider_pseven.client")
 
