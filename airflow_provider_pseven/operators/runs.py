@@ -383,7 +383,7 @@ class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):
         if not run.state.is_active:
             self.log.info("Run %s is %s: nothing to interrupt", ref.run_id, run.state_text)
             return run.state_text
-        queued_polls = math.ceil(self.timeout or 600.0)
+        queued_polls = math.ceil(self.wait_timeout or 600.0)
         if not client.interrupt_if_running(ref, queued_polls=queued_polls, interval=1.0):
             run = client.get_run(ref)
             if run.state is RunState.QUEUED_TO_RUN:

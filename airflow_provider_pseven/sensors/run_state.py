@@ -19,12 +19,9 @@ from airflow_provider_pseven.client import RunState
 from airflow_provider_pseven.client.waiting import classify, poll_message
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.hooks.pseven import PsevenHook
-from airflow_provider_pseven.operators.base import (
-    RunAddress,
-    WaitingMixin,
-    positive,
-    with_default_retry_policy,
-)
+from airflow_provider_pseven.tasks.address import RunAddress
+from airflow_provider_pseven.tasks.retries import with_default_retry_policy
+from airflow_provider_pseven.tasks.waiting import WaitingMixin, positive
 from airflow_provider_pseven.triggers.message import MessageTrigger
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
@@ -68,7 +65,7 @@ def deferrable_for(deferrable: bool | None, mode: str) -> bool:
     return deferrable
 
 
-class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):  # type: ignore[misc]
+class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):
     """Shared by the run sensors: the run address, the hook, deferral with an absolute deadline."""
 
     template_fields: Sequence[str] = ("pseven_conn_id", *RunAddress.run_address_fields)

@@ -1,0 +1,189 @@
+"""Deferrable waiting with absolute deadlines, and what a task says when the run it waited for failed."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow_provider_pseven.client import PsevenError, RunRef
+from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.compat import AirflowException, AirflowFailException, conf
+from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_pseven.hooks.pseven import PsevenHook
+
+LOG_TAIL_LINES = 50
+#: At most this many lines of the run log go into a failed task's exception message.
+REASON_LINES = 10
+_ERROR_WORDS = re.compile(r"error|exception|traceback|failed|fatal", re.IGNORECASE)
+
+
+def positive(name: str, value: float | None, *, allow_none: bool = True) -> float | None:
+    """Validate a timeout or interval at DAG parse time, with a message that says what to fix."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+RERUN_HINT = (
+    "A pSeven run that ended cannot start again, so a retry of this task cannot help. To run the "
+    "workflow again, clear this DAG run from the task that deploys the run, or use "
+    "RunWorkflowOperator, whose retries deploy a new run."
+)
+
+
+class WaitingMixin:
+    """Deferrable waiting with absolute deadlines, the same loop whether deferred or not.
+
+    Deferred, the trigger runs the waiting operation in the triggerer; not deferred, the operator
+    runs the very same operation on the hook's blocking client.
+    """
+
+    log: Any
+    task_id: str
+    #: Whether a retry of this task gets past a run that ended FAILED or INTERRUPTED: true for a
+    #: task that deploys its own run (its retry deploys a new one); a step of a given run fails at
+    #: once, since retrying the step would meet the same ended run.
+    retries_redeploy: bool = False
+
+    if TYPE_CHECKING:
+        # Given by the task class the mixin is combined with (PsevenBaseOperator or a sensor).
+
+        @property
+        def hook(self) -> PsevenHook: ...
+
+        def defer(
+            self,
+            *,
+            trigger: BaseTrigger,
+            method_name: str,
+            kwargs: dict[str, Any] | None = None,
+            timeout: timedelta | int | float | None = None,
+        ) -> NoReturn: ...
+
+    def init_waiting(
+        self,
+        deferrable: bool | None,
+        poll_interval: float,
+        timeout: float | None,
+        interrupt_on_timeout: bool = True,
+    ) -> None:
+        self.deferrable = (
+            conf.getboolean("operators", "default_deferrable", fallback=False)
+            if deferrable is None
+            else deferrable
+        )
+        self.poll_interval = positive("poll_interval", poll_interval, allow_none=False)
+        self.wait_timeout = positive("timeout", timeout)
+        self.interrupt_on_timeout = interrupt_on_timeout
+        self._waiting_on: RunRef | None = None
+
+    def deadline(self) -> float | None:
+        """The absolute deadline of a wait starting now, on the client's clock (wall-clock time)."""
+        return None if self.wait_timeout is None else self.hook.client.core.clock() + self.wait_timeout
+
+    def wait(self, trigger: PsevenWaitTrigger, method_name: str, ref: RunRef | None = None) -> WaitResult:
+        """Defer to ``trigger`` (resuming in ``method_name``), or run its wait here and return."""
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name=method_name)
+        self._waiting_on = ref
+        try:
+            return self.hook.client.run(trigger.waiting_op())
+        finally:
+            self._waiting_on = None
+
+    def on_kill(self) -> None:
+        """A killed task interrupts the run it was waiting on (non-deferred waits)."""
+        ref = self._waiting_on
+        if ref is None:
+            return
+        try:
+            if self.hook.client.interrupt_if_running(ref):
+                self.log.info("Interrupted pSeven run %s because the task was killed", ref.run_id)
+        except PsevenError as error:
+            self.log.warning("Could not interrupt pSeven run %s: %s", ref.run_id, error)
+
+    @staticmethod
+    def result_from_event(event: Any) -> WaitResult:
+        """Validate a trigger event; a malformed one fails the task saying so."""
+        if not isinstance(event, dict) or event.get("status") not in (
+            "success",
+            "failed",
+            "timeout",
+            "error",
+        ):
+            raise AirflowException(f"The pSeven trigger sent a malformed event: {event!r}")
+        if event["status"] == "error":
+            raise AirflowException(f"Waiting in the triggerer failed: {event.get('message') or 'no detail'}")
+        payload = event.get("payload")
+        return WaitResult(
+            status=event["status"],
+            state=str(event.get("state") or ""),
+            payload=payload if isinstance(payload, dict) else {},
+            message=str(event.get("message") or ""),
+        )
+
+    def check_run_result(self, result: WaitResult, ref: RunRef) -> dict[str, Any]:
+        """Return the run summary on success; on failure log the run log's tail and fail.
+
+        The exception names the run's state and ends with the run log's last error lines, so
+        failure callbacks, alert e-mails and the UI's error summary show why.
+        """
+        if result.status == "success":
+            return result.payload
+        if result.status == "timeout":
+            interrupted = ""
+            if self.interrupt_on_timeout:
+                try:
+                    if self.hook.client.interrupt_if_running(ref):
+                        interrupted = "; the run was interrupted"
+                except PsevenError as error:
+                    interrupted = f"; interrupting it failed: {error}"
+            raise AirflowException(
+                f"Timed out after {self.wait_timeout:g} s waiting for pSeven run {ref.run_id}: {result.message}"
+                f"{interrupted}"
+            )
+        reason = failure_reason(self.log_run_tail(ref))
+        message = f"pSeven {result.message or f'run {ref.run_id} ended {result.state}'}"
+        if reason:
+            message += f". The run log ends with:\n{reason}"
+        if self.retries_redeploy:
+            raise AirflowException(message)
+        if getattr(self, "retries", 0):
+            self.log.warning("Not retrying: %s", RERUN_HINT)
+        raise AirflowFailException(f"{message}\n{RERUN_HINT}")
+
+    def log_run_tail(self, ref: RunRef) -> str:
+        """Put the run log's last lines into the task log; return them ("" when there are none)."""
+        try:
+            tail = self.hook.client.read_log_tail(ref, LOG_TAIL_LINES)
+        except PsevenError as error:
+            self.log.warning("Could not read the log of run %s: %s", ref.run_id, error)
+            return ""
+        if tail:
+            self.log.error("Last %d lines of the run log (.p7.log.txt):\n%s", LOG_TAIL_LINES, tail)
+        else:
+            self.log.error("Run %s has no log yet", ref.run_id)
+        return tail
+
+
+def failure_reason(log_tail: str) -> str:
+    """The run log's last error lines (at most :data:`REASON_LINES`), Secrets masked: the part of a
+    failure that alert e-mails, failure callbacks and the UI's error summary need."""
+    lines = [line for line in log_tail.splitlines() if line.strip()]
+    errors = [line for line in lines if _ERROR_WORDS.search(line)]
+    chosen = (errors or lines)[-REASON_LINES:]
+    if not chosen:
+        return ""
+    try:
+        from airflow.sdk.log import redact
+    except ImportError:  # pragma: no cover - older Task SDKs
+        return "\n".join(chosen)
+    return "\n".join(str(redact(line)) for line in chosen)
