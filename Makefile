@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench constraints clean
+.PHONY: install test lint typecheck unit demo bench constraints clean test-compat compat-constraints dist dist-check
 
 install: $(STAMP)
 
@@ -49,5 +49,56 @@ constraints:
 	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,bench]"
 	/tmp/pseven-constraints-venv/bin/python -m pip freeze --exclude airflow-provider-pseven > constraints.txt
 
+# --- Airflow version matrix (docs/compatibility.md) -------------------------------------------
+# The floor's exact version and the latest patch of each older supported minor; 3.3.2 is .venv.
+COMPAT_FLOOR    := 3.1.0
+COMPAT_VERSIONS ?= $(COMPAT_FLOOR) 3.1.8 3.2.2
+
+# One virtual environment per version, installed from that version's pinned constraints.
+.venv-compat-%/.installed: constraints/airflow-%.txt pyproject.toml
+	test -x .venv-compat-$*/bin/python || $(PYTHON) -m venv .venv-compat-$*
+	.venv-compat-$*/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	.venv-compat-$*/bin/python -m pip install --quiet -c constraints/airflow-$*.txt "apache-airflow==$*" -e ".[test,emulator]"
+	touch $@
+
+# In each: the unit, reliability, integration and compat suites, the example DAGs under
+# `airflow dags test` against the emulator, and a secret sweep (scripts/test_compat.py).
+test-compat: $(foreach v,$(COMPAT_VERSIONS),.venv-compat-$(v)/.installed)
+	$(PYTHON) scripts/test_compat.py $(COMPAT_VERSIONS)
+
+# Regenerate constraints/airflow-<version>.txt from throw-away environments resolved from
+# pyproject.toml and apache-airflow==<version>, with constraints/pins-<minor>.txt where a fresh
+# resolve picks a pair that breaks that Airflow (see the comments in those files).
+compat-constraints:
+	for v in $(COMPAT_VERSIONS); do \
+	  d=/tmp/pseven-constraints-$$v; pins=constraints/pins-$${v%.*}.txt; \
+	  rm -rf $$d && $(PYTHON) -m venv $$d && $$d/bin/python -m pip install --quiet --upgrade "pip==26.3" && \
+	  $$d/bin/python -m pip install --quiet "apache-airflow==$$v" ".[test,emulator]" $$(test -f $$pins && echo -c $$pins) && \
+	  { echo "# Airflow $$v with airflow-provider-pseven[test,emulator]: make compat-constraints"; \
+	    $$d/bin/python -m pip freeze --exclude airflow-provider-pseven; } > constraints/airflow-$$v.txt || exit 1; \
+	done
+
+# --- release artifacts -------------------------------------------------------------------------
+$(VENV)/.installed-release: $(STAMP) constraints/release.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -c constraints/release.txt -e ".[test,emulator,release]"
+	touch $@
+
+# An sdist and a wheel in dist/, checked by twine.
+dist: $(VENV)/.installed-release
+	rm -rf dist build
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
+# A clean environment with only the built wheel (with [emulator]) and the floor's Airflow, from
+# its constraints: it runs pseven-emulator and the example DAGs, with the secret sweep.
+DIST_VENV := /tmp/pseven-dist-check-venv
+dist-check: dist
+	rm -rf $(DIST_VENV) && $(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(DIST_VENV)/bin/python -m pip install --quiet -c constraints/airflow-$(COMPAT_FLOOR).txt \
+	  "apache-airflow==$(COMPAT_FLOOR)" "$$(ls dist/*.whl)[emulator]"
+	cd /tmp && $(DIST_VENV)/bin/python $(CURDIR)/scripts/compat_check.py --require-wheel \
+	  --dags-folder $(CURDIR)/example_dags --workdir /tmp/pseven-dist-check
+
 clean:
-	rm -rf $(VENV) demo-output .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-compat-* demo-output dist build .mypy_cache .ruff_cache .pytest_cache
