@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import Connection
 
-from airflow_provider_pseven.client import (
-    AsyncPsevenClient,
-    ClientConfig,
-    PsevenClient,
-    PsevenConfigError,
-    RetryPolicy,
-)
+from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, PsevenClient, PsevenConfigError
 from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.config import normalize_sign_in_url
 from airflow_provider_pseven.client.path_cache import default_cache
 from airflow_provider_pseven.compat import BaseHook
+from airflow_provider_pseven.hooks.async_clients import loop_clients
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -42,7 +35,7 @@ def _as_bool(value: Any, name: str) -> bool | None:
     raise PsevenConfigError(f"Connection extra {name!r} must be true or false, not {value!r}")
 
 
-def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides: Any) -> ClientConfig:
+def config_from_connection(conn: Connection, extras: dict[str, Any]) -> ClientConfig:
     """Read a ``pseven`` connection: host = sign-in URL, password = token (or login's password)."""
     host, api_path_in_host = normalize_sign_in_url(conn.host or "", conn.port)
     login = conn.login or None
@@ -69,7 +62,6 @@ def config_from_connection(conn: Connection, extras: dict[str, Any], **overrides
         "connection_id": conn.conn_id or "",
         "api_path_cache": default_cache(),
     }
-    settings.update({key: value for key, value in overrides.items() if value is not None})
     return ClientConfig(**settings, on_secret=_mask)
 
 
@@ -84,18 +76,13 @@ def _mask(*secrets: str | None) -> None:
             mask_secret(secret)
 
 
-# One AsyncPsevenClient per (event loop, connection): every trigger in a triggerer shares its pool.
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[Any, ...], asyncio.Task[AsyncPsevenClient]]
-] = weakref.WeakKeyDictionary()
-
-
 class PsevenHook(BaseHook):
     """Talks to pSeven Enterprise through the connection ``pseven_conn_id``.
 
     ``client`` is a blocking client for operators; :meth:`get_async_client` gives triggers a client
-    shared by every trigger of the same connection in the same event loop (one keep-alive pool).
-    With a login instead of a token, the hook signs in once and reuses the token.
+    shared by every trigger of the same connection in the same event loop (one keep-alive pool, see
+    :mod:`~airflow_provider_pseven.hooks.async_clients`). With a login instead of a token, the hook
+    signs in once and reuses the token.
     """
 
     conn_name_attr = "pseven_conn_id"
@@ -103,21 +90,14 @@ class PsevenHook(BaseHook):
     conn_type = "pseven"
     hook_name = "pSeven Enterprise"
 
-    def __init__(
-        self,
-        pseven_conn_id: str = default_conn_name,
-        *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
+    def __init__(self, pseven_conn_id: str = default_conn_name) -> None:
         super().__init__()
         self.pseven_conn_id = pseven_conn_id
-        self._overrides: dict[str, Any] = {"timeout": timeout, "retry": retry}
 
     @cached_property
     def config(self) -> ClientConfig:
         conn = self.get_connection(self.pseven_conn_id)
-        config = config_from_connection(conn, conn.extra_dejson, **self._overrides)
+        config = config_from_connection(conn, conn.extra_dejson)
         _mask(*config.secrets)
         return config
 
@@ -130,25 +110,22 @@ class PsevenHook(BaseHook):
         return self.client
 
     async def get_async_client(self) -> AsyncPsevenClient:
-        """The event loop's shared async client for this connection (built once, then reused)."""
-        loop = asyncio.get_running_loop()
-        clients = _ASYNC_CLIENTS.setdefault(loop, {})
-        key = (self.pseven_conn_id, tuple(sorted((k, repr(v)) for k, v in self._overrides.items())))
-        task = clients.get(key)
-        if task is None or (task.done() and task.exception() is not None):
-            task = loop.create_task(self._build_async_client())
-            clients[key] = task
-        return await asyncio.shield(task)
+        """The event loop's shared async client for this connection as it reads now."""
+        return await loop_clients().client(self.pseven_conn_id, self._read_async_config, AsyncPsevenClient)
 
-    async def _build_async_client(self) -> AsyncPsevenClient:
+    def evict_async_client(self, client: AsyncPsevenClient) -> None:
+        """After an authentication error: read the connection again for the next client asked for
+        (its token may have been rotated), and stop sharing ``client``."""
+        loop_clients().evict(self.pseven_conn_id, client)
+
+    async def _read_async_config(self) -> ClientConfig:
         from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 
         conn = await get_async_connection(self.pseven_conn_id, self)
         extras = await get_async_extra_dejson(conn)
-        config = config_from_connection(conn, extras, **self._overrides)
+        config = config_from_connection(conn, extras)
         _mask(*config.secrets)
-        # Building the client loads the CA bundle (tens of milliseconds): not on the event loop.
-        return await asyncio.to_thread(AsyncPsevenClient, config)
+        return config
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's Test button: reach the API and list workflows."""

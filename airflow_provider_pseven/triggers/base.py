@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_pseven.client import AsyncPsevenClient, PsevenError
+from airflow_provider_pseven.client import AsyncPsevenClient, PsevenAuthError, PsevenError
 from airflow_provider_pseven.client.calls import Op
 from airflow_provider_pseven.client.waiting import WaitResult
 from airflow_provider_pseven.hooks.pseven import PsevenHook
@@ -24,12 +24,17 @@ def event_from(result: WaitResult) -> dict[str, Any]:
     }
 
 
+def _error_event(error: PsevenError) -> TriggerEvent:
+    return TriggerEvent({"status": "error", "state": "", "payload": {}, "message": str(error)})
+
+
 class PsevenWaitTrigger(BaseTrigger):
     """Runs :meth:`waiting_op` once and fires one event with how it ended.
 
     All triggers of one connection in one triggerer share a single pooled HTTP client (see
-    :meth:`PsevenHook.get_async_client`), so thousands of waits cost one connection pool.
-    An error that retrying cannot mend (404, 403, a bad answer) fires an ``error`` event.
+    :meth:`PsevenHook.get_async_client`), so thousands of waits cost one connection pool. After an
+    authentication error the wait goes on once with the connection read again (a rotated token);
+    an error that retrying cannot mend (404, 403 again, a bad answer) fires an ``error`` event.
     """
 
     def __init__(
@@ -63,10 +68,22 @@ class PsevenWaitTrigger(BaseTrigger):
         return await PsevenHook(self.pseven_conn_id).get_async_client()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        try:
-            client = await self.client()
-            result = await client.run(self.waiting_op())
-        except PsevenError as error:
-            yield TriggerEvent({"status": "error", "state": "", "payload": {}, "message": str(error)})
+        hook = PsevenHook(self.pseven_conn_id)
+        for attempt in (1, 2):
+            client: AsyncPsevenClient | None = None
+            try:
+                client = await hook.get_async_client()
+                result = await client.run(self.waiting_op())
+            except PsevenAuthError as error:
+                if attempt == 1 and client is not None:
+                    # A rotated token: read the connection again and wait on with a new client.
+                    self.log.warning("%s; reading connection %s again", error, self.pseven_conn_id)
+                    hook.evict_async_client(client)
+                    continue
+                yield _error_event(error)
+                return
+            except PsevenError as error:
+                yield _error_event(error)
+                return
+            yield TriggerEvent(event_from(result))
             return
-        yield TriggerEvent(event_from(result))

@@ -62,9 +62,8 @@ def masked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 async def loop_clients() -> AsyncIterator[None]:
     """Close the event loop's shared async clients when an async test ends."""
     yield
-    import asyncio
+    from airflow_provider_pseven.hooks.async_clients import forget_loop_clients
 
-    clients = hook_module._ASYNC_CLIENTS.pop(asyncio.get_running_loop(), {})
-    for task in clients.values():
-        if task.done() and task.exception() is None:
-            await task.result().aclose()
+    clients = forget_loop_clients()
+    if clients is not None:
+        await clients.aclose()

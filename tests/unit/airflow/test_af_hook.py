@@ -155,10 +155,6 @@ def test_invalid_api_path_and_missing_credentials() -> None:
         config_of(conn(password="t"))
 
 
-def test_hook_overrides_win_over_the_connection() -> None:
-    assert PsevenHook(timeout=5).config.timeout == 5.0
-
-
 # --- test_connection -----------------------------------------------------------------------------
 
 
@@ -228,7 +224,7 @@ async def test_async_client_is_shared_per_connection_and_loop(
     monkeypatch: pytest.MonkeyPatch, loop_clients: None
 ) -> None:
     builds: list[str] = []
-    original = PsevenHook._build_async_client
+    original = PsevenHook._read_async_config
 
     async def counting(self: PsevenHook) -> Any:
         builds.append(self.pseven_conn_id)
@@ -242,7 +238,7 @@ async def test_async_client_is_shared_per_connection_and_loop(
             constructed.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(PsevenHook, "_build_async_client", counting)
+    monkeypatch.setattr(PsevenHook, "_read_async_config", counting)
     monkeypatch.setattr(httpx, "AsyncClient", CountingAsyncClient)
 
     first = await PsevenHook().get_async_client()
@@ -258,14 +254,14 @@ async def test_async_client_is_shared_per_connection_and_loop(
 
 async def test_concurrent_first_calls_build_once(monkeypatch: pytest.MonkeyPatch, loop_clients: None) -> None:
     builds: list[str] = []
-    original = PsevenHook._build_async_client
+    original = PsevenHook._read_async_config
 
     async def counting(self: PsevenHook) -> Any:
         builds.append(self.pseven_conn_id)
         await asyncio.sleep(0)
         return await original(self)
 
-    monkeypatch.setattr(PsevenHook, "_build_async_client", counting)
+    monkeypatch.setattr(PsevenHook, "_read_async_config", counting)
     clients = await asyncio.gather(*(PsevenHook().get_async_client() for _ in range(50)))
     assert len({id(c) for c in clients}) == 1
     assert builds == ["pseven_default"]
@@ -295,6 +291,44 @@ async def test_a_failed_build_is_not_cached(monkeypatch: pytest.MonkeyPatch, loo
 async def test_async_client_masks_its_token(masked: list[Any], loop_clients: None) -> None:
     await PsevenHook().get_async_client()
     assert TOKEN in masked
+
+
+async def test_a_rotated_token_reaches_new_triggers_within_the_ttl(
+    monkeypatch: pytest.MonkeyPatch, loop_clients: None
+) -> None:
+    from airflow_provider_pseven.hooks import async_clients
+
+    first = await PsevenHook().get_async_client()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PSEVEN_DEFAULT", json.dumps({**json.loads(_conn_json()), "password": "rotated"})
+    )
+    assert await PsevenHook().get_async_client() is first  # the connection as read serves for a while
+    registry = async_clients.loop_clients()
+    read_at, task = registry.connections["pseven_default"]
+    registry.connections["pseven_default"] = (read_at - async_clients.CONNECTION_TTL - 1, task)
+    rotated = await PsevenHook().get_async_client()
+    assert rotated is not first
+    assert rotated.config.token == "rotated"  # keyed by the whole configuration, token included
+
+
+async def test_an_evicted_client_is_not_shared_and_the_connection_is_read_again(
+    monkeypatch: pytest.MonkeyPatch, loop_clients: None
+) -> None:
+    first = await PsevenHook().get_async_client()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PSEVEN_DEFAULT", json.dumps({**json.loads(_conn_json()), "password": "new"})
+    )
+    PsevenHook().evict_async_client(first)
+    second = await PsevenHook().get_async_client()
+    assert second is not first and second.config.token == "new"
+
+
+def test_the_clients_are_closed_when_their_event_loop_shuts_down() -> None:
+    async def get() -> Any:
+        return await PsevenHook().get_async_client()
+
+    client = asyncio.run(get())  # asyncio.run finalizes the loop's async generators on the way out
+    assert client.http.is_closed
 
 
 def test_each_event_loop_gets_its_own_client() -> None:
