@@ -328,10 +328,6 @@ def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float
     return True
 
 
-#: States the guide allows a DELETE in.
-DELETABLE = frozenset({RunState.CONFIGURATION, RunState.FINISHED, RunState.FAILED, RunState.INTERRUPTED})
-
-
 def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool]:
     """Interrupt the run if it runs, wait until it may be deleted, delete it and wait for 404.
 
@@ -348,7 +344,7 @@ def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool
         except PsevenNotFoundError:
             return False
     for _ in range(polls):
-        if run.state in DELETABLE:
+        if run.state.is_deletable:
             break
         yield Sleep(interval)
         try:
@@ -363,7 +359,6 @@ def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool
 
 
 __all__ = [
-    "DELETABLE",
     "LIVE",
     "DeploySpec",
     "Deployed",

@@ -22,11 +22,6 @@ class RunKind(str, enum.Enum):
     APP = "app"
 
     @property
-    def api(self) -> str:
-        """The API the run lives in: ``pseven`` or ``appshub``."""
-        return "pseven" if self is RunKind.WORKFLOW else "appshub"
-
-    @property
     def collection(self) -> str:
         return "workflows" if self is RunKind.WORKFLOW else "apps"
 
@@ -56,14 +51,6 @@ class RunState(str, enum.Enum):
     def is_terminal(self) -> bool:
         """The run will not change state again by itself."""
         return self in _TERMINAL
-
-    @property
-    def is_success(self) -> bool:
-        return self is RunState.FINISHED
-
-    @property
-    def is_failure(self) -> bool:
-        return self in (RunState.FAILED, RunState.INTERRUPTED)
 
     @property
     def is_deletable(self) -> bool:
@@ -142,11 +129,6 @@ class Parameter:
             is_secret=secret,
             raw=dict(data),
         )
-
-    @property
-    def secret_is_set(self) -> bool:
-        """For a Secret: the API shows ``""`` when a value is set and ``null`` when it is not."""
-        return self.is_secret and self.value is not None
 
     def shown_value(self) -> Any:
         """The value safe to log or put in XCom: a Secret is always ``""``."""

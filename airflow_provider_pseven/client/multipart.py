@@ -60,10 +60,6 @@ class MultipartBody:
             raise PsevenConfigError(f"Cannot upload {str(local)!r}: the local file is {what}")
         return FilePart(field, local, name or local.name, local.stat().st_size)
 
-    @property
-    def file_names(self) -> list[str]:
-        return [part.filename for part in self._files]
-
     def _field_head(self, name: str) -> bytes:
         return (
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'

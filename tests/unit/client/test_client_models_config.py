@@ -40,13 +40,11 @@ def test_parameter_secret_detection(data: dict, secret: bool) -> None:
     assert Parameter.from_json(data).is_secret is secret
 
 
-def test_secret_is_set_and_shown_value() -> None:
+def test_a_secret_is_shown_as_empty_whether_set_or_not() -> None:
     set_secret = Parameter.from_json(param_json("a", "S", "", vtype="Secret"))
     unset_secret = Parameter.from_json(param_json("a", "S", None, vtype="Secret"))
     plain = Parameter.from_json(param_json("b", "P", 42, vtype="Real"))
-    assert (set_secret.secret_is_set, set_secret.shown_value()) == (True, "")
-    assert (unset_secret.secret_is_set, unset_secret.shown_value()) == (False, "")
-    assert (plain.secret_is_set, plain.shown_value()) == (False, 42)
+    assert (set_secret.shown_value(), unset_secret.shown_value(), plain.shown_value()) == ("", "", 42)
     assert plain.type == "Real"
     assert plain.raw == param_json("b", "P", 42, vtype="Real")
 
@@ -91,15 +89,15 @@ def test_run_with_missing_fields() -> None:
 # --- RunState -------------------------------------------------------------------------------------
 
 STATES = {
-    # state: (is_terminal, is_success, is_failure, is_deletable, has_started)
-    "QUEUED_TO_INITIALIZE": (False, False, False, False, False),
-    "CONFIGURATION": (False, False, False, True, False),
-    "QUEUED_TO_RUN": (False, False, False, False, True),
-    "RUNNING": (False, False, False, False, True),
-    "FINISHED": (True, True, False, True, True),
-    "FAILED": (True, False, True, True, True),
-    "INTERRUPTED": (True, False, True, True, True),
-    "UNKNOWN": (False, False, False, False, False),
+    # state: (is_terminal, is_deletable (the guide's DELETE states), has_started, is_active)
+    "QUEUED_TO_INITIALIZE": (False, False, False, False),
+    "CONFIGURATION": (False, True, False, False),
+    "QUEUED_TO_RUN": (False, False, True, True),
+    "RUNNING": (False, False, True, True),
+    "FINISHED": (True, True, True, False),
+    "FAILED": (True, True, True, False),
+    "INTERRUPTED": (True, True, True, False),
+    "UNKNOWN": (False, False, False, False),
 }
 
 
@@ -108,10 +106,9 @@ def test_run_state_helpers(name: str, expected: tuple[bool, ...]) -> None:
     state = RunState(name)
     assert (
         state.is_terminal,
-        state.is_success,
-        state.is_failure,
         state.is_deletable,
         state.has_started,
+        state.is_active,
     ) == expected
 
 
@@ -122,12 +119,8 @@ def test_run_state_unknown_value() -> None:
 
 
 def test_run_kind() -> None:
-    assert (RunKind.WORKFLOW.api, RunKind.WORKFLOW.collection, RunKind.WORKFLOW.id_field) == (
-        "pseven",
-        "workflows",
-        "workflow_id",
-    )
-    assert (RunKind.APP.api, RunKind.APP.collection, RunKind.APP.id_field) == ("appshub", "apps", "app_id")
+    assert (RunKind.WORKFLOW.collection, RunKind.WORKFLOW.id_field) == ("workflows", "workflow_id")
+    assert (RunKind.APP.collection, RunKind.APP.id_field) == ("apps", "app_id")
 
 
 # --- FileEntry, AppVersion ------------------------------------------------------------------------
