@@ -62,17 +62,20 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "secret_marker": ("none", "type"),
-    "duplicate_run_names": ("accepted", "refused"),
-    "wrong_state_status": (400, 409),
-    "partial_patch": ("accepted", "refused"),
-    "publish_body": ("any", "form_only"),
-    "app_deploy_body": ("any", "form_only"),
-    "pop_on_ended_run": (400, 204),
-    "unknown_base_path": ("json_404", "html", "redirect"),
-    "value_style": ("data_only", "typed"),
+# Each open point: its answers (the guide's first, the default of ``Variants``), then the answer of
+# the preset "strictest" (the hardest for a client), then that of "lenient".
+_POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
+    "secret_marker": (("none", "type"), "none", "type"),
+    "duplicate_run_names": (("accepted", "refused"), "refused", "accepted"),
+    "wrong_state_status": ((400, 409), 400, 409),
+    "partial_patch": (("accepted", "refused"), "refused", "accepted"),
+    "publish_body": (("any", "form_only"), "form_only", "any"),
+    "app_deploy_body": (("any", "form_only"), "form_only", "any"),
+    "pop_on_ended_run": ((400, 204), 204, 400),
+    "unknown_base_path": (("json_404", "html", "redirect"), "html", "json_404"),
+    "value_style": (("data_only", "typed"), "typed", "data_only"),
 }
+_CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 
 
 @dataclass(frozen=True)
@@ -161,36 +164,11 @@ class Variants:
             return name
         return ",".join(items if name == "guide" else [name, *items])
 
-    # --- what the handlers ask -------------------------------------------------------------------
-    @property
-    def typed(self) -> bool:
-        return self.value_style == "typed"
-
 
 PRESETS: dict[str, Variants] = {
     "guide": Variants(),
-    "strictest": Variants(
-        secret_marker="none",
-        duplicate_run_names="refused",
-        wrong_state_status=400,
-        partial_patch="refused",
-        publish_body="form_only",
-        app_deploy_body="form_only",
-        pop_on_ended_run=204,
-        unknown_base_path="html",
-        value_style="typed",
-    ),
-    "lenient": Variants(
-        secret_marker="type",
-        duplicate_run_names="accepted",
-        wrong_state_status=409,
-        partial_patch="accepted",
-        publish_body="any",
-        app_deploy_body="any",
-        pop_on_ended_run=400,
-        unknown_base_path="json_404",
-        value_style="data_only",
-    ),
+    "strictest": Variants(**{name: strictest for name, (_, strictest, _) in _POINTS.items()}),
+    "lenient": Variants(**{name: lenient for name, (_, _, lenient) in _POINTS.items()}),
 }
 """``guide``: the defaults. ``strictest``: the hardest answer for a client on every point.
 ``lenient``: the answers an emulator written with the client's guesses gave."""
