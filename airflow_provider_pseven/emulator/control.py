@@ -17,10 +17,10 @@ from starlette.responses import JSONResponse, Response
 from .faults import Faults
 from .reqlog import RequestLog
 from .variants import Variants
-from .world import World
+from .world import Timing, World
 
 PREFIX = "/_emulator/"
-_TIMING_FIELDS = ("init_delay", "start_delay", "results_lag", "delete_delay", "publish_delay", "time_scale")
+_TIMING_FIELDS = {f.name for f in dataclasses.fields(Timing)}
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -61,7 +61,7 @@ async def handle_control(request: Request, world: World, faults: Faults, log: Re
         if name == "timing":
             if method in ("PUT", "POST", "PATCH"):
                 settings = await _json_body(request)
-                unknown = set(settings) - set(_TIMING_FIELDS)
+                unknown = set(settings) - _TIMING_FIELDS
                 if unknown:
                     raise ValueError(f"unknown timing settings: {sorted(unknown)}")
                 for key, value in settings.items():
