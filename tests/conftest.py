@@ -66,5 +66,30 @@ def _no_sweep_value_in_output(request):  # type: ignore[no-untyped-def]
     assert not found, f"{request.node.nodeid} leaked {found} into its output or log records"
 
 
-def pytest_sessionfinish(session: object, exitstatus: int) -> None:
-    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+_INTEGRATION_TESTS_RUN: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and "integration" in report.keywords:
+        _INTEGRATION_TESTS_RUN.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a run with integration tests, sweep what the whole session stored (tests/suite_sweep.py)."""
+    try:
+        if _INTEGRATION_TESTS_RUN and not session.config.option.collectonly:
+            from tests.suite_sweep import sweep_problems
+
+            problems = sweep_problems(AIRFLOW_HOME)
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if problems:
+                if reporter is not None:
+                    for problem in problems:
+                        reporter.write_line(f"SUITE SWEEP FAILED: {problem}", red=True)
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            elif reporter is not None:
+                reporter.write_line(
+                    f"Suite sweep: no sweep value in what {len(_INTEGRATION_TESTS_RUN)} integration tests stored"
+                )
+    finally:
+        shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)

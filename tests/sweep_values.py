@@ -3,8 +3,8 @@
 Every emulator started through the pytest fixtures gets ``SWEEP_TOKEN`` as its token (unless a test
 brings its own users), and the DAGs' Secret parameters get ``SWEEP_SECRET`` (unless a test sets
 its own). After each integration or e2e test its captured output and log records are searched
-for them, and a last test searches every stored XCom, rendered field and task log file of the
-session.
+for them, and at the end of the run every stored XCom, rendered field and task log file of the
+session (tests/suite_sweep.py, from tests/conftest.py).
 """
 
 from __future__ import annotations
