@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .faults import FaultConfig, Faults
+    from .records import Timing, User, Workspace
     from .reqlog import RequestLog
     from .server import EmulatorProcess, EmulatorServer
     from .variants import PRESETS, Variants
     from .workflows import Param, Result, RunContext, RunInterrupted, Workflow
-    from .world import Timing, User, Workspace, World
+    from .world import World
 
 _EXPORTS = {
     "EmulatorServer": "server",
@@ -24,9 +25,9 @@ _EXPORTS = {
     "Result": "workflows",
     "RunContext": "workflows",
     "RunInterrupted": "workflows",
-    "Timing": "world",
-    "User": "world",
-    "Workspace": "world",
+    "Timing": "records",
+    "User": "records",
+    "Workspace": "records",
     "World": "world",
     "Faults": "faults",
     "FaultConfig": "faults",

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .world import DEFAULT_TOKEN, User
+from .records import DEFAULT_TOKEN, User
 
 
 def build_parser() -> argparse.ArgumentParser:

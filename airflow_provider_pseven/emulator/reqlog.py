@@ -9,8 +9,11 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .urls import ID, owner_pattern
+
+# The owner and run a request is about, wherever they stand in its path.
 _IDS = re.compile(
-    r"/(?P<coll>workflows|apps)/(?P<owner>[0-9A-Za-z_-]+)(?:@\d+)?/(?:runs/(?P<run>[0-9A-Za-z_-]+)/)?"
+    "/" + owner_pattern("(?P<coll>workflows|apps)", versioned=True) + rf"(?:runs/(?P<run>{ID})/)?"
 )
 
 
