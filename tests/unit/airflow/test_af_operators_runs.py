@@ -754,20 +754,28 @@ def test_deploy_templated_fields() -> None:
 # --- on_kill of a task waiting without deferral ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("states", "interrupts"), [(("RUNNING",), 1), (("QUEUED_TO_RUN", "RUNNING"), 1), (("FINISHED",), 0)]
-)
-def test_killing_a_waiting_task_interrupts_its_run(
-    requests_mock: requests_mock.Mocker, clock: FakeClock, states: tuple[str, ...], interrupts: int
+@pytest.mark.parametrize("states", [("RUNNING",), ("QUEUED_TO_RUN", "QUEUED_TO_RUN", "RUNNING")])
+def test_a_kill_during_the_wait_interrupts_the_run(
+    requests_mock: requests_mock.Mocker, clock: FakeClock, states: tuple[str, ...]
 ) -> None:
-    """A run still QUEUED_TO_RUN is interrupted once it runs (the guide interrupts only RUNNING)."""
-    from airflow_provider_pseven.client import RunRef
+    """The kill arrives while the task waits (at the wait's first pause), as Airflow's on_kill does:
+    the run is interrupted (a queued one once it runs: the guide interrupts only RUNNING) and the
+    wait ends on the run's INTERRUPTED state."""
+    run = FakeRun(requests_mock, "CONFIGURATION", clock=clock, on_start=states)
+    requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "no log"})
+    op = start_op(poll_interval=5)
+    kills: list[int] = []
 
-    FakeRun(requests_mock, *states, clock=clock)
-    op = start_op()
-    op._waiting_on = RunRef.workflow(WF_ID, RUN_ID)
-    op.on_kill()
-    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == interrupts
+    def kill_once() -> None:
+        if not kills:
+            kills.append(1)
+            op.on_kill()
+
+    clock.on_sleep.append(kill_once)
+    with pytest.raises(AirflowFailException, match="ended INTERRUPTED"):
+        op.execute(make_context())
+    assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == 1
+    assert run.state == "INTERRUPTED"
 
 
 def test_killing_a_task_that_is_not_waiting_sends_nothing(requests_mock: requests_mock.Mocker) -> None:
