@@ -235,6 +235,22 @@ def _watch(look: Callable[[], Op[Any]], done: Callable[[Any], bool], spec: Deplo
     return seen
 
 
+def _while_in(ref: RunRef, state: RunState, polls: int, interval: float, why: str) -> Op[tuple[Run, int]]:
+    """Read the run, and again every ``interval`` while it stays in ``state`` (``polls`` at most).
+
+    Returns the run as last read and how many pauses it took.
+    """
+    run = yield from get_run_summary(ref)
+    taken = 0
+    while run.state is state and taken < polls:
+        if taken == 0:
+            log.info("Run %s is %s; %s", ref.run_id, state.value, why)
+        yield Sleep(interval)
+        run = yield from get_run_summary(ref)
+        taken += 1
+    return run, taken
+
+
 def start_once(
     ref: RunRef,
     *,
@@ -249,14 +265,9 @@ def start_once(
     run twice: after a lost answer, the run is watched (``settle`` polls) before the start is sent
     again, and a refusal then is checked against the run's state.
     """
-    run = yield from get_run_summary(ref)
-    polls = 0
-    while run.state is RunState.QUEUED_TO_INITIALIZE and polls < init_polls:
-        if polls == 0:
-            log.info("Run %s is still initializing; waiting for CONFIGURATION", ref.run_id)
-        yield Sleep(init_interval)
-        run = yield from get_run_summary(ref)
-        polls += 1
+    run, _ = yield from _while_in(
+        ref, RunState.QUEUED_TO_INITIALIZE, init_polls, init_interval, "waiting for CONFIGURATION"
+    )
     if run.state.has_started:
         log.info("Run %s is already %s: not starting it again", ref.run_id, run.state_text)
         return False
@@ -295,14 +306,9 @@ def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float
     The guide: "Run state must be RUNNING". A run QUEUED_TO_RUN is watched until it runs (at most
     ``queued_polls`` polls) and interrupted then; one that ends meanwhile needs no interrupt.
     """
-    run = yield from get_run_summary(ref)
-    polls = 0
-    while run.state is RunState.QUEUED_TO_RUN and polls < queued_polls:
-        if polls == 0:
-            log.info("Run %s is QUEUED_TO_RUN; waiting for it to run so it can be interrupted", ref.run_id)
-        yield Sleep(interval)
-        run = yield from get_run_summary(ref)
-        polls += 1
+    run, polls = yield from _while_in(
+        ref, RunState.QUEUED_TO_RUN, queued_polls, interval, "waiting for it to run so it can be interrupted"
+    )
     if run.state is RunState.QUEUED_TO_RUN:
         log.warning(
             "Run %s is still QUEUED_TO_RUN after %.0f s; the API interrupts only RUNNING runs, so it was "

@@ -31,7 +31,16 @@ class RunKind(str, enum.Enum):
         return f"{self.value}_id"
 
 
-class RunState(str, enum.Enum):
+class _ServerState(str, enum.Enum):
+    """A state the server names; a name this client does not know (a newer server's) reads as
+    ``UNKNOWN`` instead of failing."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        return cls["UNKNOWN"]
+
+
+class RunState(_ServerState):
     """Run states of the guide, plus UNKNOWN for a state a newer server may add."""
 
     QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
@@ -42,10 +51,6 @@ class RunState(str, enum.Enum):
     FAILED = "FAILED"
     INTERRUPTED = "INTERRUPTED"
     UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def _missing_(cls, value: object) -> RunState:
-        return cls.UNKNOWN
 
     @property
     def is_terminal(self) -> bool:
@@ -71,7 +76,7 @@ class RunState(str, enum.Enum):
 _TERMINAL = frozenset({RunState.FINISHED, RunState.FAILED, RunState.INTERRUPTED})
 
 
-class AppState(str, enum.Enum):
+class AppState(_ServerState):
     """Publishing states of an app version."""
 
     QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
@@ -79,10 +84,6 @@ class AppState(str, enum.Enum):
     READY = "READY"
     FAILED = "FAILED"
     UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def _missing_(cls, value: object) -> AppState:
-        return cls.UNKNOWN
 
 
 def _is_secret_type(value_meta: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
