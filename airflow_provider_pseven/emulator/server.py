@@ -23,10 +23,11 @@ from typing import Any
 from urllib.parse import quote
 
 from .faults import Faults
+from .records import DEFAULT_TOKEN, Timing, User, Workspace
 from .reqlog import RequestLog
 from .variants import Variants
 from .workflows import Workflow
-from .world import DEFAULT_TOKEN, Timing, User, Workspace, World
+from .world import World
 
 BASE_PATHS = (".rest", "@rest")
 
@@ -45,6 +46,7 @@ class EmulatorServer:
 
     Use as a context manager (``with EmulatorServer() as server:``) to serve in a background
     thread, or call ``serve_forever()`` in the main thread (the CLI does; SIGINT/SIGTERM stop it).
+    ``world`` is the emulated state tests inspect (runs, apps, timing, ``deploy_count()``, ...).
     """
 
     def __init__(
@@ -83,7 +85,7 @@ class EmulatorServer:
         if start_delay is not None:
             timing.start_delay = start_delay
         user_list = list(users) if users is not None else [User(token=token)]
-        self.state = World(
+        self.world = World(
             self.data_dir,
             timing,
             users=user_list,
@@ -99,6 +101,11 @@ class EmulatorServer:
         self._backlog = backlog
         self._server: Any = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> World:
+        """The same World as ``world``, under its earlier name; use ``world``."""
+        return self.world
 
     # --- addresses ---------------------------------------------------------------------------
     @property
@@ -116,7 +123,7 @@ class EmulatorServer:
 
     @property
     def token(self) -> str:
-        return next(iter(self.state.users))
+        return next(iter(self.world.users))
 
     @property
     def auth_header(self) -> dict[str, str]:
@@ -141,22 +148,22 @@ class EmulatorServer:
     @property
     def variants(self) -> Variants:
         """How this server answers the points the guide leaves open (variants.py)."""
-        return self.state.variants
+        return self.world.variants
 
     @variants.setter
     def variants(self, value: Variants | str | None) -> None:
-        self.state.variants = Variants.coerce(value)
+        self.world.variants = Variants.coerce(value)
 
     # --- content ---------------------------------------------------------------------------
     def add_workflow(self, workflow: Workflow) -> Workflow:
-        return self.state.add_workflow(workflow)
+        return self.world.add_workflow(workflow)
 
     def add_user(self, user: User) -> User:
-        return self.state.add_user(user)
+        return self.world.add_user(user)
 
     def reset(self) -> None:
         """Fresh world, no faults, empty request log (the server keeps running)."""
-        self.state.reset()
+        self.world.reset()
         self.faults.clear()
         self.requests.clear()
 
@@ -168,7 +175,7 @@ class EmulatorServer:
 
         from .app import EmulatorApp
 
-        app = EmulatorApp(self.state, self.base_path, self.faults, self.requests)
+        app = EmulatorApp(self.world, self.base_path, self.faults, self.requests)
         config = uvicorn.Config(
             app,
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
@@ -217,14 +224,14 @@ class EmulatorServer:
     def stop(self, timeout: float = 5.0) -> None:
         if self._server is not None:
             self._server.should_exit = True
-        self.state.shutdown()
+        self.world.shutdown()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
         self.close()
 
     def close(self) -> None:
-        self.state.shutdown()
+        self.world.shutdown()
         with contextlib.suppress(OSError):
             self._sock.close()
         if self._tmp is not None:

@@ -62,4 +62,4 @@ def deploy(server, workflow_id=TOY_ID, wait=True, **body):
 
 
 def workflow_id(server, name):
-    return next(w.id for w in server.state.workflows.values() if w.name == name)
+    return next(w.id for w in server.world.workflows.values() if w.name == name)

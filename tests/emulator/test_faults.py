@@ -20,7 +20,7 @@ def test_503_is_not_executed(server):
     server.faults.set(error_503_fraction=1.0, methods=["POST"])
     r = requests.post(runs_url(server), headers=server.auth_header)
     assert r.status_code == 503 and "detail" in r.json()
-    assert server.state.deploy_count(TOY_ID) == 0
+    assert server.world.deploy_count(TOY_ID) == 0
     assert requests.get(runs_url(server), headers=server.auth_header).status_code == 200  # GET not matched
     entry = server.requests.entries(method="POST")[-1]
     assert (entry.status, entry.fault, entry.workflow_id) == (503, "503", TOY_ID)
@@ -37,7 +37,7 @@ def test_dropped_connection_is_a_connection_error_and_not_executed(server):
     server.faults.set(drop_fraction=1.0, paths=["/runs/$"])
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.post(runs_url(server), headers=server.auth_header)
-    assert server.state.deploy_count() == 0
+    assert server.world.deploy_count() == 0
     assert server.requests.count(fault="drop") == 1
     server.faults.clear()
     assert requests.post(runs_url(server), headers=server.auth_header).status_code == 201  # server still fine
@@ -47,9 +47,9 @@ def test_drop_after_executing(server):
     server.faults.set(drop_after_fraction=1.0, methods=["POST"], max_faults=1)
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.post(runs_url(server), headers=server.auth_header)
-    assert server.state.deploy_count(TOY_ID) == 1  # the run exists although the client saw no answer
+    assert server.world.deploy_count(TOY_ID) == 1  # the run exists although the client saw no answer
     entry = server.requests.entries(fault="drop_after")[0]
-    assert entry.status == 201 and entry.run_id in server.state.runs
+    assert entry.status == 201 and entry.run_id in server.world.runs
     # max_faults reached: the next POST goes through
     assert requests.post(runs_url(server), headers=server.auth_header).status_code == 201
 
@@ -59,11 +59,11 @@ def test_drop_after_on_run_command_starts_once(server):
     server.faults.set(drop_after_fraction=1.0, paths=["/run/$"])
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.post(run["url"] + "run/", headers=server.auth_header)
-    assert server.state.start_count(run["id"]) == 1
+    assert server.world.start_count(run["id"]) == 1
     server.faults.clear()
     again = requests.post(run["url"] + "run/", headers=server.auth_header)
     assert again.status_code == 400  # a careless retry is refused; a careful client re-reads the state
-    assert server.state.start_count(run["id"]) == 1
+    assert server.world.start_count(run["id"]) == 1
 
 
 def test_truncated_body(server):
@@ -121,7 +121,7 @@ def test_control_endpoints(server):
     assert requests.put(base + "timing", json={"results_lag": 2}).json()["results_lag"] == 2.0
     deploy(server, wait=False)
     assert requests.post(base + "reset").json() == {"status": "reset"}
-    assert server.state.deploy_count() == 0 and len(server.requests) == 0
+    assert server.world.deploy_count() == 0 and len(server.requests) == 0
     assert requests.get(runs_url(server), headers=server.auth_header).json() == []
 
 
@@ -139,7 +139,7 @@ def test_stall_times_the_client_out_but_still_executes(server):
     with pytest.raises(requests.exceptions.ReadTimeout):
         requests.post(runs_url(server), headers=server.auth_header, timeout=0.3)
     deadline = time.monotonic() + 5
-    while server.state.deploy_count(TOY_ID) == 0 and time.monotonic() < deadline:
+    while server.world.deploy_count(TOY_ID) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert server.state.deploy_count(TOY_ID) == 1
+    assert server.world.deploy_count(TOY_ID) == 1
     assert server.requests.entries(method="POST")[-1].fault == "stall"

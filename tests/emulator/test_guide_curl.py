@@ -216,7 +216,7 @@ def test_appshub_run_and_publish(sh, server):
 ${{DA__P7__REST_BASEURL_APPSHUB}}apps/{TOY_APP_ID}/runs/ \\
 | jq .""")
     )
-    assert server.state.runs[run["id"]].personal is True and run["name"] == "Test personal run"
+    assert server.world.runs[run["id"]].personal is True and run["name"] == "Test personal run"
     path = sh('curl -s -H "${DA__P7__REST_AUTHHEADER}" ${DA__P7__REST_BASEURL}workflows/ | jq .[0].path')
     assert path.strip() == '"/Users/1/ToyWorkflow.p7wf"'
     sh("printf '\\x89PNG\\r\\n\\x1a\\n' > thumbnail.png")

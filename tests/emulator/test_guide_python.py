@@ -134,7 +134,7 @@ def test_run_parameters_and_secret(guide):
         "MySecondParameter": 43,
         "MySecret": "",
     }
-    run = guide.server.state.runs[toy_run["id"]]
+    run = guide.server.world.runs[toy_run["id"]]
     assert next(p.data for p in run.params if p.name == "MySecret") == "new_access_token"
 
 
@@ -331,7 +331,7 @@ def test_appshub_list_and_personal_run(guide):
     toy_named_run = response.json()
     assert response.status_code == 201
     assert toy_named_run["name"] == "Test personal run"
-    assert guide.server.state.runs[toy_named_run["id"]].personal is True
+    assert guide.server.world.runs[toy_named_run["id"]].personal is True
     assert set(toy_named_run) == {"name", "path", "id", "url", "state", "app", "app_url"}
     assert toy_named_run["state"] == "QUEUED_TO_INITIALIZE"
     assert toy_named_run["app"] == toy_app["path"]

@@ -40,6 +40,14 @@ def test_trailing_slash_and_unknown_endpoint_are_json_404(server):
         assert r.status_code == 404 and r.json() == {"detail": "Not found."}
 
 
+def test_json_is_compact_utf8_as_django_rest_framework_renders_it(server):
+    r = requests.post(
+        f"{server.api_url}workflows/{TOY_ID}/runs/", headers=server.auth_header, json={"name": "Düsen 🏠"}
+    )
+    assert r.status_code == 201 and r.headers["content-type"] == "application/json"
+    assert '"name":"Düsen 🏠","path":'.encode() in r.content  # no \\u escapes, no spaces
+
+
 def test_tokens(server):
     r = requests.get(server.api_url + "workflows/", headers={"Authorization": "Token wrong"})
     assert r.status_code == 403 and r.json() == {"detail": "Invalid token."}
@@ -102,7 +110,7 @@ def test_deploy_rules(server):
         "#1 (ToyWorkflow)",
         "#2 (ToyWorkflow)",
     ]
-    assert server.state.deploy_count(TOY_ID) == 6
+    assert server.world.deploy_count(TOY_ID) == 6
     assert server.requests.count(method="POST", path_suffix="/runs/") == 9
 
 
@@ -125,7 +133,7 @@ def test_state_rules_name_current_and_required_state(server):
         resp = requests.request(method, r["url"] + suffix, headers=h, json={}, files=None)
         assert resp.status_code == 400, suffix
         assert resp.json()["detail"].startswith("Run state is FINISHED; this request requires")
-    assert server.state.start_count(r["id"]) == 1
+    assert server.world.start_count(r["id"]) == 1
 
 
 def test_cannot_delete_running_run(server):
@@ -142,9 +150,9 @@ def test_cannot_delete_running_run(server):
 
 
 def test_delete_window_then_404_and_dir_removed(server):
-    server.state.timing.delete_delay = 0.3 / FAST  # 0.3 s real
+    server.world.timing.delete_delay = 0.3 / FAST  # 0.3 s real
     run = deploy(server)
-    run_dir = server.state.runs[run["id"]].dir
+    run_dir = server.world.runs[run["id"]].dir
     assert requests.delete(run["url"], headers=server.auth_header).json() == {"status": 200}
     still = requests.get(run["url"], headers=server.auth_header)
     assert still.status_code == 200 and still.json()["state"] == "CONFIGURATION"
@@ -185,7 +193,7 @@ def test_secret_semantics_and_the_empty_string_trap(server):
     details = requests.get(run["url"], headers=h).json()
     params_by_name(details)["MyFirstParameter"]["value"]["data"] = "changed"
     requests.patch(run["url"], headers=h, json=details)
-    run_state = server.state.runs[run["id"]]
+    run_state = server.world.runs[run["id"]]
     assert next(p.data for p in run_state.params if p.name == "MySecret") == ""
     # null unsets it
     requests.patch(
@@ -299,7 +307,7 @@ def test_failing_workflow_logs_why(server):
 
 def test_interrupt_refused_while_queued_to_run(server):
     # guide: "Run state must be RUNNING" (Run commands)
-    server.state.timing.start_delay = 1.0 / FAST
+    server.world.timing.start_delay = 1.0 / FAST
     run = deploy(server)
     requests.post(run["url"] + "run/", headers=server.auth_header)
     assert requests.get(run["url"], headers=server.auth_header).json()["state"] == "QUEUED_TO_RUN"
@@ -307,7 +315,7 @@ def test_interrupt_refused_while_queued_to_run(server):
     assert r.status_code == 400
     assert r.json() == {"detail": "Run state is QUEUED_TO_RUN; this request requires RUNNING."}
     assert requests.get(run["url"], headers=server.auth_header).json()["state"] == "QUEUED_TO_RUN"
-    assert server.state.event_count("interrupt") == 0
+    assert server.world.event_count("interrupt") == 0
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -464,7 +472,7 @@ def test_publish_versions_revisions_default(server):
     run = requests.post(
         f"{server.appshub_url}apps/{app_id}@2/runs/", headers=h, json={"name": "v2 run"}
     ).json()
-    assert server.state.runs[run["id"]].app_version == 2 and server.state.runs[run["id"]].personal is False
+    assert server.world.runs[run["id"]].app_version == 2 and server.world.runs[run["id"]].personal is False
     assert requests.post(
         f"{server.appshub_url}apps/{app_id}/runs/", headers=h, json={"path": "/Users/1"}
     ).json() == {"detail": "path is not supported in AppsHub."}
@@ -498,14 +506,14 @@ def test_app_run_full_cycle(server):
     run = requests.post(
         f"{server.appshub_url}apps/{TOY_APP_ID}/runs/", headers=h, data={"personal": "False"}
     ).json()
-    assert run["name"] == "#1 (ToyApp)" and server.state.runs[run["id"]].personal is False
+    assert run["name"] == "#1 (ToyApp)" and server.world.runs[run["id"]].personal is False
     wait_state(run["url"], h, "CONFIGURATION")
     done = start_and_wait(server, run, "FINISHED")
     assert done["logfile_url"].startswith(server.appshub_url)
     assert (
         requests.get(f"{server.appshub_url}apps/{TOY_APP_ID}/runs/", headers=h).json()[0]["id"] == run["id"]
     )
-    assert server.state.deploy_count(TOY_APP_ID) == 1 and server.state.start_count(run["id"]) == 1
+    assert server.world.deploy_count(TOY_APP_ID) == 1 and server.world.start_count(run["id"]) == 1
 
 
 # --- fixture, connection --------------------------------------------------------------------
@@ -526,7 +534,8 @@ def test_fixture_and_connection(pseven_emulator, monkeypatch):
     assert pseven_emulator.connection_uri().startswith(
         f"pseven://:{pseven_emulator.token}@127.0.0.1:{pseven_emulator.port}/"
     )
-    assert pseven_emulator.state.timing.time_scale == 0.02
+    assert pseven_emulator.world.timing.time_scale == 0.02
+    assert pseven_emulator.state is pseven_emulator.world  # the earlier name still works
     assert requests.get(pseven_emulator.api_url + "workflows/", headers=pseven_emulator.auth_header).ok
 
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from airflow_provider_pseven.emulator import PRESETS, EmulatorServer, Variants
+from airflow_provider_pseven.emulator.variants import VARIANT_CHOICES
 
 from .conftest import FAST, TOY_APP_ID, TOY_ID, deploy, wait_state, workflow_id
 
@@ -82,6 +83,10 @@ def test_presets_are_as_specified():
     }
 
 
+def test_the_guides_answer_is_the_first_of_each_points_answers():
+    assert Variants().as_dict() == {name: answers[0] for name, answers in VARIANT_CHOICES.items()}
+
+
 def test_parse_presets_items_and_round_trip():
     assert Variants.parse("") == Variants() == Variants.parse("guide")
     assert Variants.parse("strictest") is PRESETS["strictest"]
@@ -120,7 +125,7 @@ def test_constructor_validates_and_is_frozen():
 
 def test_server_exposes_and_switches_variants(make):
     server = make("strictest")
-    assert server.variants is PRESETS["strictest"] and server.state.variants is server.variants
+    assert server.variants is PRESETS["strictest"] and server.world.variants is server.variants
     server.variants = "guide,value_style=typed"
     assert server.variants == Variants(value_style="typed")
     control = server.url + "/_emulator/variants"
@@ -137,7 +142,7 @@ def test_server_exposes_and_switches_variants(make):
 @pytest.mark.pseven_emulator(variants="strictest")
 def test_fixture_marker_takes_a_spec(pseven_emulator):
     assert pseven_emulator.variants == PRESETS["strictest"]
-    assert pseven_emulator.state.timing.time_scale == 0.1  # the fixture's default stays
+    assert pseven_emulator.world.timing.time_scale == 0.1  # the fixture's default stays
 
 
 def test_cli_variants_flag():
@@ -226,7 +231,7 @@ def test_default_run_details_are_the_guides_shape_key_for_key(server):
 
 def test_queued_states_are_observable_for_a_second_by_default(pseven_emulator_factory):
     server = pseven_emulator_factory(time_scale=1.0)
-    assert (server.state.timing.init_delay, server.state.timing.start_delay) == (1.0, 1.0)
+    assert (server.world.timing.init_delay, server.world.timing.start_delay) == (1.0, 1.0)
     h = server.auth_header
     t0 = time.monotonic()
     run = requests.post(f"{server.api_url}workflows/{TOY_ID}/runs/", headers=h).json()
@@ -244,7 +249,7 @@ def test_queued_states_are_observable_for_a_second_by_default(pseven_emulator_fa
 
 def test_interrupt_only_in_running(server):
     h = server.auth_header
-    server.state.timing.start_delay = 1.0 / FAST  # 1 s in QUEUED_TO_RUN
+    server.world.timing.start_delay = 1.0 / FAST  # 1 s in QUEUED_TO_RUN
     run = deploy(server, workflow_id(server, "Slow"))
     assert requests.post(run["url"] + "interrupt/", headers=h).status_code == 400  # CONFIGURATION
     requests.post(run["url"] + "run/", headers=h)
@@ -383,13 +388,13 @@ def test_duplicate_run_names(make):
         if answer == "accepted":
             assert again.status_code == 201 and again.json()["name"] == "Mine"
             assert again.json()["path"] != first.json()["path"]
-            assert server.state.deploy_count() == 2
+            assert server.world.deploy_count() == 2
         else:
             assert again.status_code == 400
             assert again.json() == {
                 "detail": "A run named 'Mine' already exists in /Users/1/ToyWorkflow.p7wf/@Runs."
             }
-            assert server.state.deploy_count() == 1
+            assert server.world.deploy_count() == 1
         # a different directory is a different path: accepted either way
         other = requests.post(
             url, headers=server.auth_header, json={"name": "Mine", "path": "/Users/1/Elsewhere"}
@@ -409,7 +414,7 @@ def test_wrong_state_status(make):
             headers=server.auth_header,
             data={"workspace.name": "Toy apps", "name": "A", "workflow_path": "/Users/1/ToyWorkflow.p7wf"},
         ).json()
-        server.state.apps[app_v["id"]].versions[1].ready_at = float("inf")
+        server.world.apps[app_v["id"]].versions[1].ready_at = float("inf")
         early = requests.post(f"{server.appshub_url}apps/{app_v['id']}/runs/", headers=server.auth_header)
         assert early.status_code == status
         assert early.json() == {
@@ -484,7 +489,7 @@ def test_app_deploy_body(make):
         h, url = server.auth_header, f"{server.appshub_url}apps/{TOY_APP_ID}/runs/"
         r = requests.post(url, headers=h, json={"name": "JSON run", "personal": True})
         if answer == "any":
-            assert r.status_code == 201 and server.state.runs[r.json()["id"]].personal is True
+            assert r.status_code == 201 and server.world.runs[r.json()["id"]].personal is True
         else:
             assert (r.status_code, r.json()) == (
                 415,
