@@ -21,7 +21,9 @@ is a new process (the cache-off figures count one detection per client the hook 
 such a deployment would pay). A detection is counted by its probe: the emulator serves ``.rest``
 only, so each detection is one ``@rest`` probe (answered by the web UI) plus one ``.rest``
 ``workflows/`` list: "detection requests" is twice the probes, "other requests" the rest, which
-varies from run to run by a few state polls (their number depends on timing).
+varies from run to run by a few state polls (their number depends on timing). The ``.rest`` probe's
+list also answers the client's first call when that call is ``workflows/`` (a workflow lookup), so
+a detection costs one or two requests more than a set path: compare the totals.
 
     .venv/bin/python benchmarks/requests_per_dag.py                 # both DAGs, every set-up, 2 runs each
     .venv/bin/python benchmarks/requests_per_dag.py --dags example_pseven_run --runs 1
