@@ -69,15 +69,19 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["number", "null"], "default": 60, "exclusiveMinimum": 0},
                     },
                 },
+                # The port stays visible: Airflow 3.3.2's UI tests a saved connection only when its
+                # stored port matches the number the UI sends (0 for none), apache/airflow#73298.
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
+                    "hidden-fields": ["schema"],
                     "relabeling": {
                         "host": "Sign-in URL",
+                        "port": "Port (optional)",
                         "login": "Login (optional)",
                         "password": "API token or password",
                     },
                     "placeholders": {
                         "host": "https://app.pseven.io",
+                        "port": "only if the sign-in URL has none (443 for https); the Test button needs it",
                         "login": "user@work.org, only to sign in with a password instead of a token",
                         "password": "API token (Studio: user menu > API token), or the login's password",
                     },

@@ -76,9 +76,10 @@ def test_connection_form_widgets_are_the_four_extras(manager: ProvidersManager) 
 
 def test_field_behaviours_hide_and_relabel(manager: ProvidersManager) -> None:
     behaviour = manager.field_behaviours["pseven"]
-    assert sorted(behaviour["hidden_fields"]) == ["port", "schema"]
+    assert sorted(behaviour["hidden_fields"]) == ["schema"]
     assert behaviour["relabeling"] == {
         "host": "Sign-in URL",
+        "port": "Port (optional)",
         "login": "Login (optional)",
         "password": "API token or password",
     }
@@ -95,7 +96,7 @@ def test_ui_hook_meta_as_the_api_server_builds_it() -> None:
     assert meta["hook_name"] == "pSeven Enterprise"
     fields = meta["standard_fields"]
     assert fields["url_schema"]["hidden"] is True
-    assert fields["port"]["hidden"] is True
+    assert fields["port"]["hidden"] is False  # the UI's Test button needs a stored port (3.3.2)
     assert fields["host"] == {"hidden": False, "title": "Sign-in URL", "placeholder": "https://app.pseven.io"}
     assert fields["login"]["title"] == "Login (optional)"
     assert fields["password"]["title"] == "API token or password"
