@@ -6,30 +6,24 @@ The module has a unique name (no ``__init__.py`` here): test modules import it a
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests_mock
 from urllib3.exceptions import ProtocolError
 
+from tests.support.api_json import APP_ID, P1_ID, P2_ID, RUN_ID, SECRET_ID, WF_ID, ApiJson
+from tests.support.api_json import param_json as _param_json
+from tests.support.clock import FakeClock
+
 HOST = "http://p7.test"
 TOKEN = "tok-SECRET-1"
 SECRET_VALUE = "SECRET-VALUE-xyz"
 PSEVEN = f"{HOST}/pseven/.rest/v2/"
 APPSHUB = f"{HOST}/appshub/.rest/v2/"
-WF_ID = "130d943e100e46e0b5da490ac005b70e"
-APP_ID = "c53461be10b84975a4a6ecb755cfbe00"
-RUN_ID = "ea51478af1c94fcea879d1bdd63faadc"
-RUN2_ID = "fb62589bf2da5fdfb98ae2eee74fbbed"
-P1_ID = "fd10fa8bafb642f29ca89542504970ae"
-P2_ID = "db4bc72e7a594ba9b0a7009d95013648"
-SECRET_ID = "ba7236e82c9b17f242a91ec87d2a5e2d"
-
 CONN = {"conn_type": "pseven", "host": HOST, "password": TOKEN, "extra": {"api_path": ".rest"}}
 
 # The name DeployRunOperator gives a run of FakeTI() by default.
@@ -52,8 +46,12 @@ RUN_URL = run_url()
 RUNS_URL = runs_url()
 
 
+#: This suite's server: run and app URLs in the short form its tests assert on.
+API = ApiJson(HOST, run_url="{host}/pseven/runs/{run_id}", app_url="{host}/appshub/app/{app_id}@{version}")
+
+
 def param_json(pid: str, name: str, data: Any, vtype: str) -> dict[str, Any]:
-    return {"id": pid, "name": name, "value": {"type": vtype, "data": data}, "labels": {}}
+    return _param_json(pid, name, data, vtype)
 
 
 def default_parameters() -> list[dict[str, Any]]:
@@ -65,41 +63,12 @@ def default_parameters() -> list[dict[str, Any]]:
     ]
 
 
-def run_json(
-    state: str = "CONFIGURATION",
-    *,
-    run_id: str = RUN_ID,
-    name: str = "run-1",
-    parameters: list[dict[str, Any]] | None = None,
-    results: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": run_id,
-        "name": name,
-        "path": f"/Users/1/ToyWorkflow.p7wf/@Runs/{name}.p7run",
-        "url": f"{HOST}/pseven/runs/{run_id}",
-        "state": state,
-        "workflow": "/Users/1/ToyWorkflow.p7wf",
-        "parameters": parameters if parameters is not None else [],
-        "results": results if results is not None else [],
-    }
-
-
-def workflow_json(wid: str = WF_ID, name: str = "ToyWorkflow") -> dict[str, Any]:
-    return {"id": wid, "name": name, "path": f"/Users/1/{name}.p7wf", "url": f"{PSEVEN}workflows/{wid}/"}
+run_json = API.run
+workflow_json = API.workflow
 
 
 def app_json(version: int = 3, state: str = "READY", aid: str = APP_ID) -> dict[str, Any]:
-    return {
-        "id": aid,
-        "name": "Toy app",
-        "path": "/Apps/Toy app.p7wf",
-        "url": f"{HOST}/appshub/app/{aid}@{version}",
-        "version": version,
-        "revision": 0,
-        "state": state,
-        "workspace": {"id": "7", "name": "Toy apps"},
-    }
+    return API.app(aid, version=version, state=state)
 
 
 # --- the task context -------------------------------------------------------------------------
@@ -159,35 +128,6 @@ def std_log(task: Any, name: str = "af_test") -> Any:
 
 
 # --- time -------------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """Stands in for the ``time`` module: starts at the real time, moves only when something sleeps."""
-
-    def __init__(self) -> None:
-        import time as real_time
-
-        self.now = real_time.time()
-        self.mono = 1000.0
-        self.sleeps: list[float] = []
-        self.on_sleep: list[Callable[[], None]] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        self.mono += seconds
-        for callback in self.on_sleep:
-            callback()
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-        await asyncio.sleep(0)
 
 
 def polls(clock: FakeClock, interval: float) -> int:

@@ -17,7 +17,6 @@ from af_support import (
     P1_ID,
     P2_ID,
     PSEVEN,
-    RUN2_ID,
     RUN_ID,
     RUN_URL,
     RUNS_URL,
@@ -58,6 +57,7 @@ from airflow_provider_pseven.operators import (
 )
 from airflow_provider_pseven.operators.runs import RUN_KEY, default_run_name
 from airflow_provider_pseven.triggers import RunStateTrigger
+from tests.support.api_json import RUN2_ID
 
 IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
 RESULTS = [param_json("r1", "y", 2.5, "Real"), param_json("r2", "token_out", "", "Secret")]

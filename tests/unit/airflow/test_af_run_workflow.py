@@ -11,7 +11,6 @@ import requests_mock
 from af_support import (
     P2_ID,
     PSEVEN,
-    RUN2_ID,
     RUN_ID,
     RUN_URL,
     RUNS_URL,
@@ -32,6 +31,7 @@ from airflow_provider_pseven.compat import AirflowException, AirflowFailExceptio
 from airflow_provider_pseven.operators import RunWorkflowOperator
 from airflow_provider_pseven.operators.runs import RUN_KEY
 from airflow_provider_pseven.triggers import RunStateTrigger
+from tests.support.api_json import RUN2_ID
 
 RESULTS = [param_json("r1", "y", 6.25, "Real")]
 

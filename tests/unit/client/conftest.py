@@ -13,7 +13,7 @@ from pseven_client_harness import Api, FakeClock
 @pytest.fixture
 def clock() -> FakeClock:
     """The clients' clock: deadlines follow it, and only the injected sleep moves it."""
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -25,6 +25,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, PsevenClient
 from airflow_provider_pseven.client.calls import Op
+from tests.support.api_json import APP_ID, P1_ID, P2_ID, RUN_ID, SECRET_ID, WF_ID, ApiJson, param_json
+from tests.support.clock import FakeClock
 
 HOST = "https://p7.example.com"
 TOKEN = "tok-SECRET-123"
@@ -32,46 +34,16 @@ USERNAME = "user@work.org"
 PASSWORD = "pw-SECRET-456"
 PSEVEN = f"{HOST}/pseven/.rest/v2/"
 APPSHUB = f"{HOST}/appshub/.rest/v2/"
-WF_ID = "130d943e100e46e0b5da490ac005b70e"
-WF2_ID = "230d943e100e46e0b5da490ac005b70f"
-APP_ID = "c53461be10b84975a4a6ecb755cfbe00"
-RUN_ID = "ea51478af1c94fcea879d1bdd63faadc"
 RUN_URL = f"{PSEVEN}workflows/{WF_ID}/runs/{RUN_ID}/"
 APP_RUN_URL = f"{APPSHUB}apps/{APP_ID}/runs/{RUN_ID}/"
-
-P1_ID = "fd10fa8bafb642f29ca89542504970ae"
-P2_ID = "db4bc72e7a594ba9b0a7009d95013648"
-SECRET_ID = "ba7236e82c9b17f242a91ec87d2a5e2d"
 
 
 # --- JSON the server answers with -----------------------------------------------------------------
 
 
-def workflow_json(wid: str = WF_ID, name: str = "ToyWorkflow", path: str | None = None) -> dict[str, Any]:
-    path = path or f"/Users/1/{name}.p7wf"
-    return {"id": wid, "name": name, "path": path, "url": f"{PSEVEN}workflows/{wid}/"}
-
-
-def app_json(
-    aid: str = APP_ID, name: str = "Toy app", version: int = 1, state: str = "READY"
-) -> dict[str, Any]:
-    return {
-        "id": aid,
-        "name": name,
-        "path": f"/Apps/{name}.p7wf",
-        "url": f"{APPSHUB}apps/{aid}@{version}/",
-        "version": version,
-        "revision": 0,
-        "state": state,
-        "workspace": {"id": "7", "name": "Toy apps"},
-    }
-
-
-def param_json(pid: str, name: str, data: Any, *, vtype: str | None = None, labels: Any = None) -> dict:
-    value: dict[str, Any] = {"data": data}
-    if vtype:
-        value["type"] = vtype
-    return {"id": pid, "name": name, "value": value, "labels": labels if labels is not None else {}}
+API = ApiJson(HOST)
+workflow_json = API.workflow
+app_json = API.app
 
 
 def params_json(secret: Any = "") -> list[dict[str, Any]]:
@@ -83,24 +55,9 @@ def params_json(secret: Any = "") -> list[dict[str, Any]]:
     ]
 
 
-def run_json(
-    state: str = "CONFIGURATION",
-    *,
-    run_id: str = RUN_ID,
-    name: str = "toy_run",
-    parameters: list[dict[str, Any]] | None = None,
-    results: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": run_id,
-        "name": name,
-        "path": f"/Users/1/ToyWorkflow.p7wf/@Runs/{name}.p7run",
-        "url": f"{PSEVEN}workflows/{WF_ID}/runs/{run_id}/",
-        "state": state,
-        "workflow": "/Users/1/ToyWorkflow.p7wf",
-        "parameters": parameters if parameters is not None else [],
-        "results": results if results is not None else [],
-    }
+def run_json(state: str = "CONFIGURATION", **fields: Any) -> dict[str, Any]:
+    fields.setdefault("name", "toy_run")
+    return API.run(state, **fields)
 
 
 # --- what the mock answers ------------------------------------------------------------------------
@@ -264,16 +221,6 @@ def _async_error(kind: str) -> Exception:
 # --- the harness ----------------------------------------------------------------------------------
 
 
-class FakeClock:
-    """The clients' clock (injected, as ``clock=``): only the injected sleep moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-
 class Api:
     """One test's view of a client (sync or async) and of the fake server behind it."""
 
@@ -357,7 +304,7 @@ class Api:
 
     def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.clock.now += seconds
+        self.clock.sleep(seconds)
 
     async def _async_sleep(self, seconds: float) -> None:
         self._sleep(seconds)

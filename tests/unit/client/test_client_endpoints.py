@@ -18,7 +18,6 @@ from pseven_client_harness import (
     RUN_URL,
     SECRET_ID,
     TOKEN,
-    WF2_ID,
     WF_ID,
     Api,
     Resp,
@@ -50,6 +49,7 @@ from airflow_provider_pseven.client import (
     Workflow,
 )
 from airflow_provider_pseven.client.parameters import PsevenPatchRefusedError
+from tests.support.api_json import WF2_ID
 
 WF_REF = RunRef.workflow(WF_ID, RUN_ID)
 APP_REF = RunRef.app(APP_ID, RUN_ID)
