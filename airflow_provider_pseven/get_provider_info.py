@@ -89,4 +89,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_pseven.links.PsevenRunLink"],
+        # pseven://{host}/{storage path} Assets (e.g. the asset of a RunEventTrigger watcher).
+        "asset-uris": [
+            {
+                "schemes": ["pseven"],
+                "handler": "airflow_provider_pseven.assets.sanitize_uri",
+                "factory": "airflow_provider_pseven.assets.create_asset",
+                "to_openlineage_converter": "airflow_provider_pseven.assets.convert_asset_to_openlineage",
+            }
+        ],
     }

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import (
     FileEntry,
     FileSink,
@@ -165,7 +166,9 @@ class DownloadFileOperator(PsevenRunOperator):
 
     :param file: path relative to the run directory.
     :param destination: a folder (existing, or ending in ``/``) receiving ``file`` under its own name,
-        or else the target path; local, ``file://`` or any fsspec URL (``s3://...``).
+        or else the target path; local, ``file://`` or any fsspec URL (``s3://...``). Or an Asset
+        (``assets.download_asset(path or URL)``), which also becomes the task's outlet: named after
+        ``file`` it is the target path, else the folder receiving it.
     :param overwrite: replace existing files (default False: fail instead).
     :return: the written paths.
     """
@@ -173,15 +176,20 @@ class DownloadFileOperator(PsevenRunOperator):
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "file", "destination")
 
     def __init__(self, *, file: str, destination: Any, overwrite: bool = False, **kwargs: Any) -> None:
+        if type(destination).__name__ == "Asset":  # the destination is also the task's outlet
+            kwargs["outlets"] = [*(kwargs.get("outlets") or ()), destination]
         super().__init__(**kwargs)
         self.file = file
         self.destination = destination
         self.overwrite = overwrite
 
     def execute(self, context: Any) -> list[str]:
-        return download_item(
-            self.hook.client, self.ref, self.file, self.destination, self.overwrite, self.log
-        )
+        destination = self.destination
+        if type(destination).__name__ == "Asset":
+            destination = assets.destination_of(destination, str(self.file))
+        written = download_item(self.hook.client, self.ref, self.file, destination, self.overwrite, self.log)
+        assets.attach_run(context, self.hook.client, self.ref, files=written)
+        return written
 
 
 def _is_directory(client: PsevenClient, ref: RunRef, remote: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import (
     Parameter,
     PsevenClient,
@@ -353,6 +354,7 @@ class GetRunResultsOperator(PsevenRunOperator):
             raise AirflowFailException(
                 f"Run {self.ref.run_id} is {run.state_text}; results are available once it is FINISHED"
             )
+        assets.attach_run(context, self.hook.client, self.ref, run)
         return run.result_values()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.links import PsevenRunLink
@@ -149,8 +150,10 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
         try:
             self.check_run_result(result, ref)
             run = self.hook.client.get_results(ref, lag_timeout=self.results_lag_timeout)
+            written = []
             for remote, destination in self.downloads.items():
-                download_item(self.hook.client, ref, remote, destination, self.overwrite, self.log)
+                written += download_item(self.hook.client, ref, remote, destination, self.overwrite, self.log)
+            assets.attach_run(context, self.hook.client, ref, run, written)
         finally:
             self._delete_after(ref)
         TaskStateMemory(context, RUN_KEY).forget()

@@ -1,0 +1,165 @@
+"""Airflow Assets for pSeven: the ``pseven://`` URI scheme, download destinations as Assets, and
+the run metadata the operators attach to the events of their outlets.
+
+``pseven://{host}/{storage path}`` names a workflow, app or file of a pSeven Enterprise server, e.g.
+``pseven://app.pseven.io/Users/1/ToyWorkflow.p7wf``. Registered in provider info (``asset-uris``),
+so Airflow validates and normalises such URIs: the host is lower-cased, a path is required, and
+characters are percent-encoded one way (``%20`` and a space are the same asset). A ``#`` in a
+storage path (run folders are ``#00000001.p7run``) must be written ``%23``: Airflow drops URI
+fragments before a normaliser sees them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, quote, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset
+
+SCHEME = "pseven"
+#: The key of an outlet event's ``extra`` that holds the pSeven run (see :func:`run_extra`).
+EXTRA_KEY = "pseven"
+
+
+def sanitize_uri(uri: SplitResult) -> SplitResult:
+    """Airflow's normaliser for ``pseven://`` asset URIs (provider info ``asset-uris`` handler)."""
+    if not uri.hostname:
+        raise ValueError(
+            "A pseven:// asset URI needs the server's host: pseven://app.pseven.io/Users/1/Flow.p7wf"
+        )
+    if not uri.path or uri.path == "/":
+        raise ValueError(
+            "A pseven:// asset URI needs a storage path: pseven://app.pseven.io/Users/1/Flow.p7wf"
+        )
+    netloc = uri.hostname.lower() + (f":{uri.port}" if uri.port else "")
+    return uri._replace(netloc=netloc, path=quote(unquote(uri.path), safe="/@:+,;=~!$&'()*"))
+
+
+def create_asset(*, host: str, path: str, extra: Mapping[str, Any] | None = None) -> Asset:
+    """The Asset of a storage path on a server (provider info ``asset-uris`` factory)."""
+    from airflow.sdk import Asset
+
+    host = urlsplit(host if "://" in host else f"https://{host}").netloc or host
+    return Asset(uri=f"{SCHEME}://{host}/{quote(path.lstrip('/'))}", extra=dict(extra or {}))
+
+
+def convert_asset_to_openlineage(asset: Any, lineage_context: Any) -> Any:
+    """``pseven://host/path`` as an OpenLineage dataset: namespace ``pseven://host``, name the path."""
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+
+    parts = urlsplit(asset.uri)
+    return Dataset(namespace=f"{SCHEME}://{parts.netloc}", name=unquote(parts.path))
+
+
+def download_asset(destination: str | os.PathLike[str]) -> Asset:
+    """The Asset of a download destination: a local path (as ``file://``) or an object-storage URL.
+
+    Pass it as ``DownloadFileOperator(destination=...)``: the operator downloads there and declares
+    the Asset as its outlet, so a DAG scheduled on the same Asset runs after each download and finds
+    the run in ``triggering_asset_events[asset][-1].extra["pseven"]``.
+    """
+    from airflow.sdk import Asset
+
+    text = os.fspath(destination)
+    if "://" not in text:
+        text = "file://" + os.path.abspath(os.path.expanduser(text))
+    return Asset(uri=text)
+
+
+def destination_of(asset: Any, remote: str) -> str:
+    """Where an Asset destination puts ``remote`` (a file or folder of the run).
+
+    Airflow drops a URI's trailing ``/``, so an Asset cannot say "folder" that way. The rule: an
+    Asset whose last path segment is the downloaded item's own name is that item's path; any other
+    Asset is a folder that receives the item under its own name.
+    """
+    uri = str(asset.uri)
+    name = remote.strip("/").rsplit("/", 1)[-1]
+    if uri.rstrip("/").rsplit("/", 1)[-1] == name:
+        return uri
+    return uri.rstrip("/") + "/"
+
+
+def run_extra(
+    summary: Mapping[str, Any], results: Mapping[str, Any] | None = None, files: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """What an outlet event of a pSeven task carries: the run's address and summary, its results
+    (Secrets already ``""``) and the files written, under the key ``pseven``."""
+    data: dict[str, Any] = {
+        key: summary[key]
+        for key in ("workflow_id", "app_id", "run_id", "name", "path", "url", "state")
+        if summary.get(key) is not None
+    }
+    if results is not None:
+        data["results"] = dict(results)
+    if files is not None:
+        data["files"] = list(files)
+    return {EXTRA_KEY: data}
+
+
+def attach_to_outlets(context: Mapping[str, Any], extra: Mapping[str, Any]) -> int:
+    """Add ``extra`` to the event of every Asset outlet of the running task; returns how many.
+
+    Airflow reads ``context["outlet_events"][asset].extra`` when it records the task's asset events.
+    Alias outlets are left alone (their events are added by name, not declared).
+    """
+    task = context.get("task")
+    events = context.get("outlet_events")
+    if task is None or events is None:
+        return 0
+    count = 0
+    for outlet in getattr(task, "outlets", None) or ():
+        if type(outlet).__name__ != "Asset":
+            continue
+        events[outlet].extra.update(extra)
+        count += 1
+    return count
+
+
+def asset_outlets(context: Mapping[str, Any]) -> list[Any]:
+    """The running task's Asset outlets (not aliases)."""
+    task = context.get("task")
+    return [o for o in getattr(task, "outlets", None) or () if type(o).__name__ == "Asset"]
+
+
+def attach_run(
+    context: Mapping[str, Any],
+    client: Any,
+    ref: Any,
+    run: Any = None,
+    files: Sequence[str] | None = None,
+) -> int:
+    """Put the run (address, summary, results with Secrets as ``""``) and ``files`` on the events of
+    the task's Asset outlets. Reads the run's details only when the task has outlets and ``run``
+    is not given; returns the number of events it added to."""
+    if not asset_outlets(context) or context.get("outlet_events") is None:
+        return 0
+    if run is None:
+        run = client.get_run(ref)
+    summary = {
+        ref.kind.id_field: ref.parent_id,
+        "run_id": ref.run_id,
+        "name": run.name,
+        "path": run.path,
+        "url": run.url,
+        "state": run.state_text,
+    }
+    return attach_to_outlets(context, run_extra(summary, run.result_values(), files))
+
+
+__all__ = [
+    "EXTRA_KEY",
+    "SCHEME",
+    "asset_outlets",
+    "attach_run",
+    "attach_to_outlets",
+    "convert_asset_to_openlineage",
+    "create_asset",
+    "destination_of",
+    "download_asset",
+    "run_extra",
+    "sanitize_uri",
+]
