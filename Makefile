@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage]"
 	touch $@
 
 lint: $(STAMP)
@@ -35,7 +35,7 @@ demo: $(STAMP)
 
 # Benchmarks also need the dbt Cloud provider (the baseline they measure against).
 $(VENV)/.installed-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,bench]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage,bench]"
 	touch $@
 
 bench: $(VENV)/.installed-bench
@@ -46,7 +46,7 @@ constraints:
 	rm -rf /tmp/pseven-constraints-venv
 	$(PYTHON) -m venv /tmp/pseven-constraints-venv
 	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,bench]"
+	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,bench]"
 	/tmp/pseven-constraints-venv/bin/python -m pip freeze --exclude airflow-provider-pseven > constraints.txt
 
 # --- Airflow version matrix (docs/compatibility.md) -------------------------------------------

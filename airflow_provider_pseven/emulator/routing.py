@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from .errors import bad_request, unsupported_media_type
 
@@ -26,6 +26,15 @@ if TYPE_CHECKING:
     from .world import World
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RunDetailsJSON(JSONResponse):
+    """Run details, whose results hold whatever a workflow returned. A float result may be NaN or
+    infinite; the guide says nothing of it, and a Python server writes them as JSON's non-standard
+    ``NaN``/``Infinity`` (``json.dumps``' default) rather than failing, so the emulator does too."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class RunFile(FileResponse):

@@ -23,7 +23,7 @@ from .fields import optional_str
 from .files import copy_stream, list_dir, resolve_inside
 from .params import value_json
 from .records import LOG_FILE, AppRecord, AppVersionRecord, PortRecord, RunRecord
-from .routing import Ctx, Route, RunFile, read_fields, route
+from .routing import Ctx, Route, RunDetailsJSON, RunFile, read_fields, route
 from .states import CONFIGURATION, FINISHED
 from .urls import owner_pattern, run_pattern
 from .variants import Variants
@@ -147,7 +147,7 @@ class RunEndpoints(ABC):
 
     async def details(self, ctx: Ctx) -> Response:
         owner, run = self.load(ctx)
-        return JSONResponse(self.run_details(ctx, run, owner))
+        return RunDetailsJSON(self.run_details(ctx, run, owner))
 
     async def patch(self, ctx: Ctx) -> Response:
         owner, run = self.load(ctx)
@@ -158,7 +158,7 @@ class RunEndpoints(ABC):
         if not isinstance(items, list):
             raise bad_request("parameters must be a list of parameter objects.")
         ctx.world.patch_parameters(run, items)
-        return JSONResponse(self.run_details(ctx, run, owner))
+        return RunDetailsJSON(self.run_details(ctx, run, owner))
 
     async def delete(self, ctx: Ctx) -> Response:
         _, run = self.load(ctx)
