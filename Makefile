@@ -51,7 +51,7 @@ constraints:
 
 # --- Airflow version matrix (docs/compatibility.md) -------------------------------------------
 # The floor's exact version and the latest patch of each older supported minor; 3.3.2 is .venv.
-COMPAT_FLOOR    := 3.1.0
+COMPAT_FLOOR    := 3.1.6
 COMPAT_VERSIONS ?= $(COMPAT_FLOOR) 3.1.8 3.2.2
 
 # One virtual environment per version, installed from that version's pinned constraints.

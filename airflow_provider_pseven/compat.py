@@ -5,9 +5,9 @@ rest of the package imports one name from one place. Each entry names the versio
 Features that are missing degrade explicitly (see docs/compatibility.md):
 
 - retry policies (3.3): without them a mistake a retry cannot fix uses up the task's retries;
-- the task state store (3.3): without it a retry cannot look up the run its earlier try deployed by
-  id; it finds that run by its deterministic name (``airflow <dag> <dag run> <task>[ m<index>]``) and
-  never starts a run that is past CONFIGURATION, so it still neither deploys nor starts twice;
+- the task state store (3.3): without it a retry cannot know the run its earlier try deployed, so
+  a retry of a task that deploys a run deploys a new one (run names are unique per try); a step
+  of a given run (start, results, ...) reads the run's state, so it never starts a run twice;
 - ``conn-fields`` in provider info (3.2): on 3.1 the hook gets ``get_connection_form_widgets`` and
   ``get_ui_field_behaviour`` built from the same provider info, so the connection form is the same;
 - event watchers with the asset state store (3.3): :func:`require_event_watchers` refuses with a
@@ -96,9 +96,8 @@ def degradations() -> list[str]:
         )
     if not HAS_TASK_STATE_STORE:
         missing.append(
-            "no task state store (Airflow 3.3+): a retry finds the run its earlier try deployed by "
-            "the run's deterministic name instead of its id, and a run_name that another task "
-            "also uses cannot tell the two apart"
+            "no task state store (Airflow 3.3+): a retry of a task that deploys a pSeven run "
+            "deploys a new run instead of adopting the one its earlier try deployed"
         )
     return missing
 

@@ -185,10 +185,8 @@ def test_the_authors_post_execute_hook_is_kept():
 @BEFORE_3_3
 def test_no_retry_policy_before_3_3():
     from airflow_provider_pseven.operators import DeployRunOperator
-    from airflow_provider_pseven.operators.base import permanent_error_policy
 
     assert compat.HAS_RETRY_POLICY is False
-    assert permanent_error_policy() is None
     assert getattr(DeployRunOperator(task_id="d", workflow="w"), "retry_policy", None) is None
     with pytest.raises(ImportError):
         from airflow_provider_pseven.compat import ExceptionRetryPolicy  # noqa: F401
@@ -216,7 +214,7 @@ def test_older_airflow_logs_what_differs_once_per_process(monkeypatch, caplog):
     warned = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_pseven.compat"]
     assert len(warned) == 1
     assert f"Airflow {VERSION}" in warned[0] and "no task state store (Airflow 3.3+)" in warned[0]
-    assert "deterministic name" in warned[0] and "no retry policies" in warned[0]
+    assert "deploys a new run" in warned[0] and "no retry policies" in warned[0]
 
 
 @ON_3_3
@@ -246,24 +244,50 @@ def test_event_watchers_allowed_on_3_3():
 FIELDS = {"api_path", "verify_ssl", "ca_bundle", "timeout"}
 
 
-@NEEDS_3_1
-def test_airflow_3_1_connection_form_shows_the_provider_fields():
+@pytest.fixture
+def fresh_providers_manager():
+    """As in a new API server process: the API server builds the form with WTForms mocked, which
+    only works while ProvidersManager has not imported the hooks yet in this process."""
     from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+    from airflow.providers_manager import ProvidersManager
 
+    ProvidersManager()._cleanup()
     HookMetaService.hook_meta_data.cache_clear()
-    meta = {hook.connection_type: hook for hook in HookMetaService.hook_meta_data()}
+    yield HookMetaService
+    ProvidersManager()._cleanup()
+    HookMetaService.hook_meta_data.cache_clear()
+
+
+def _connection_type() -> dict[str, Any]:
+    from airflow_provider_pseven.get_provider_info import get_provider_info
+
+    (entry,) = get_provider_info()["connection-types"]
+    return entry
+
+
+@NEEDS_3_1
+def test_airflow_3_1_connection_form_shows_the_provider_fields(fresh_providers_manager):
+    """What the 3.1 API server sends the UI matches conn-fields and ui-field-behaviour."""
+    meta = {hook.connection_type: hook for hook in fresh_providers_manager.hook_meta_data()}
     pseven = meta["pseven"]
     extra = pseven.extra_fields or {}
-    assert set(extra) == FIELDS
-    assert extra["api_path"]["value"] == "auto"
-    assert extra["api_path"]["schema"]["enum"] == ["auto", "@rest", ".rest", None]
+    entry = _connection_type()
+    assert set(extra) == FIELDS == set(entry["conn-fields"])
+    for name, spec in entry["conn-fields"].items():
+        assert extra[name]["schema"]["title"] == spec["label"]
+        assert extra[name]["value"] == spec["schema"].get("default")
+    assert extra["api_path"]["schema"]["enum"] == entry["conn-fields"]["api_path"]["schema"]["enum"]
     assert "boolean" in extra["verify_ssl"]["schema"]["type"]
-    assert extra["verify_ssl"]["value"] is True
-    assert extra["timeout"]["value"] == 60
-    assert extra["api_path"]["schema"]["title"] == "REST API base path"
+    behaviour = entry["ui-field-behaviour"]
     fields = pseven.standard_fields
-    assert fields is not None and fields.host is not None and fields.host.title == "Sign-in URL"
-    assert fields.port is not None and fields.port.hidden
+    assert fields is not None
+    for name in ("host", "login", "password"):
+        field = getattr(fields, name)
+        assert field is not None and field.title == behaviour["relabeling"][name]
+        assert field.placeholder == behaviour["placeholders"][name]
+    for name in behaviour["hidden-fields"]:
+        field = getattr(fields, "url_schema" if name == "schema" else name)
+        assert field is not None and field.hidden
 
 
 @NEEDS_3_1
@@ -271,7 +295,8 @@ def test_airflow_3_1_hook_class_carries_the_form_methods():
     from airflow_provider_pseven.hooks import PsevenHook
 
     assert "get_connection_form_widgets" in PsevenHook.__dict__
-    assert PsevenHook.get_ui_field_behaviour()["hidden_fields"] == ["schema", "port"]
+    behaviour = _connection_type()["ui-field-behaviour"]
+    assert PsevenHook.get_ui_field_behaviour()["hidden_fields"] == behaviour["hidden-fields"]
 
 
 @NEEDS_3_2_PLUS

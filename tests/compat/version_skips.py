@@ -15,6 +15,10 @@ CONN_FIELDS = (
     "{version} the hook's form methods serve the form (tests/compat/test_compat.py)"
 )
 RETRY_POLICY = "retry policies are Airflow 3.3+; on {version} mistakes use up the task's retries"
+DAG_TEST_EXCEPTION = (
+    "dag.test() passes failure callbacks context['exception'] from Airflow 3.2 on; on {version} only "
+    "real workers do (the exception text itself is tested by the unit suites)"
+)
 
 #: (node id, or the start of one) -> (the oldest Airflow that has the feature, why)
 NEEDS: dict[str, tuple[tuple[int, int], str]] = {
@@ -37,6 +41,24 @@ NEEDS: dict[str, tuple[tuple[int, int], str]] = {
     "tests/unit/airflow/test_af_standard_arguments.py::test_mapped_tasks_get_the_no_retry_for_mistakes_policy_too": (
         (3, 3),
         RETRY_POLICY,
+    ),
+    "tests/integration/test_idempotency.py::test_a_mistake_in_the_dag_is_not_retried": ((3, 3), RETRY_POLICY),
+    "tests/integration/test_defects.py::test_a_typo_in_parameters_leaves_no_run_behind": (
+        (3, 3),
+        RETRY_POLICY + ", so each retry deploys again",
+    ),
+    "tests/integration/test_idempotency.py::test_lost_deploy_answer_and_retries_leave_one_run": (
+        (3, 3),
+        "the task state store is Airflow 3.3+; on {version} a retry of a deploying task deploys a new "
+        "run, with a warning (docs/compatibility.md)",
+    ),
+    "tests/integration/test_defects.py::test_a_failed_run_is_retried_and_the_exception_says_why": (
+        (3, 2),
+        DAG_TEST_EXCEPTION,
+    ),
+    "tests/integration/test_defects.py::test_a_step_of_a_failed_run_fails_at_once_saying_how_to_rerun": (
+        (3, 2),
+        DAG_TEST_EXCEPTION,
     ),
 }
 
