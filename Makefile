@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench constraints clean test-compat compat-constraints dist dist-check
+.PHONY: install test lint typecheck unit demo bench constraints clean test-compat compat-constraints dist dist-check cluster-deps test-cluster
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck cluster-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 unit: $(STAMP)
@@ -41,12 +41,26 @@ $(VENV)/.installed-bench: $(STAMP)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run_all.py
 
+# --- production-shaped cluster (tests/cluster, docs/deployment.md) -----------------------------
+# PostgreSQL and Redis are the machine's services; the cluster extra brings Celery, psycopg2,
+# asyncpg, redis and Playwright, and scripts/install_browser.sh Debian's Chromium. make test runs
+# tests/cluster too (about 5 minutes of its time).
+$(VENV)/.installed-cluster: $(STAMP) scripts/install_browser.sh
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cluster]"
+	scripts/install_browser.sh
+	touch $@
+
+cluster-deps: $(VENV)/.installed-cluster
+
+test-cluster: $(VENV)/.installed-cluster
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/cluster
+
 # Regenerate the pins from a throw-away environment resolved from pyproject.toml alone.
 constraints:
 	rm -rf /tmp/pseven-constraints-venv
 	$(PYTHON) -m venv /tmp/pseven-constraints-venv
 	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,bench]"
+	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,bench,cluster]"
 	/tmp/pseven-constraints-venv/bin/python -m pip freeze --exclude airflow-provider-pseven > constraints.txt
 
 # --- Airflow version matrix (docs/compatibility.md) -------------------------------------------
