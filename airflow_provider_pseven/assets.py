@@ -134,7 +134,16 @@ def attach_run(
 ) -> int:
     """Put the run (address, summary, results with Secrets as ``""``) and ``files`` on the events of
     the task's Asset outlets. Reads the run's details only when the task has outlets and ``run``
-    is not given; returns the number of events it added to."""
+    is not given; returns the number of events it added to.
+
+    Also notes the run for OpenLineage (airflow_provider_pseven/lineage.py): ``files`` are outputs,
+    and a task's own ``files`` argument (local files it uploaded, RunWorkflowOperator) inputs."""
+    from airflow_provider_pseven import lineage
+
+    task = context.get("task")
+    uploaded = getattr(task, "files", None)
+    inputs = list(uploaded) if isinstance(uploaded, (list, tuple)) else []
+    lineage.record(task, ref, run, inputs=inputs, outputs=files or ())
     if not asset_outlets(context) or context.get("outlet_events") is None:
         return 0
     if run is None:

@@ -14,6 +14,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_pseven.compat import ResultXComs
 from airflow_provider_pseven.hooks.pseven import PsevenHook
+from airflow_provider_pseven.lineage import LineageMixin
 from airflow_provider_pseven.tasks.address import RunAddress
 from airflow_provider_pseven.tasks.retries import (
     PERMANENT_ERRORS,
@@ -24,7 +25,7 @@ from airflow_provider_pseven.tasks.retries import (
 from airflow_provider_pseven.tasks.waiting import RERUN_HINT, WaitingMixin, failure_reason, positive
 
 
-class PsevenBaseOperator(BaseOperator):
+class PsevenBaseOperator(LineageMixin, BaseOperator):
     """Base of all pSeven operators: a connection id and a hook built from it."""
 
     template_fields: Sequence[str] = ("pseven_conn_id",)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_pseven import assets
+from airflow_provider_pseven import assets, lineage
 from airflow_provider_pseven.client import (
     FileEntry,
     FileSink,
@@ -54,9 +54,11 @@ class UploadFilesOperator(PsevenRunOperator):
         self.directories = directories
 
     def execute(self, context: Any) -> list[str]:
-        return upload_files(
+        uploaded = upload_files(
             self.hook.client, self.ref, self.files, self.destination, self.directories, self.log
         )
+        lineage.record(self, self.ref, inputs=self.files)
+        return uploaded
 
 
 def _as_list(name: str, value: Any) -> Sequence[Any]:

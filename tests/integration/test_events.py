@@ -120,6 +120,7 @@ def test_run_workflow_and_results_operators_put_the_run_on_every_outlet(
     pseven_connection, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PSEVEN_IT_OUTPUT", str(tmp_path))
+    (tmp_path / "input.csv").write_text("x\n1\n")
     dag_run = run_dag("it_outlets.py")
 
     assert set(task_states(dag_run).values()) == {"success"}, task_states(dag_run)

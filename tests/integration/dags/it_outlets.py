@@ -18,13 +18,15 @@ from airflow_provider_pseven.operators import (
 )
 
 OUT = os.environ.get("PSEVEN_IT_OUTPUT", "/tmp/pseven-it-output")
-SECRET = os.environ.get("PSEVEN_IT_SECRET", "it-secret-value")
 
 with DAG("it_outlets", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
     cycle = RunWorkflowOperator(
         task_id="cycle",
         workflow="/Users/1/ToyWorkflow.p7wf",
-        parameters={"MySecret": SECRET},
+        # A Secret from a Variable (masked everywhere, the OpenLineage provider's facets included),
+        # never a literal in DAG code.
+        parameters={"MySecret": "{{ var.value.pseven_my_secret }}", "MyFirstParameter": "lineage"},
+        files=[f"{OUT}/input.csv"],
         downloads={"results.json": f"{OUT}/"},
         overwrite=True,
         delete_after=True,

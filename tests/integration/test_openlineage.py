@@ -1,0 +1,117 @@
+"""OpenLineage (issue 12): with apache-airflow-providers-openlineage installed, the pSeven operators
+emit valid events through the provider's own listener and file transport: the job is the pSeven
+workflow, inputs the uploaded files, outputs the downloads, a run facet the pSeven run, and no
+Secret or token anywhere. And without the provider nothing of OpenLineage is imported.
+
+The listener decides at start-up whether OpenLineage is on, so the DAG runs in a fresh interpreter
+with the transport configured (the test's emulator, the suite's token and Secret).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jsonschema
+import pytest
+
+from tests.sweep_values import leaks
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "openlineage" / "PsevenRunFacet.json").read_text())
+RUN_DAG = """
+import os, sys
+from tests.integration.airflow_harness import run_dag, task_states
+os.environ["AIRFLOW_CONN_PSEVEN_DEFAULT"] = os.environ["PSEVEN_OL_CONN"]  # tests/conftest.py drops it
+states = task_states(run_dag("it_outlets.py"))
+sys.exit(0 if set(states.values()) == {"success"} else f"task states: {states}")
+"""
+
+
+def _uri(value: str) -> bool:
+    return bool(urlparse(value).scheme)
+
+
+@pytest.mark.integration
+@pytest.mark.pseven_emulator(variants="guide")
+def test_operators_emit_valid_lineage_without_secrets(pseven_connection, tmp_path):
+    pytest.importorskip("airflow.providers.openlineage")
+    events_file = tmp_path / "openlineage.jsonl"
+    (tmp_path / "input.csv").write_text("x\n1\n")
+    env = {
+        **os.environ,
+        "PSEVEN_IT_OUTPUT": str(tmp_path),
+        "PSEVEN_OL_CONN": pseven_connection.connection_json(),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events_file), "append": True}
+        ),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "pseven-tests",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("AIRFLOW_HOME", None)  # the child's tests/conftest.py makes its own
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_DAG],
+        check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    text = events_file.read_text()
+    assert not leaks(text), f"{leaks(text)} in the OpenLineage events"
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    for event in events:  # the OpenLineage RunEvent's required parts, and every facet's own
+        assert event["eventType"] in ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
+        datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
+        uuid.UUID(event["run"]["runId"])
+        assert event["job"]["namespace"] and event["job"]["name"]
+        assert _uri(event["producer"]) and _uri(event["schemaURL"])
+        facets = [*event["run"].get("facets", {}).values(), *event["job"].get("facets", {}).values()]
+        for dataset in event.get("inputs", []) + event.get("outputs", []):
+            assert dataset["namespace"] and dataset["name"]
+        for facet in facets:
+            assert _uri(facet["_producer"]) and _uri(facet["_schemaURL"]), facet
+
+    complete = {e["job"]["name"].rsplit(".", 1)[-1]: e for e in events if e["eventType"] == "COMPLETE"}
+    cycle = complete["cycle"]
+    run = cycle["run"]["facets"]["pseven_run"]
+    jsonschema.validate(run, SCHEMA)
+    assert run["state"] == "FINISHED" and run["parameters"]["MyFirstParameter"] == "lineage"
+    assert "MySecret" not in run["parameters"]
+    job = cycle["job"]["facets"]["pseven_job"]
+    assert job["kind"] == "workflow" and job["spec"] == "/Users/1/ToyWorkflow.p7wf" and len(job["id"]) == 32
+    assert [(d["namespace"], d["name"]) for d in cycle["inputs"]] == [("file", str(tmp_path / "input.csv"))]
+    assert [(d["namespace"], d["name"]) for d in cycle["outputs"]] == [
+        ("file", str(tmp_path / "results.json"))
+    ]
+    results = complete["results"]["run"]["facets"]["pseven_run"]
+    assert results["runId"] != run["runId"] and results["state"] == "FINISHED"
+
+
+def test_the_operators_import_nothing_of_openlineage_until_asked_for_facets():
+    """Importing the operators, building them and noting lineage while a task runs import nothing
+    of OpenLineage (Airflow itself only reads the installed provider's metadata), so the provider is
+    optional: without it nothing asks for facets, and nothing else needs it."""
+    code = """
+import sys
+from airflow_provider_pseven.operators import RunWorkflowOperator, DownloadFileOperator
+from airflow_provider_pseven import lineage
+from airflow_provider_pseven.client import RunRef
+task = DownloadFileOperator(task_id="d", workflow_id="w", run_id="r", file="f", destination="/tmp/x")
+lineage.record(task, RunRef.workflow("w", "r"), outputs=["/tmp/x/f"])
+metadata = {"airflow.providers.openlineage", "airflow.providers.openlineage.get_provider_info"}
+print(sorted(m for m in sys.modules if m.startswith(("openlineage", "airflow.providers.openlineage")) and m not in metadata))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stdout[-2000:] + done.stderr[-3000:]
