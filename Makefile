@@ -104,15 +104,17 @@ dist: $(VENV)/.installed-release
 	$(BIN)/python -m twine check --strict dist/*
 
 # A clean environment with only the built wheel (with [emulator]) and the floor's Airflow, from
-# its constraints: it runs pseven-emulator and the example DAGs, with the secret sweep.
+# its constraints: it runs pseven-emulator and an example DAG (DIST_DAGS="example_pseven_run
+# example_pseven_sweep ..." for more), with the secret sweep.
 DIST_VENV := /tmp/pseven-dist-check-venv
+DIST_DAGS ?= example_pseven_run
 dist-check: dist
 	rm -rf $(DIST_VENV) && $(PYTHON) -m venv $(DIST_VENV)
 	$(DIST_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
 	$(DIST_VENV)/bin/python -m pip install --quiet -c constraints/airflow-$(COMPAT_FLOOR).txt \
 	  "apache-airflow==$(COMPAT_FLOOR)" "$$(ls dist/*.whl)[emulator]"
 	cd /tmp && $(DIST_VENV)/bin/python $(CURDIR)/scripts/compat_check.py --require-wheel \
-	  --dags-folder $(CURDIR)/example_dags --workdir /tmp/pseven-dist-check
+	  --dags-folder $(CURDIR)/example_dags --workdir /tmp/pseven-dist-check $(DIST_DAGS)
 
 clean:
 	rm -rf $(VENV) .venv-compat-* demo-output dist build .mypy_cache .ruff_cache .pytest_cache
