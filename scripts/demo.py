@@ -1,6 +1,6 @@
 """``make demo``: run the example DAGs with ``airflow dags test`` against the pSeven emulator.
 
-    .venv/bin/python scripts/demo.py                     # example_pseven_run and example_pseven_sweep
+    .venv/bin/python scripts/demo.py                     # example_pseven_run, _sweep and _events
     .venv/bin/python scripts/demo.py example_pseven_messaging example_pseven_appshub
 
 What it does:
@@ -36,12 +36,13 @@ AIRFLOW_HOME = REPO / ".airflow-home"
 OUTPUT = REPO / "demo-output"
 LOGS = OUTPUT / "logs"
 AIRFLOW = Path(sys.executable).parent / "airflow"
-DEFAULT_DAGS = ("example_pseven_run", "example_pseven_sweep")
+DEFAULT_DAGS = ("example_pseven_run", "example_pseven_sweep", "example_pseven_events")
 ALL_DAGS = (
     "example_pseven_run",
     "example_pseven_sweep",
     "example_pseven_appshub",
     "example_pseven_messaging",
+    "example_pseven_events",
 )
 # Emulator delays x0.3: a ToyWorkflow run takes about 0.3 s, a state change is still visible.
 TIME_SCALE = "0.3"
@@ -236,6 +237,18 @@ def main(argv: list[str]) -> int:
         env = airflow_env(connection)
         migrate_if_needed(env)
         for dag_id in dags:
+            if dag_id == "example_pseven_events":  # a watcher: see scripts/demo_events.py
+                if emulator is None:
+                    say("Skipping example_pseven_events: it starts runs on the emulator as an engineer would")
+                    continue
+                say("Running example_pseven_events: a RunEventTrigger watcher, then one DAG run per event...")
+                import demo_events
+
+                api_url = f"{emulator.process.url}/pseven/.rest/v2/"
+                failed += demo_events.run(
+                    env, api_url, emulator.process.token, LOGS, AIRFLOW, run_logged, say
+                )
+                continue
             say(f"Running {dag_id} (airflow dags test)...")
             log_path = LOGS / f"{dag_id}.log"
             dag_started = time.monotonic()
