@@ -18,10 +18,19 @@ from af_support import HOST, PSEVEN, WF_ID, FakeClock, run_json, runs_url, std_l
 
 from airflow_provider_pseven import compat
 from airflow_provider_pseven.client import Run
-from airflow_provider_pseven.compat import import_string
+from airflow_provider_pseven.compat import (
+    HAS_EVENT_WATCHERS,
+    import_string,
+)
 from airflow_provider_pseven.triggers import RunEventTrigger
 from airflow_provider_pseven.triggers import run_event as module
 from airflow_provider_pseven.triggers.run_event import _Snapshot, _Store, _Stream
+
+pytestmark = pytest.mark.skipif(
+    not HAS_EVENT_WATCHERS,
+    reason="needs Airflow 3.3+: RunEventTrigger (event watchers, shared streams, the asset state store); "
+    "older Airflow refuses RunEventTrigger naming the version (tests/compat/test_compat.py)",
+)
 
 R1, R2, R3 = "1" * 32, "2" * 32, "3" * 32
 SECRET = "SECRET-RESULT-never-shown"
