@@ -15,6 +15,10 @@ CONN_FIELDS = (
     "{version} the hook's form methods serve the form (tests/compat/test_compat.py)"
 )
 RETRY_POLICY = "retry policies are Airflow 3.3+; on {version} mistakes use up the task's retries"
+EVENT_WATCHERS = (
+    "event watchers with shared trigger streams and the asset state store are Airflow 3.3+; on "
+    "{version} RunEventTrigger refuses with a message naming the version"
+)
 DAG_TEST_EXCEPTION = (
     "dag.test() passes failure callbacks context['exception'] from Airflow 3.2 on; on {version} only "
     "real workers do (the exception text itself is tested by the unit suites)"
@@ -51,6 +55,17 @@ NEEDS: dict[str, tuple[tuple[int, int], str]] = {
         (3, 3),
         "the task state store is Airflow 3.3+; on {version} a retry of a deploying task deploys a new "
         "run, with a warning (docs/compatibility.md)",
+    ),
+    # RunEventTrigger refuses before 3.3 (compat.require_event_watchers, tested in tests/compat).
+    "tests/unit/airflow/test_af_run_event.py::": ((3, 3), EVENT_WATCHERS),
+    "tests/integration/test_events.py::": ((3, 3), EVENT_WATCHERS),
+    "tests/unit/airflow/test_af_assets.py::test_the_pseven_scheme_is_registered_valid_against_airflows_schema": (
+        (3, 2),
+        "the test reads ProvidersManagerTaskRuntime, Airflow 3.2+",
+    ),
+    "tests/unit/airflow/test_af_assets.py::test_attach_to_outlets_updates_the_event_of_every_asset_outlet": (
+        (3, 2),
+        "the test keys a dict by Asset, which is hashable from Airflow 3.2 (3.1 hashes its extra dict)",
     ),
     "tests/integration/test_defects.py::test_a_failed_run_is_retried_and_the_exception_says_why": (
         (3, 2),
