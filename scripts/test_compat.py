@@ -63,7 +63,9 @@ def check_version(version: str) -> dict[str, object]:
     code, seconds, output = run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITES], logs / "pytest.log", env
     )
-    failed = [line.split()[1] for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    failed = [
+        line.split()[1] for line in output.splitlines() if line.startswith(("FAILED tests/", "ERROR tests/"))
+    ]
     result: dict[str, object] = {
         "version": version,
         "pytest": pytest_summary(output),
