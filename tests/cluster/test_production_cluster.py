@@ -290,6 +290,22 @@ def test_scale_and_triggerer_takeover(ctx: Context) -> None:
         "health API triggerer status during the takeover": sorted(health_during),
     }
 
+    # The survivor, holding every wait: its CPU share and memory over a steady 10 s (a triggerer is
+    # a supervisor process plus its trigger runner; both counted).
+    import psutil
+
+    from tests.cluster.harness import process_tree_cpu
+
+    survivor_pid = cluster.processes[survivor].pid
+    cpu_before, window_start = process_tree_cpu(survivor_pid), time.monotonic()
+    time.sleep(10)
+    share = (process_tree_cpu(survivor_pid) - cpu_before) / (time.monotonic() - window_start)
+    tree = [psutil.Process(survivor_pid), *psutil.Process(survivor_pid).children(recursive=True)]
+    MEASURED[f"{survivor} holding {SCALE_WAITS} waits (2 s interval)"] = {
+        "CPU, share of one core": f"{share:.1%}",
+        "RSS MiB (supervisor + trigger runner)": round(sum(p.memory_info().rss for p in tree) / 2**20),
+    }
+
     GATES["scale"].set()
     released = time.monotonic()
     assert cluster.wait_for_run("cluster_scale", scale_run, 420) == "success", cluster.log("scheduler")[
@@ -546,7 +562,8 @@ def test_finished_run_in_a_browser(ctx: Context) -> None:
         run_page = opened.value
         run_page.wait_for_load_state()
         assert run_page.url == run_url
-        ui.shot("extra-link-opens-the-run", element=run_page)  # the emulator's run details (JSON)
+        # The link is the run's REST API URL: a browser without the token gets the API's refusal.
+        ui.shot("extra-link-opens-the-run", element=run_page)
         run_page.close()
 
         page.goto(f"{base}/set_parameters/rendered_templates")
