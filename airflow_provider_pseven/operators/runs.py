@@ -115,10 +115,18 @@ def discard_failed_run(task: Any, context: Any, ref: RunRef, error: BaseExceptio
     use it, so a failed DAG leaves no orphan runs behind. A retry can use it only if the error is one
     a retry can fix and Airflow will retry the task."""
     permanent = isinstance(error, (*PERMANENT_ERRORS, AirflowFailException))
-    if not permanent and will_retry(context):
+    # Without a task state store (Airflow before 3.3) the retry cannot find this run: don't keep it.
+    adoptable = context.get("task_state_store") is not None
+    if not permanent and adoptable and will_retry(context):
         task.log.info("Keeping run %s for the next try of this task", ref.run_id)
         return
-    why = "a retry cannot fix this error" if permanent else "this was the task's last try"
+    why = (
+        "a retry cannot fix this error"
+        if permanent
+        else "this was the task's last try"
+        if adoptable
+        else "a retry could not find it (no task state store before Airflow 3.3)"
+    )
     try:
         task.hook.client.teardown(ref)
     except PsevenError as failure:

@@ -355,6 +355,17 @@ def test_a_transient_set_up_failure_keeps_the_run_for_the_retry(workflow: reques
     assert run.gone
 
 
+def test_without_a_task_state_store_a_failed_set_up_deletes_its_run(workflow: requests_mock.Mocker) -> None:
+    """Airflow before 3.3: a retry could not find the run, so keeping it would leave an orphan."""
+    deploy_answer(workflow, "CONFIGURATION")
+    run = FakeRun(workflow, "CONFIGURATION")
+    workflow.patch(RUN_URL, status_code=503, json={"detail": "Maintenance."})
+    context = {"ti": FakeTI(try_number=1, max_tries=3), "task_state_store": None}
+    with pytest.raises(PsevenServerError):
+        deploy_op(parameters={"x": 3}).execute(context)
+    assert run.gone
+
+
 def test_a_run_that_cannot_be_deleted_is_named_in_the_log(
     workflow: requests_mock.Mocker, caplog: pytest.LogCaptureFixture
 ) -> None:
