@@ -96,6 +96,10 @@ def ctx(request: pytest.FixtureRequest) -> Iterator[Context]:
             "PSEVEN_DEMO_OUTPUT": str(home / "demo-output"),
             "PSEVEN_POLL_INTERVAL": "1",
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": f"{HEALTH_THRESHOLD:g}",
+            # 1 s here; PSEVEN_CLUSTER_TRIGGERER_HEARTBEAT=5 measures a takeover with Airflow's default.
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": os.environ.get(
+                "PSEVEN_CLUSTER_TRIGGERER_HEARTBEAT", "1"
+            ),
         }
         cluster = ProductionCluster(home, dags, services, env)
         try:
