@@ -199,7 +199,9 @@ def _deploy(spec: DeploySpec, preexisting: frozenset[str]) -> Op[Run]:
         except PsevenRequestMayHaveSucceeded:
             lost = True
             log.warning("The deploy request lost its answer; looking for the run it may have created")
-            found = yield from _watch(lambda: _ours(spec, preexisting), bool, spec)
+            found = yield from _watch(
+                lambda: _ours(spec, preexisting), bool, spec.settle_polls, spec.settle_interval
+            )
             if found:
                 return (yield from _keep_one(spec, found[0], preexisting))
             if attempt == spec.attempts:
@@ -223,16 +225,24 @@ def _keep_one(spec: DeploySpec, keep: Run, preexisting: frozenset[str]) -> Op[Ru
     return keep
 
 
-def _watch(look: Callable[[], Op[Any]], done: Callable[[Any], bool], spec: DeploySpec) -> Op[Any]:
-    """Look again every ``settle_interval`` until ``done`` or ``settle_polls`` looks were taken."""
+def _watch(look: Callable[[], Op[Any]], done: Callable[[Any], bool], polls: int, interval: float) -> Op[Any]:
+    """After a lost answer: look again every ``interval`` until ``done`` or ``polls`` looks were taken."""
     seen = None
-    for poll in range(spec.settle_polls):
+    for poll in range(polls):
         seen = yield from look()
         if done(seen):
             return seen
-        if poll + 1 < spec.settle_polls:
-            yield Sleep(spec.settle_interval)
+        if poll + 1 < polls:
+            yield Sleep(interval)
     return seen
+
+
+def _left_configuration(state: RunState) -> bool:
+    return state is not RunState.CONFIGURATION
+
+
+def _summary_state(ref: RunRef) -> Op[RunState]:
+    return (yield from get_run_summary(ref)).state
 
 
 def _while_in(ref: RunRef, state: RunState, polls: int, interval: float, why: str) -> Op[tuple[Run, int]]:
@@ -281,14 +291,10 @@ def start_once(
         yield from start_run(ref)
     except PsevenRequestMayHaveSucceeded:
         log.warning("The start request lost its answer; watching the run before deciding to resend it")
-        state: RunState = run.state
-        for poll in range(settle):
-            state = (yield from get_run_summary(ref)).state
-            if state is not RunState.CONFIGURATION:
-                log.info("The lost start request did start the run: it is %s", state.value)
-                return True
-            if poll + 1 < settle:
-                yield Sleep(interval)
+        state = yield from _watch(lambda: _summary_state(ref), _left_configuration, settle, interval)
+        if state is not None and _left_configuration(state):
+            log.info("The lost start request did start the run: it is %s", state.value)
+            return True
         log.warning("The run is still CONFIGURATION well after the lost start request; starting it")
         try:
             yield from start_run(ref)
