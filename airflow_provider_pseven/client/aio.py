@@ -5,33 +5,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import httpx
 from tenacity import AsyncRetrying
 
-from airflow_provider_pseven.client import aio_network, appshub, lifecycle, parameters, run_files, waiting
-from airflow_provider_pseven.client import operations as ops
+from airflow_provider_pseven.client import aio_network
+from airflow_provider_pseven.client.api import PsevenApi
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
 
-P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def _bind(op: Callable[P, Op[T]]) -> Callable[Concatenate[AsyncPsevenClient, P], Coroutine[Any, Any, T]]:
-    """Expose an operation as a coroutine method."""
-
-    async def method(self: AsyncPsevenClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.run(op(*args, **kwargs))
-
-    method.__name__ = op.__name__
-    method.__doc__ = op.__doc__
-    return method
 
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
@@ -40,7 +28,7 @@ def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
     return verify
 
 
-class AsyncPsevenClient:
+class AsyncPsevenClient(PsevenApi):
     """Non-blocking pSeven REST API v2 client, safe to share between many tasks of one event loop.
 
     All its requests go through one connection pool (keep-alive), which is what lets one triggerer
@@ -184,35 +172,3 @@ class AsyncPsevenClient:
         except BaseException:
             sink.abort()  # a full disk or a broken stream leaves no partial file behind
             raise
-
-    # --- the API (the same names as PsevenClient) -----------------------------------------------
-
-    list_workflows = _bind(ops.list_workflows)
-    get_workflow = _bind(ops.get_workflow)
-    resolve_workflow = _bind(ops.resolve_workflow)
-    list_apps = _bind(appshub.list_apps)
-    get_app = _bind(appshub.get_app)
-    resolve_app = _bind(appshub.resolve_app)
-    publish_app = _bind(appshub.publish_app)
-    list_runs = _bind(ops.list_runs)
-    find_run = _bind(ops.find_run)
-    deploy_run = _bind(ops.deploy_run)
-    get_run = _bind(ops.get_run)
-    set_parameters = _bind(parameters.set_parameters)
-    start_run = _bind(ops.start_run)
-    interrupt_run = _bind(ops.interrupt_run)
-    interrupt_if_running = _bind(lifecycle.interrupt_if_running)
-    deploy_or_adopt = _bind(lifecycle.deploy_or_adopt)
-    start_once = _bind(lifecycle.start_once)
-    teardown = _bind(lifecycle.teardown)
-    delete_run = _bind(ops.delete_run)
-    get_results = _bind(ops.get_results)
-    download = _bind(run_files.download)
-    read_log_tail = _bind(run_files.read_log_tail)
-    list_files = _bind(run_files.list_files)
-    upload = _bind(run_files.upload)
-    message_push = _bind(ops.message_push)
-    message_pop = _bind(ops.message_pop)
-    wait_for_run = _bind(waiting.wait_for_run)
-    wait_for_app = _bind(waiting.wait_for_app)
-    wait_for_message = _bind(waiting.wait_for_message)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import Retrying
 
-from airflow_provider_pseven.client import appshub, lifecycle, parameters, run_files, waiting
-from airflow_provider_pseven.client import operations as ops
+from airflow_provider_pseven.client.api import PsevenApi
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
@@ -21,19 +20,7 @@ if TYPE_CHECKING:
     # the first client is made, so importing the provider's operators in a DAG file stays cheap.
     import requests
 
-P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def _bind(op: Callable[P, Op[T]]) -> Callable[Concatenate[PsevenClient, P], T]:
-    """Expose an operation as a blocking method."""
-
-    def method(self: PsevenClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self.run(op(*args, **kwargs))
-
-    method.__name__ = op.__name__
-    method.__doc__ = op.__doc__
-    return method
 
 
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -52,7 +39,7 @@ def _never_sent(error: requests.ConnectionError) -> bool:
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
-class PsevenClient:
+class PsevenClient(PsevenApi):
     """Blocking pSeven REST API v2 client.
 
     >>> client = PsevenClient(ClientConfig("https://app.pseven.io", token="..."))
@@ -188,38 +175,6 @@ class PsevenClient:
         except BaseException:
             sink.abort()  # a full disk or a broken stream leaves no partial file behind
             raise
-
-    # --- the API --------------------------------------------------------------------------------
-
-    list_workflows = _bind(ops.list_workflows)
-    get_workflow = _bind(ops.get_workflow)
-    resolve_workflow = _bind(ops.resolve_workflow)
-    list_apps = _bind(appshub.list_apps)
-    get_app = _bind(appshub.get_app)
-    resolve_app = _bind(appshub.resolve_app)
-    publish_app = _bind(appshub.publish_app)
-    list_runs = _bind(ops.list_runs)
-    find_run = _bind(ops.find_run)
-    deploy_run = _bind(ops.deploy_run)
-    get_run = _bind(ops.get_run)
-    set_parameters = _bind(parameters.set_parameters)
-    start_run = _bind(ops.start_run)
-    interrupt_run = _bind(ops.interrupt_run)
-    interrupt_if_running = _bind(lifecycle.interrupt_if_running)
-    deploy_or_adopt = _bind(lifecycle.deploy_or_adopt)
-    start_once = _bind(lifecycle.start_once)
-    teardown = _bind(lifecycle.teardown)
-    delete_run = _bind(ops.delete_run)
-    get_results = _bind(ops.get_results)
-    download = _bind(run_files.download)
-    read_log_tail = _bind(run_files.read_log_tail)
-    list_files = _bind(run_files.list_files)
-    upload = _bind(run_files.upload)
-    message_push = _bind(ops.message_push)
-    message_pop = _bind(ops.message_pop)
-    wait_for_run = _bind(waiting.wait_for_run)
-    wait_for_app = _bind(waiting.wait_for_app)
-    wait_for_message = _bind(waiting.wait_for_message)
 
 
 __all__ = ["PsevenClient", "PsevenTransportError"]
