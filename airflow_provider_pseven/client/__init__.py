@@ -7,6 +7,7 @@ operations of :mod:`airflow_provider_pseven.client.operations`, where each endpo
 from __future__ import annotations
 
 from airflow_provider_pseven.client.aio import AsyncPsevenClient
+from airflow_provider_pseven.client.appshub import AppPublication
 from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
@@ -42,6 +43,7 @@ from airflow_provider_pseven.client.sync import PsevenClient
 from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
 
 __all__ = [
+    "AppPublication",
     "AppState",
     "AppVersion",
     "AsyncPsevenClient",

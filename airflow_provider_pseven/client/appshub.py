@@ -6,14 +6,15 @@ App *runs* use the same run endpoints as workflow runs (see :mod:`operations`), 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry
-from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenNotFoundError
+from airflow_provider_pseven.client.errors import PsevenConfigError
 from airflow_provider_pseven.client.models import AppVersion
 from airflow_provider_pseven.client.multipart import MultipartBody
-from airflow_provider_pseven.client.operations import HEX_ID, form_fields, pick_one, top_level_list
+from airflow_provider_pseven.client.operations import Lookup, form_fields, resolve, top_level_list
 
 
 def list_apps() -> Op[list[AppVersion]]:
@@ -28,53 +29,55 @@ def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
     return AppVersion.from_json(reply.json_object())
 
 
+APP_LOOKUP = Lookup("app", ("id", "name"), "an app id or a unique app name")
+
+
 def resolve_app(spec: str) -> Op[AppVersion]:
     """An app given as id, ``id@version`` or unique name."""
-    if not spec or not spec.strip():
-        raise PsevenConfigError("app is empty: give an app id or a unique app name")
-    spec = spec.strip()
-    if HEX_ID.match(spec):
-        try:
-            return (yield from get_app(spec))
-        except PsevenNotFoundError:
-            pass
-    apps = yield from list_apps()
-    chosen: AppVersion = pick_one("app", spec, apps, (lambda a: a.id, lambda a: a.name))
-    return chosen
+    return (yield from resolve(APP_LOOKUP, spec, get_app, list_apps))
 
 
-def publish_app(
-    workflow_path: str,
-    name: str,
-    *,
-    workspace_name: str | None = None,
-    workspace_id: str | None = None,
-    description: str | None = None,
-    version: int | None = None,
-    set_version_as_default: bool | None = None,
-    allow_get_as_workflow: bool | None = None,
-    thumbnail: str | os.PathLike[str] | None = None,
-    chunk_size: int = 1024 * 1024,
-) -> Op[AppVersion]:
-    """Publish a workflow as an AppsHub app (``apps/`` POST); fields left None are omitted."""
-    if not (workspace_name or workspace_id):
-        raise PsevenConfigError(
-            "Publishing needs workspace_name or workspace_id (the workspace to host the app)"
-        )
-    if not name:
-        raise PsevenConfigError("Publishing needs the app name")
-    fields: dict[str, Any] = {"name": name, "workflow_path": workflow_path}
-    optional = {
-        "workspace.name": workspace_name,
-        "workspace.id": str(workspace_id) if workspace_id is not None else None,
-        "description": description,
-        "version": version,
-        "set_version_as_default": set_version_as_default,
-        "allow_get_as_workflow": allow_get_as_workflow,
-    }
-    fields.update({key: value for key, value in optional.items() if value is not None})
+@dataclass(frozen=True)
+class AppPublication:
+    """What ``apps/`` POST publishes (Workflow publishing): the workflow, the app's name and
+    workspace (by name or id); the optional fields are sent only when not None."""
+
+    workflow_path: str
+    name: str
+    workspace_name: str | None = None
+    workspace_id: str | None = None
+    description: str | None = None
+    version: int | None = None
+    set_version_as_default: bool | None = None
+    allow_get_as_workflow: bool | None = None
+    thumbnail: str | os.PathLike[str] | None = None
+
+    def form(self) -> dict[str, Any]:
+        """The form fields, named as the guide names them."""
+        if not (self.workspace_name or self.workspace_id):
+            raise PsevenConfigError(
+                "Publishing needs workspace_name or workspace_id (the workspace to host the app)"
+            )
+        if not self.name:
+            raise PsevenConfigError("Publishing needs the app name")
+        optional = {
+            "workspace.name": self.workspace_name,
+            "workspace.id": None if self.workspace_id is None else str(self.workspace_id),
+            "description": self.description,
+            "version": self.version,
+            "set_version_as_default": self.set_version_as_default,
+            "allow_get_as_workflow": self.allow_get_as_workflow,
+        }
+        given = {key: value for key, value in optional.items() if value is not None}
+        return {"name": self.name, "workflow_path": self.workflow_path, **given}
+
+
+def publish_app(publication: AppPublication, *, chunk_size: int = 1024 * 1024) -> Op[AppVersion]:
+    """Publish a workflow as an AppsHub app (``apps/`` POST)."""
+    fields = publication.form()
     # Form data is what the guide's examples send, and the one content type it accepts with or
     # without a thumbnail (JSON only without one), so every server takes it.
+    thumbnail = publication.thumbnail
     files = [("thumbnail", thumbnail, None)] if thumbnail is not None else []
     body = MultipartBody(form_fields(fields), files, chunk_size=chunk_size)
     call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
@@ -83,4 +86,4 @@ def publish_app(
     return AppVersion.from_json(reply.json_object())
 
 
-__all__ = ["get_app", "list_apps", "publish_app", "resolve_app"]
+__all__ = ["AppPublication", "get_app", "list_apps", "publish_app", "resolve_app"]

@@ -34,7 +34,8 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry, Sleep
@@ -56,6 +57,8 @@ from airflow_provider_pseven.client.models import (
     Workflow,
 )
 from airflow_provider_pseven.client.multipart import MultipartBody
+
+T = TypeVar("T")
 
 log = logging.getLogger("airflow_provider_pseven.client")
 
@@ -208,21 +211,40 @@ def pick_one(what: str, spec: str, items: Sequence[Any], keys: Iterable[Callable
     raise PsevenLookupError(what, spec, sorted(f"{item.name} ({item.path})" for item in items))
 
 
-def resolve_workflow(spec: str) -> Op[Workflow]:
-    """A workflow given as id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name."""
+@dataclass(frozen=True)
+class Lookup:
+    """How a user may name a workflow or an app: ``keys`` are the attributes a name is matched
+    against, in order; ``forms`` says so in the error for an empty name."""
+
+    what: str
+    keys: tuple[str, ...]
+    forms: str
+
+
+WORKFLOW_LOOKUP = Lookup("workflow", ("id", "path", "name"), "an id, a storage path or a unique name")
+
+
+def resolve(
+    lookup: Lookup, spec: str, get_one: Callable[[str], Op[T]], list_all: Callable[[], Op[list[T]]]
+) -> Op[T]:
+    """The one item ``spec`` names: an id is asked for directly (one request); anything else, or
+    an id no item has, is looked up in the list by each of ``lookup.keys`` in turn."""
     if not spec or not spec.strip():
-        raise PsevenConfigError("workflow is empty: give an id, a storage path or a unique name")
+        raise PsevenConfigError(f"{lookup.what} is empty: give {lookup.forms}")
     spec = spec.strip()
     if HEX_ID.match(spec):
         try:
-            return (yield from get_workflow(spec))
+            return (yield from get_one(spec))
         except PsevenNotFoundError:
             pass
-    workflows = yield from list_workflows()
-    chosen: Workflow = pick_one(
-        "workflow", spec, workflows, (lambda w: w.id, lambda w: w.path, lambda w: w.name)
-    )
+    items = yield from list_all()
+    chosen: T = pick_one(lookup.what, spec, items, [attrgetter(key) for key in lookup.keys])
     return chosen
+
+
+def resolve_workflow(spec: str) -> Op[Workflow]:
+    """A workflow given as id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name."""
+    return (yield from resolve(WORKFLOW_LOOKUP, spec, get_workflow, list_workflows))
 
 
 # --- runs ---------------------------------------------------------------------------------------

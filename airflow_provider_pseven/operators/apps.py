@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_pseven.client import AppState, PsevenNotFoundError, PsevenRequestMayHaveSucceeded
+from airflow_provider_pseven.client import (
+    AppPublication,
+    AppState,
+    PsevenNotFoundError,
+    PsevenRequestMayHaveSucceeded,
+)
 from airflow_provider_pseven.compat import AirflowException
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.triggers.app_ready import AppReadyTrigger
@@ -78,17 +83,7 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
         else:
             workflow = client.resolve_workflow(str(self.workflow))
             try:
-                app = client.publish_app(
-                    workflow.path,
-                    str(self.name),
-                    workspace_name=self.workspace_name,
-                    workspace_id=self.workspace_id,
-                    description=self.description,
-                    version=int(self.version) if self.version not in (None, "") else None,
-                    set_version_as_default=self.set_version_as_default,
-                    allow_get_as_workflow=self.allow_get_as_workflow,
-                    thumbnail=self.thumbnail,
-                )
+                app = client.publish_app(self._publication(workflow.path))
             except PsevenRequestMayHaveSucceeded as error:
                 raise PsevenRequestMayHaveSucceeded(
                     error.method,
@@ -108,6 +103,19 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
             poll_interval=self.poll_interval or 5.0,
         )
         return self._finish(context, self.wait(trigger, "execute_complete"))
+
+    def _publication(self, workflow_path: str) -> AppPublication:
+        return AppPublication(
+            workflow_path,
+            str(self.name),
+            workspace_name=self.workspace_name,
+            workspace_id=self.workspace_id,
+            description=self.description,
+            version=int(self.version) if self.version not in (None, "") else None,
+            set_version_as_default=self.set_version_as_default,
+            allow_get_as_workflow=self.allow_get_as_workflow,
+            thumbnail=self.thumbnail,
+        )
 
     def _earlier_version(self, recorded: Any) -> tuple[str, int | None] | None:
         """The app version an earlier, failed try of this task published, if it is still usable.

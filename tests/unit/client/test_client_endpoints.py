@@ -32,6 +32,7 @@ from pseven_client_harness import (
 )
 
 from airflow_provider_pseven.client import (
+    AppPublication,
     AppState,
     AppVersion,
     FileSink,
@@ -212,11 +213,13 @@ async def test_publish_app_without_thumbnail_is_form_data(api: Api) -> None:
     api.route("POST", APPS, ok(app_json(state="QUEUED_TO_INITIALIZE"), status=201))
     app = await api.call(
         "publish_app",
-        "/Users/1/ToyWorkflow.p7wf",
-        "Toy app",
-        workspace_name="Toy apps",
-        description="A toy app",
-        set_version_as_default=False,
+        AppPublication(
+            "/Users/1/ToyWorkflow.p7wf",
+            "Toy app",
+            workspace_name="Toy apps",
+            description="A toy app",
+            set_version_as_default=False,
+        ),
     )
     assert isinstance(app, AppVersion)
     assert app.state is AppState.QUEUED_TO_INITIALIZE
@@ -234,7 +237,10 @@ async def test_publish_app_without_thumbnail_is_form_data(api: Api) -> None:
 
 async def test_publish_app_with_workspace_id_and_version(api: Api) -> None:
     api.route("POST", APPS, ok(app_json(version=4), status=201))
-    await api.call("publish_app", "/W.p7wf", "Toy app", workspace_id=7, version=4, allow_get_as_workflow=True)
+    await api.call(
+        "publish_app",
+        AppPublication("/W.p7wf", "Toy app", workspace_id="7", version=4, allow_get_as_workflow=True),
+    )
     assert api.sent[0].form() == [
         ("name", None, b"Toy app"),
         ("workflow_path", None, b"/W.p7wf"),
@@ -250,13 +256,15 @@ async def test_publish_app_with_thumbnail_is_multipart(api: Api, tmp_path: Path)
     api.route("POST", APPS, ok(app_json(), status=201))
     await api.call(
         "publish_app",
-        "/Users/1/ToyWorkflow.p7wf",
-        "Toy app",
-        workspace_name="Toy apps",
-        version=2,
-        set_version_as_default=True,
-        allow_get_as_workflow=False,
-        thumbnail=thumbnail,
+        AppPublication(
+            "/Users/1/ToyWorkflow.p7wf",
+            "Toy app",
+            workspace_name="Toy apps",
+            version=2,
+            set_version_as_default=True,
+            allow_get_as_workflow=False,
+            thumbnail=thumbnail,
+        ),
     )
     (sent,) = api.sent
     assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
@@ -274,9 +282,9 @@ async def test_publish_app_with_thumbnail_is_multipart(api: Api, tmp_path: Path)
 
 async def test_publish_app_without_workspace_fails_before_any_request(api: Api) -> None:
     with pytest.raises(PsevenConfigError, match="workspace_name or workspace_id"):
-        await api.call("publish_app", "/W.p7wf", "Toy app")
+        await api.call("publish_app", AppPublication("/W.p7wf", "Toy app"))
     with pytest.raises(PsevenConfigError, match="app name"):
-        await api.call("publish_app", "/W.p7wf", "", workspace_name="Toy apps")
+        await api.call("publish_app", AppPublication("/W.p7wf", "", workspace_name="Toy apps"))
     assert api.sent == []
 
 
