@@ -37,21 +37,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_pseven.client import errors
 from airflow_provider_pseven.client.appshub import resolve_app
 from airflow_provider_pseven.client.calls import Op, Sleep
-from airflow_provider_pseven.client.errors import (
-    PsevenApiNotFoundError,
-    PsevenAuthError,
-    PsevenConfigError,
-    PsevenError,
-    PsevenHTTPError,
-    PsevenLookupError,
-    PsevenNotFoundError,
-    PsevenNotJsonError,
-    PsevenServerError,
-    PsevenTransportError,
-    PsevenUnsafeURLError,
-)
 from airflow_provider_pseven.client.models import FileEntry, Run, RunKind, RunState
 from airflow_provider_pseven.client.operations import (
     RunRef,
@@ -336,26 +324,32 @@ class Trouble:
 
 def trouble(error: BaseException, what: str, conn_id: str) -> Trouble:
     """Classify a polling error and word it for the triggerer log (never with a credential)."""
-    if isinstance(error, (PsevenTransportError, PsevenServerError)):
+    if isinstance(error, (errors.PsevenTransportError, errors.PsevenServerError)):
         return Trouble(True, f"{what}: {error}; polling again", getattr(error, "retry_after", None))
-    if isinstance(error, PsevenAuthError):
+    if isinstance(error, errors.PsevenAuthError):
         fix = (
             f"the API token of connection {conn_id!r} was refused (revoked or expired?), or its user "
             f"may not see {what}: create a new token (Studio: user menu > API token) and update the "
             "connection"
         )
-    elif isinstance(error, (PsevenNotFoundError, PsevenLookupError)):
+    elif isinstance(error, (errors.PsevenNotFoundError, errors.PsevenLookupError)):
         fix = (
             f"{what} does not exist (deleted, renamed, or not visible to the connection's user): "
             "restore it, or fix the watcher's workflow=/app= and redeploy the DAG"
         )
     elif isinstance(
-        error, (PsevenNotJsonError, PsevenApiNotFoundError, PsevenUnsafeURLError, PsevenConfigError)
+        error,
+        (
+            errors.PsevenNotJsonError,
+            errors.PsevenApiNotFoundError,
+            errors.PsevenUnsafeURLError,
+            errors.PsevenConfigError,
+        ),
     ):
         fix = f"connection {conn_id!r} does not reach a pSeven Enterprise REST API (wrong host?)"
-    elif isinstance(error, PsevenHTTPError):
+    elif isinstance(error, errors.PsevenHTTPError):
         fix = f"the server refused to list the runs of {what}"
-    elif isinstance(error, PsevenError):
+    elif isinstance(error, errors.PsevenError):
         fix = f"reading the runs of {what} failed"
     else:
         fix = f"reading the runs of {what} failed unexpectedly ({type(error).__name__})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from airflow_provider_pseven.client.appshub import get_app
@@ -40,6 +40,10 @@ class WaitResult:
     state: str
     payload: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+
+    def as_event(self) -> dict[str, Any]:
+        """The TriggerEvent payload: plain JSON, read by the operators' ``execute_complete``."""
+        return asdict(self)
 
 
 def run_summary(ref: RunRef, run: Run) -> dict[str, Any]:

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from airflow_provider_pseven.client.calls import Op
 from airflow_provider_pseven.client.waiting import WaitResult, wait_for_app
-from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
+from airflow_provider_pseven.triggers.base import PsevenWaitTrigger, WaitSettings
 
 
 class AppReadyTrigger(PsevenWaitTrigger):
     """Fires when app ``app_id`` version ``version`` is READY, fails publishing, or the deadline passes."""
 
     def __init__(
-        self,
-        pseven_conn_id: str,
-        app_id: str,
-        version: int | None = None,
-        *,
-        deadline: float | None = None,
-        poll_interval: float = 5.0,
+        self, pseven_conn_id: str, app_id: str, version: int | None = None, **wait: Unpack[WaitSettings]
     ) -> None:
-        super().__init__(pseven_conn_id, deadline=deadline, poll_interval=poll_interval)
+        super().__init__(pseven_conn_id, **wait)
         self.app_id = app_id
         self.version = version
 

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_pseven.client import AsyncPsevenClient, PsevenAuthError, PsevenError
+from airflow_provider_pseven.client import AsyncPsevenClient, PsevenAuthError, PsevenError, RunKind, RunRef
 from airflow_provider_pseven.client.calls import Op
 from airflow_provider_pseven.client.waiting import WaitResult
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 
 
-def event_from(result: WaitResult) -> dict[str, Any]:
-    """The TriggerEvent payload: plain JSON, read by the operators' ``execute_complete``."""
-    return {
-        "status": result.status,
-        "state": result.state,
-        "payload": result.payload,
-        "message": result.message,
-    }
-
-
 def _error_event(error: PsevenError) -> TriggerEvent:
     return TriggerEvent({"status": "error", "state": "", "payload": {}, "message": str(error)})
+
+
+class WaitSettings(TypedDict, total=False):
+    """How a trigger waits, passed on by every trigger to :class:`PsevenWaitTrigger`:
+    ``deadline``, absolute wall-clock seconds (None: no deadline), and ``poll_interval``, seconds."""
+
+    deadline: float | None
+    poll_interval: float
 
 
 class PsevenWaitTrigger(BaseTrigger):
@@ -85,5 +83,28 @@ class PsevenWaitTrigger(BaseTrigger):
             except PsevenError as error:
                 yield _error_event(error)
                 return
-            yield TriggerEvent(event_from(result))
+            yield TriggerEvent(result.as_event())
             return
+
+
+class PsevenRunTrigger(PsevenWaitTrigger):
+    """A wait on one run, serialized as ``kind``, ``parent_id`` and ``run_id`` besides the
+    subclass's own :meth:`run_arguments`."""
+
+    def __init__(
+        self, pseven_conn_id: str, kind: str, parent_id: str, run_id: str, **wait: Unpack[WaitSettings]
+    ) -> None:
+        super().__init__(pseven_conn_id, **wait)
+        self.ref = RunRef(RunKind(kind), parent_id, run_id)
+
+    @abstractmethod
+    def run_arguments(self) -> dict[str, Any]:
+        """The constructor arguments besides connection, run address, deadline and interval."""
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "kind": self.ref.kind.value,
+            "parent_id": self.ref.parent_id,
+            "run_id": self.ref.run_id,
+            **self.run_arguments(),
+        }

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
-from airflow_provider_pseven.client import PsevenError, RunKind, RunRef, RunState
+from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.calls import Op
 from airflow_provider_pseven.client.waiting import WaitResult, wait_for_run
-from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
+from airflow_provider_pseven.triggers.base import PsevenRunTrigger, WaitSettings
 
 
-class RunStateTrigger(PsevenWaitTrigger):
+class RunStateTrigger(PsevenRunTrigger):
     """Fires when the run reaches one of ``target_states`` (``success``), one of ``failure_states``
     or another terminal state (``failed``), or the absolute ``deadline`` passes (``timeout``).
 
@@ -28,12 +28,10 @@ class RunStateTrigger(PsevenWaitTrigger):
         target_states: Sequence[str] = ("FINISHED",),
         failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
         *,
-        deadline: float | None = None,
-        poll_interval: float = 5.0,
         interrupt_on_kill: bool = True,
+        **wait: Unpack[WaitSettings],
     ) -> None:
-        super().__init__(pseven_conn_id, deadline=deadline, poll_interval=poll_interval)
-        self.ref = RunRef(RunKind(kind), parent_id, run_id)
+        super().__init__(pseven_conn_id, kind, parent_id, run_id, **wait)
         self.target_states = [RunState(s).value for s in target_states]
         self.failure_states = [RunState(s).value for s in failure_states]
         self.interrupt_on_kill = interrupt_on_kill
@@ -63,11 +61,8 @@ class RunStateTrigger(PsevenWaitTrigger):
             interrupt_on_kill=interrupt_on_kill,
         )
 
-    def arguments(self) -> dict[str, Any]:
+    def run_arguments(self) -> dict[str, Any]:
         return {
-            "kind": self.ref.kind.value,
-            "parent_id": self.ref.parent_id,
-            "run_id": self.ref.run_id,
             "target_states": list(self.target_states),
             "failure_states": list(self.failure_states),
             "interrupt_on_kill": self.interrupt_on_kill,
