@@ -6,8 +6,9 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .urls import ID, owner_pattern
 
@@ -34,6 +35,27 @@ class Entry:
         return asdict(self)
 
 
+class EntryFilter(TypedDict, total=False):
+    """What :meth:`RequestLog.entries` can select by; a filter left out, or given as None, selects all."""
+
+    method: str
+    path_suffix: str
+    path_contains: str
+    status: int
+    fault: str
+    run_id: str
+
+
+_FILTERS: dict[str, Callable[[Entry, Any], bool]] = {
+    "method": lambda e, method: e.method == method.upper(),
+    "path_suffix": lambda e, suffix: e.path.endswith(suffix),
+    "path_contains": lambda e, part: part in e.path,
+    "status": lambda e, status: e.status == status,
+    "fault": lambda e, fault: e.fault == fault,
+    "run_id": lambda e, run_id: e.run_id == run_id,
+}
+
+
 class RequestLog:
     """A bounded, thread-safe list of entries with small query helpers."""
 
@@ -58,32 +80,18 @@ class RequestLog:
         with self._lock:
             self._entries.clear()
 
-    def entries(
-        self,
-        *,
-        method: str | None = None,
-        path_suffix: str | None = None,
-        path_contains: str | None = None,
-        status: int | None = None,
-        fault: str | None = None,
-        run_id: str | None = None,
-    ) -> list[Entry]:
-        """Entries matching every given filter, oldest first."""
+    def entries(self, **match: Unpack[EntryFilter]) -> list[Entry]:
+        """Entries matching every given filter (see :class:`EntryFilter`), oldest first."""
+        unknown = set(match) - set(_FILTERS)
+        if unknown:
+            raise TypeError(f"unknown request log filter {sorted(unknown)}; known: {sorted(_FILTERS)}")
+        tests = [(_FILTERS[name], value) for name, value in match.items() if value is not None]
         with self._lock:
             items = list(self._entries)
-        return [
-            e
-            for e in items
-            if (method is None or e.method == method.upper())
-            and (path_suffix is None or e.path.endswith(path_suffix))
-            and (path_contains is None or path_contains in e.path)
-            and (status is None or e.status == status)
-            and (fault is None or e.fault == fault)
-            and (run_id is None or e.run_id == run_id)
-        ]
+        return [e for e in items if all(test(e, value) for test, value in tests)]
 
-    def count(self, **filters: Any) -> int:
-        return len(self.entries(**filters))
+    def count(self, **match: Unpack[EntryFilter]) -> int:
+        return len(self.entries(**match))
 
     def last(self) -> Entry | None:
         with self._lock:

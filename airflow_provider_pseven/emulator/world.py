@@ -5,8 +5,8 @@ variants, the lock and the record of events) with its three jobs, one module eac
 deployment.py (where a new run goes and what it is named), run_lifecycle.py (the guide's run
 state machine, parameters and messaging) and appshub.py (publishing and app versions).
 
-The names tests and users import from here (the states, ``Timing``, ``User``, ``Workspace``, the
-defaults) keep working; they live in states.py and records.py.
+The names tests and users import from here (``Timing``, ``User``, ``Workspace``, the defaults)
+keep working; they live in records.py. The guide's states are in states.py.
 """
 
 from __future__ import annotations
@@ -27,36 +27,14 @@ from .records import (
     Workspace,
 )
 from .run_lifecycle import RunLifecycle
-from .states import (
-    CONFIGURATION,
-    DELETABLE,
-    FAILED,
-    FINISHED,
-    INTERRUPTED,
-    QUEUED_TO_INITIALIZE,
-    QUEUED_TO_RUN,
-    READY,
-    RUNNING,
-    STOPPED,
-)
 from .workflows import Workflow
 from .world_state import TOY_APP_ID, TRASH
 
 __all__ = [
-    "CONFIGURATION",
     "DEFAULT_PASSWORD",
     "DEFAULT_TOKEN",
     "DEFAULT_USER",
-    "DELETABLE",
-    "FAILED",
-    "FINISHED",
-    "INTERRUPTED",
     "LOG_FILE",
-    "QUEUED_TO_INITIALIZE",
-    "QUEUED_TO_RUN",
-    "READY",
-    "RUNNING",
-    "STOPPED",
     "TOY_APP_ID",
     "TRASH",
     "AppRecord",

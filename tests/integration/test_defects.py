@@ -15,7 +15,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_pseven.emulator.world import STOPPED
+from airflow_provider_pseven.emulator.states import STOPPED
 from tests.integration.airflow_harness import load_dag, run_dag, task_states, xcom
 
 SECRET = os.environ["PSEVEN_IT_SECRET"]
