@@ -171,12 +171,8 @@ class _WaitsForRun(WaitingMixin):
         raise NotImplementedError
 
 
-class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
-    """Deploy a run of a workflow (or AppsHub app), wait for CONFIGURATION, optionally set parameters.
-
-    A retry of a failed try reuses the run that try deployed while it is still live; a successful
-    try forgets it, so clearing the task deploys a new run. A set-up that fails with an error a
-    retry cannot fix (an unknown parameter, say), or on the last try, deletes the run it deployed.
+class DeployingOperator(PsevenBaseOperator):
+    """Base of the operators that deploy a run: what to deploy, checked when the DAG is parsed.
 
     :param workflow: workflow id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name.
     :param app: AppsHub app id, ``id@version`` or unique name (instead of ``workflow``).
@@ -184,11 +180,7 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
     :param run_path: absolute storage folder for the run (workflows only; needs a name).
     :param personal: AppsHub only: run on the user's resources, not the workspace's.
     :param parameters: ``{name or id: value}`` set once the run is in CONFIGURATION.
-    :return: ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state"}``
     """
-
-    returns_mapping = True
-    retries_redeploy = True
 
     template_fields: Sequence[str] = (
         "pseven_conn_id",
@@ -210,9 +202,6 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
         run_path: str | None = None,
         personal: bool = False,
         parameters: Mapping[str, Any] | None = None,
-        deferrable: bool | None = None,
-        poll_interval: float = 5.0,
-        timeout: float | None = 3600.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -228,9 +217,9 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
         self.run_path = run_path
         self.personal = personal
         self.parameters = parameters
-        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
 
-    def execute(self, context: Any) -> Any:
+    def deploy(self, context: Any) -> tuple[RunRef, Run]:
+        """Deploy this task's run, or adopt the one an earlier try of it deployed."""
         kind, parent_id = resolve_parent(self.hook.client, self.workflow, self.app, self.parameters)
         run = deploy_for_task(
             self,
@@ -241,7 +230,36 @@ class DeployRunOperator(_WaitsForRun, PsevenBaseOperator):
             path=self.run_path or None,
             personal=self.personal,
         )
-        ref = RunRef(kind, parent_id, run.id)
+        return RunRef(kind, parent_id, run.id), run
+
+
+class DeployRunOperator(_WaitsForRun, DeployingOperator):
+    """Deploy a run of a workflow (or AppsHub app), wait for CONFIGURATION, optionally set parameters.
+
+    A retry of a failed try reuses the run that try deployed while it is still live; a successful
+    try forgets it, so clearing the task deploys a new run. A set-up that fails with an error a
+    retry cannot fix (an unknown parameter, say), or on the last try, deletes the run it deployed.
+    What to deploy: see :class:`DeployingOperator`.
+
+    :return: ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state"}``
+    """
+
+    returns_mapping = True
+    retries_redeploy = True
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool | None = None,
+        poll_interval: float = 5.0,
+        timeout: float | None = 3600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
+
+    def execute(self, context: Any) -> Any:
+        ref, run = self.deploy(context)
         with discarding_on_failure(self, context, ref):
             if run.state is RunState.CONFIGURATION:
                 return self.after_wait(context, ref, run_summary(ref, run))

@@ -8,13 +8,12 @@ from typing import Any
 from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
-from airflow_provider_pseven.links import PsevenRunLink
-from airflow_provider_pseven.operators.base import PsevenBaseOperator, TaskStateMemory, WaitingMixin
+from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.operators.files import check_local_files, download_item, upload_files
 from airflow_provider_pseven.operators.parameters import apply_parameters
 from airflow_provider_pseven.operators.runs import (
     RUN_KEY,
-    deploy_for_task,
+    DeployingOperator,
     discarding_on_failure,
     resolve_parent,
     start_run_once,
@@ -22,7 +21,7 @@ from airflow_provider_pseven.operators.runs import (
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 
-class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
+class RunWorkflowOperator(WaitingMixin, DeployingOperator):
     """Deploy, set parameters, upload, start, wait, read results, download, and optionally delete.
 
     Deferrable at both waits (for CONFIGURATION and for FINISHED). A run that ends FAILED raises a
@@ -30,8 +29,9 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
     once instead). Within one try the run is deployed once and started once; a retry after a
     set-up failure reuses the still-live run; a cleared task deploys a new run.
 
-    :param workflow: workflow id, storage path or unique name (or ``app`` for an AppsHub app).
-    :param parameters: ``{name or id: value}``.
+    What to deploy (``workflow`` or ``app``, ``run_name``, ``run_path``, ``personal``,
+    ``parameters``): see :class:`DeployingOperator`.
+
     :param files: local files to upload (path or ``(path, name)``), into ``upload_destination``;
         checked before anything is deployed.
     :param downloads: ``{file in the run: local or object-storage destination}`` fetched after FINISHED.
@@ -45,26 +45,16 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
     returns_mapping = True
 
     template_fields: Sequence[str] = (
-        "pseven_conn_id",
-        "workflow",
-        "app",
-        "run_name",
-        "parameters",
+        *DeployingOperator.template_fields,
         "files",
         "upload_destination",
         "downloads",
     )
-    template_fields_renderers = {"parameters": "json", "downloads": "json"}
-    operator_extra_links = (PsevenRunLink(),)
+    template_fields_renderers = {**DeployingOperator.template_fields_renderers, "downloads": "json"}
 
     def __init__(
         self,
         *,
-        workflow: str | None = None,
-        app: str | None = None,
-        run_name: str | None = None,
-        personal: bool = False,
-        parameters: Mapping[str, Any] | None = None,
         files: Sequence[Any] = (),
         upload_destination: str | None = None,
         downloads: Mapping[str, Any] | None = None,
@@ -78,13 +68,6 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (workflow is None) == (app is None):
-            raise ValueError("Give exactly one of workflow or app")
-        self.workflow = workflow
-        self.app = app
-        self.run_name = run_name
-        self.personal = personal
-        self.parameters = parameters or {}
         self.files = files
         self.upload_destination = upload_destination
         self.downloads = downloads or {}
@@ -109,12 +92,7 @@ class RunWorkflowOperator(WaitingMixin, PsevenBaseOperator):
     def execute(self, context: Any) -> Any:
         if self.files:
             check_local_files(self.files)
-        client = self.hook.client
-        kind, parent_id = resolve_parent(client, self.workflow, self.app, self.parameters)
-        run = deploy_for_task(
-            self, context, kind, parent_id, run_name=self.run_name or None, personal=self.personal
-        )
-        ref = RunRef(kind, parent_id, run.id)
+        ref, run = self.deploy(context)
         # The results are the return value; the run's address goes beside them, so a later task
         # (e.g. picking the best run of a sweep) can still download from it.
         context["ti"].xcom_push(key="pseven_run", value=run_summary(ref, run))

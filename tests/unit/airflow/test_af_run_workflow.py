@@ -260,7 +260,7 @@ def test_a_cleared_task_runs_the_workflow_anew(requests_mock: requests_mock.Mock
 
 
 def test_run_workflow_arguments() -> None:
-    with pytest.raises(ValueError, match="exactly one of workflow or app"):
+    with pytest.raises(ValueError, match="exactly one of workflow"):
         RunWorkflowOperator(task_id="t")
     with pytest.raises(ValueError, match="poll_interval must be a positive number"):
         RunWorkflowOperator(task_id="t", workflow=WF_ID, poll_interval=0)
