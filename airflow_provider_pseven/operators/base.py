@@ -79,21 +79,10 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
         self._result_keys_pushed = True
 
 
-class PsevenRunOperator(RunAddress, PsevenBaseOperator):
+class PsevenRunOperator(PsevenBaseOperator, RunAddress):
     """Base of operators that address one run (see :class:`RunAddress`)."""
 
     template_fields: Sequence[str] = ("pseven_conn_id", *RunAddress.run_address_fields)
-
-    def __init__(
-        self,
-        *,
-        run_id: str,
-        workflow_id: str | None = None,
-        app_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.set_run_address(run_id, workflow_id, app_id)
 
 
 __all__ = [

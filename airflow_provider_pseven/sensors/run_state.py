@@ -65,7 +65,7 @@ def deferrable_for(deferrable: bool | None, mode: str) -> bool:
     return deferrable
 
 
-class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):
+class _RunSensorBase(WaitingMixin, BaseSensorOperator, RunAddress):
     """Shared by the run sensors: the run address, the hook, deferral with an absolute deadline."""
 
     template_fields: Sequence[str] = ("pseven_conn_id", *RunAddress.run_address_fields)
@@ -73,9 +73,6 @@ class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):
     def __init__(
         self,
         *,
-        run_id: str,
-        workflow_id: str | None = None,
-        app_id: str | None = None,
         pseven_conn_id: str = PsevenHook.default_conn_name,
         deferrable: bool | None = None,
         poke_interval: float | timedelta | None = None,
@@ -88,7 +85,6 @@ class _RunSensorBase(RunAddress, WaitingMixin, BaseSensorOperator):
         seconds = _seconds("timeout", timeout)
         with_default_retry_policy(kwargs)
         super().__init__(poke_interval=interval, timeout=seconds, mode=mode, **kwargs)
-        self.set_run_address(run_id, workflow_id, app_id)
         self.pseven_conn_id = pseven_conn_id
         self.init_waiting(deferrable_for(deferrable, mode), interval, seconds, interrupt_on_timeout=False)
 

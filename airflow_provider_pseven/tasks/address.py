@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from airflow.sdk import BaseOperator
 
 from airflow_provider_pseven.client import RunKind, RunRef
 
 
-class RunAddress:
+class RunAddress(BaseOperator):
     """A run addressed by ``workflow_id`` (or ``app_id``) plus ``run_id``, all templated, so
     ``run_id=deploy.output["run_id"]`` and ``run_id="{{ ti.xcom_pull('deploy')['run_id'] }}"`` work.
-    Shared by the run operators and the run sensors."""
+
+    The base of the run operators and the run sensors, beside their own base (``class
+    RunStateSensor(..., BaseSensorOperator, RunAddress)``): it takes the three arguments and passes
+    the rest on. Being a BaseOperator, its arguments are known to ``partial()`` and ``expand()``.
+
+    :param run_id: the run's id, usually ``deploy.output["run_id"]``.
+    :param workflow_id: the workflow the run belongs to (or ``app_id`` for an AppsHub app run).
+    :param app_id: the AppsHub app the run belongs to.
+    """
 
     run_address_fields = ("workflow_id", "app_id", "run_id")
+    template_fields: Sequence[str] = run_address_fields
 
-    def set_run_address(self, run_id: Any, workflow_id: Any, app_id: Any) -> None:
+    def __init__(
+        self, *, run_id: str, workflow_id: str | None = None, app_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
         if workflow_id is not None and app_id is not None:
             raise ValueError("Give workflow_id or app_id, not both")
         if workflow_id is None and app_id is None:

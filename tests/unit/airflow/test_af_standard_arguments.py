@@ -158,3 +158,20 @@ def test_mapped_tasks_get_the_no_retry_for_mistakes_policy_too() -> None:
     assert (
         operators.DeployRunOperator(task_id="t", workflow=WF_ID, retry_policy=None).retry_policy is not None
     )
+
+
+@pytest.mark.filterwarnings("ignore:Task 'typo' was never mapped")
+def test_the_run_address_maps_on_sensors_and_run_operators() -> None:
+    """``run_id``/``workflow_id`` are RunAddress's arguments, behind the sensor's and operator's
+    own: partial() and expand() must know them, and still refuse a misspelt one."""
+    import pendulum
+    from airflow.sdk import DAG
+
+    with DAG("mapped_address", start_date=pendulum.datetime(2026, 1, 1), schedule=None):
+        sensor = sensors.RunStateSensor.partial(task_id="wait", workflow_id=WF_ID).expand(run_id=[RUN_ID])
+        start = operators.StartRunOperator.partial(task_id="start", run_id=RUN_ID).expand(workflow_id=[WF_ID])
+        with pytest.raises(TypeError, match="run_idd"):
+            sensors.RunStateSensor.partial(task_id="typo", workflow_id=WF_ID).expand(run_idd=[RUN_ID])
+    waited = sensor.unmap({"run_id": RUN_ID, "params": {}})
+    assert (waited.workflow_id, waited.run_id) == (WF_ID, RUN_ID)
+    assert start.unmap({"workflow_id": WF_ID, "params": {}}).ref.parent_id == WF_ID
