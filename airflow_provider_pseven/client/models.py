@@ -32,8 +32,12 @@ class RunKind(str, enum.Enum):
 
 
 class _ServerState(str, enum.Enum):
-    """A state the server names; a name this client does not know (a newer server's) reads as
-    ``UNKNOWN`` instead of failing."""
+    """A state the server names: its value is its name, as the API spells it. A name this client
+    does not know (a newer server's) reads as ``UNKNOWN`` instead of failing."""
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[Any]) -> str:
+        return name
 
     @classmethod
     def _missing_(cls, value: object) -> Any:
@@ -43,14 +47,14 @@ class _ServerState(str, enum.Enum):
 class RunState(_ServerState):
     """Run states of the guide, plus UNKNOWN for a state a newer server may add."""
 
-    QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
-    CONFIGURATION = "CONFIGURATION"
-    QUEUED_TO_RUN = "QUEUED_TO_RUN"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    FAILED = "FAILED"
-    INTERRUPTED = "INTERRUPTED"
-    UNKNOWN = "UNKNOWN"
+    QUEUED_TO_INITIALIZE = enum.auto()
+    CONFIGURATION = enum.auto()
+    QUEUED_TO_RUN = enum.auto()
+    RUNNING = enum.auto()
+    FINISHED = enum.auto()
+    FAILED = enum.auto()
+    INTERRUPTED = enum.auto()
+    UNKNOWN = enum.auto()
 
     @property
     def is_terminal(self) -> bool:
@@ -79,11 +83,11 @@ _TERMINAL = frozenset({RunState.FINISHED, RunState.FAILED, RunState.INTERRUPTED}
 class AppState(_ServerState):
     """Publishing states of an app version."""
 
-    QUEUED_TO_INITIALIZE = "QUEUED_TO_INITIALIZE"
-    INITIALIZING = "INITIALIZING"
-    READY = "READY"
-    FAILED = "FAILED"
-    UNKNOWN = "UNKNOWN"
+    QUEUED_TO_INITIALIZE = enum.auto()
+    INITIALIZING = enum.auto()
+    READY = enum.auto()
+    FAILED = enum.auto()
+    UNKNOWN = enum.auto()
 
 
 def _is_secret_type(value_meta: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
