@@ -21,221 +21,17 @@ How it runs in the triggerer (docs/events.md):
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_pseven.client import (
-    AsyncPsevenClient,
-    PsevenNotFoundError,
-    Run,
-    RunKind,
-    RunRef,
-    RunState,
-)
+from airflow_provider_pseven.client import RunKind, RunState
 from airflow_provider_pseven.client import events as ev
 from airflow_provider_pseven.compat import require_event_watchers
 from airflow_provider_pseven.hooks.pseven import PsevenHook
-
-log = logging.getLogger("airflow_provider_pseven.triggers.run_event")
-
-#: Seconds one read or write of the asset state store may take before it counts as failed.
-STORE_TIMEOUT = 30.0
-#: Re-reads of an empty ``results`` right after FINISHED (DESIGN.md: results can lag the state).
-RESULTS_LAG_TIMEOUT = 30.0
-_RESULTS_CACHE = 512
-
-
-def _store_key(identity: str) -> str:
-    return "pseven.run_events." + hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]
-
-
-class _Snapshot:
-    """One look at the runs list, fanned out to every watcher of the stream (in-process only)."""
-
-    __slots__ = ("at", "runs", "seq", "stream")
-
-    def __init__(self, seq: int, runs: tuple[Run, ...], at: float, stream: _Stream) -> None:
-        self.seq, self.runs, self.at, self.stream = seq, runs, at, stream
-
-
-class _Stream:
-    """The polling loop of one (connection, workflow or app, interval), and what its watchers share:
-    run results and end times read once per run, and the callbacks run once Airflow stored the
-    events of a poll (ack mode)."""
-
-    def __init__(self, kwargs: dict[str, Any], *, acked: bool) -> None:
-        self.conn_id = str(kwargs.get("pseven_conn_id") or PsevenHook.default_conn_name)
-        self.kind = RunKind.APP if kwargs.get("app") else RunKind.WORKFLOW
-        self.spec = str(kwargs.get("app") or kwargs.get("workflow"))
-        self.interval = float(kwargs.get("poll_interval") or 30.0)
-        self.what = f"{self.kind.value} {self.spec!r}"
-        #: True when Airflow confirms stored events (ack mode) and calls :meth:`stored`.
-        self.acked = acked
-        self.parent_id: str | None = None
-        self._client: AsyncPsevenClient | None = None
-        self._results: OrderedDict[str, asyncio.Task[dict[str, Any]]] = OrderedDict()
-        self._ended: OrderedDict[str, asyncio.Task[datetime | None]] = OrderedDict()
-        self._on_stored: dict[int, list[Callable[[int], Awaitable[None]]]] = {}
-        self.polls = 0  # runs-list requests that got an answer (benchmarks)
-
-    async def client(self) -> AsyncPsevenClient:
-        if self._client is None:
-            self._client = await PsevenHook(self.conn_id).get_async_client()
-        return self._client
-
-    async def snapshots(self) -> AsyncIterator[_Snapshot]:
-        """Look at the runs list every interval, forever; errors are logged, never raised."""
-        pacer = ev.Pacer(self.interval)
-        failing: str | None = None
-        while True:
-            outcome: ev.Trouble | None = None
-            try:
-                client = await self.client()
-                if self.parent_id is None:
-                    self.parent_id = await client.run(ev.resolve_parent(self.kind, self.spec))
-                runs = await client.run(ev.poll_runs(self.kind, self.parent_id))
-                now = client.core.clock()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                outcome = ev.trouble(error, self.what, self.conn_id)
-                if isinstance(error, PsevenNotFoundError):
-                    self.parent_id = None  # look the workflow up again: it may have come back
-                failing = outcome.message
-            else:
-                if failing is not None:
-                    log.info("pSeven run watcher of %s: the runs list answers again", self.what)
-                    failing = None
-                self.polls += 1
-                yield _Snapshot(self.polls, tuple(runs), now, self)
-            delay = pacer.after(outcome)
-            if outcome is not None and outcome.transient:
-                log.warning("pSeven run watcher, %s in %.0f s", outcome.message, delay)
-            elif outcome is not None:
-                log.error(
-                    "pSeven run watcher cannot watch %s: %s. Trying again in %.0f s.",
-                    self.what,
-                    outcome.message,
-                    delay,
-                )
-            if self._client is not None:
-                await self._client.run(ev.pause(delay, aligned=outcome is None))
-            else:
-                await asyncio.sleep(delay)
-
-    # --- shared per-run reads -------------------------------------------------------------------
-
-    def _cached(self, cache: OrderedDict[str, Any], run_id: str, make: Callable[[], Awaitable[Any]]) -> Any:
-        task = cache.get(run_id)
-        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            task = cache[run_id] = asyncio.ensure_future(make())
-        cache.move_to_end(run_id)
-        while len(cache) > _RESULTS_CACHE:
-            cache.popitem(last=False)
-        return task
-
-    async def results(self, run: Run) -> dict[str, Any]:
-        """The run's results, Secrets as ``""``; ``{}`` when the run was deleted meanwhile."""
-        assert self.parent_id is not None
-        ref = RunRef(self.kind, self.parent_id, run.id)
-
-        async def read() -> dict[str, Any]:
-            client = await self.client()
-            try:
-                detailed = await client.get_results(ref, lag_timeout=RESULTS_LAG_TIMEOUT)
-            except PsevenNotFoundError:
-                log.warning("Run %s of %s was deleted before its results could be read", run.id, self.what)
-                return {}
-            return detailed.result_values()
-
-        return dict(await asyncio.shield(self._cached(self._results, run.id, read)))
-
-    async def ended(self, run: Run) -> datetime | None:
-        assert self.parent_id is not None
-        ref = RunRef(self.kind, self.parent_id, run.id)
-
-        async def read() -> datetime | None:
-            client = await self.client()
-            try:
-                return await client.run(ev.run_end_time(ref, run))
-            except PsevenNotFoundError:
-                return None
-
-        result: datetime | None = await asyncio.shield(self._cached(self._ended, run.id, read))
-        return result
-
-    # --- ack mode: Airflow stored the events of a poll --------------------------------------------
-
-    def when_stored(self, seq: int, callback: Callable[[int], Awaitable[None]]) -> None:
-        self._on_stored.setdefault(seq, []).append(callback)
-
-    async def stored(self, seq: int, clean: bool) -> None:
-        callbacks = self._on_stored.pop(seq, [])
-        if not clean:
-            # Some watcher's events of this poll were not confirmed (Airflow failed it): keep the
-            # runs pending, so a restart reports them again rather than losing them.
-            return
-        for callback in callbacks:
-            try:
-                await callback(seq)
-            except Exception:  # a callback keeps its own errors; never end the stream for one
-                log.exception("pSeven run watcher: confirming poll %d failed", seq)
-
-
-def _producer(stream: _Stream) -> Any:
-    """The ack-mode producer (Airflow 3.3+): Airflow calls ``advance`` with the polls whose trigger
-    events it stored in the metadata database."""
-    from airflow.triggers.shared_stream import SharedStreamProducer
-
-    class RunsProducer(SharedStreamProducer):
-        async def open_stream(self) -> AsyncIterator[tuple[Any, Any]]:
-            async for snapshot in stream.snapshots():
-                yield snapshot, snapshot.seq
-
-        async def advance(self, batch: Sequence[Any]) -> None:
-            for item in batch:
-                outcome = item.outcome
-                await stream.stored(int(item.broker_payload), outcome.failed == 0 and outcome.rejected == 0)
-
-    return RunsProducer()
-
-
-class _Store:
-    """The watermark in the asset state store of every asset the watcher feeds; each read and
-    write bounded by ``STORE_TIMEOUT``. Without a store (a trigger run outside a watcher), memory."""
-
-    def __init__(self, accessors: Any, key: str) -> None:
-        self.key = key
-        self.accessors = _accessors(accessors)
-        self._memory: Any = None
-
-    async def read(self) -> Any:
-        if not self.accessors:
-            return self._memory
-        values = [await asyncio.wait_for(a.aget(self.key), STORE_TIMEOUT) for a in self.accessors]
-        return next((v for v in values if v is not None), None)
-
-    async def write(self, value: dict[str, Any]) -> None:
-        if not self.accessors:
-            self._memory = value
-            return
-        for accessor in self.accessors:
-            await asyncio.wait_for(accessor.aset(self.key, value), STORE_TIMEOUT)
-
-
-def _accessors(store: Any) -> list[Any]:
-    """Per-asset accessors of Airflow's ``AssetStateStoreAccessors`` (a watcher may feed several
-    assets: one trigger serves identical watchers), or the store itself if it is a single one."""
-    if store is None:
-        return []
-    found = [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
-    return found or [store]
+from airflow_provider_pseven.triggers.run_stream import RunsStream, Snapshot, acked_producer
+from airflow_provider_pseven.triggers.watermark_store import WatermarkStore, store_key
 
 
 class RunEventTrigger(BaseEventTrigger):
@@ -311,7 +107,7 @@ class RunEventTrigger(BaseEventTrigger):
         self._loaded = False
         self._dirty = False
         self._lock_: asyncio.Lock | None = None
-        self._store: _Store | None = None
+        self._store: WatermarkStore | None = None
         self._complained: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -335,11 +131,11 @@ class RunEventTrigger(BaseEventTrigger):
 
     @classmethod
     def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> Any:
-        return _producer(_Stream(kwargs, acked=True))
+        return acked_producer(RunsStream(kwargs, acked=True))
 
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        async for snapshot in _Stream(kwargs, acked=False).snapshots():
+        async for snapshot in RunsStream(kwargs, acked=False).snapshots():
             yield snapshot
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -377,7 +173,7 @@ class RunEventTrigger(BaseEventTrigger):
             )
             self._complained = message
 
-    def _store_for_now(self) -> _Store:
+    def _store_for_now(self) -> WatermarkStore:
         if self._store is None:
             if self.asset_state_store is None:
                 self.log.warning(
@@ -385,10 +181,10 @@ class RunEventTrigger(BaseEventTrigger):
                     "an Airflow 3.3 triggerer): what it reported is kept in memory only",
                     self.spec,
                 )
-            self._store = _Store(self.asset_state_store, _store_key(self.identity))
+            self._store = WatermarkStore(self.asset_state_store, store_key(self.identity))
         return self._store
 
-    async def _load(self, snapshot: _Snapshot) -> bool:
+    async def _load(self, snapshot: Snapshot) -> bool:
         """Read the watermark once. A store that does not answer is not an empty store: nothing is
         reported until it is read (never a first start by mistake, which would lose runs)."""
         store = self._store_for_now()
@@ -419,7 +215,7 @@ class RunEventTrigger(BaseEventTrigger):
             )
         return True
 
-    async def _first_start(self, snapshot: _Snapshot) -> ev.Watermark:
+    async def _first_start(self, snapshot: Snapshot) -> ev.Watermark:
         """The first watermark: runs already ended are not reported, except those ending at or
         after ``since``."""
         mark = ev.baseline(self.identity, snapshot.runs, snapshot.at)
@@ -446,7 +242,7 @@ class RunEventTrigger(BaseEventTrigger):
         )
         return mark
 
-    async def _consider(self, snapshot: _Snapshot) -> list[TriggerEvent]:
+    async def _consider(self, snapshot: Snapshot) -> list[TriggerEvent]:
         async with self._lock:
             if not self._loaded and not await self._load(snapshot):
                 return []

@@ -23,8 +23,8 @@ from airflow_provider_pseven.compat import (
     import_string,
 )
 from airflow_provider_pseven.triggers import RunEventTrigger
-from airflow_provider_pseven.triggers import run_event as module
-from airflow_provider_pseven.triggers.run_event import _Snapshot, _Store, _Stream
+from airflow_provider_pseven.triggers.run_stream import RunsStream, Snapshot, acked_producer
+from airflow_provider_pseven.triggers.watermark_store import WatermarkStore
 
 pytestmark = pytest.mark.skipif(
     not HAS_EVENT_WATCHERS,
@@ -94,16 +94,16 @@ def watcher(store: FakeAssetStore | None = None, **kwargs: Any) -> RunEventTrigg
     return std_log(trigger)
 
 
-def stream(trigger: RunEventTrigger, *, acked: bool = False) -> _Stream:
+def stream(trigger: RunEventTrigger, *, acked: bool = False) -> RunsStream:
     _, kwargs = trigger.serialize()
-    shared = _Stream(kwargs, acked=acked)
+    shared = RunsStream(kwargs, acked=acked)
     shared.parent_id = WF_ID
     return shared
 
 
-async def feed(shared: _Stream, *polls: list[Run]) -> AsyncIterator[_Snapshot]:
+async def feed(shared: RunsStream, *polls: list[Run]) -> AsyncIterator[Snapshot]:
     for seq, runs in enumerate(polls, 1):
-        yield _Snapshot(seq, tuple(runs), 1_800_000_000.0 + 30 * seq, shared)
+        yield Snapshot(seq, tuple(runs), 1_800_000_000.0 + 30 * seq, shared)
 
 
 async def reported(trigger: RunEventTrigger, *polls: list[Run], acked: bool = False) -> list[dict[str, Any]]:
@@ -263,8 +263,8 @@ async def test_the_producer_confirms_the_polls_airflow_stored():
     async def confirm(seq: int) -> None:
         confirmed.append(seq)
 
-    shared = _Stream({"workflow": WF_ID}, acked=True)
-    producer = module._producer(shared)
+    shared = RunsStream({"workflow": WF_ID}, acked=True)
+    producer = acked_producer(shared)
     shared.when_stored(3, confirm)
     shared.when_stored(4, confirm)
     await producer.advance(
@@ -304,7 +304,7 @@ async def test_a_store_that_cannot_be_written_reports_nothing_until_it_can(route
     async for snapshot in feed(shared, *polls):
         store.fail_writes = 1 if snapshot.seq == 2 else 0  # the pending write of R1 fails once
 
-        async def one(s: _Snapshot = snapshot) -> AsyncIterator[_Snapshot]:
+        async def one(s: Snapshot = snapshot) -> AsyncIterator[Snapshot]:
             yield s
 
         events += [e.payload async for e in trigger.filter_shared_stream(one())]
@@ -336,8 +336,8 @@ def test_the_store_writes_every_asset_of_the_watcher():
     accessors = AssetStateStoreAccessors(
         inlets=[Asset(name="a", uri="pseven://h/a"), Asset(name="b", uri="pseven://h/b")]
     )
-    assert len(_Store(accessors, "k").accessors) == 2
-    assert _Store(None, "k").accessors == []
+    assert len(WatermarkStore(accessors, "k").accessors) == 2
+    assert WatermarkStore(None, "k").accessors == []
 
 
 # --- the shared stream ---------------------------------------------------------------------------
@@ -388,7 +388,7 @@ def test_refused_before_airflow_3_3_naming_the_version(monkeypatch):
         RunEventTrigger(workflow=WF_ID)
 
 
-async def _looks(shared: _Stream, count: int) -> list[_Snapshot]:
+async def _looks(shared: RunsStream, count: int) -> list[Snapshot]:
     snapshots = shared.snapshots()
     try:
         return [await anext(snapshots) for _ in range(count)]
@@ -401,7 +401,7 @@ async def test_the_stream_resolves_the_workflow_once_and_polls_the_list_each_int
 ):
     router.get(f"{PSEVEN}workflows/").respond(200, json=[workflow_json()])
     listing = router.get(runs_url()).respond(200, json=[run_json("RUNNING")])
-    shared = _Stream({"workflow": "/Users/1/ToyWorkflow.p7wf", "poll_interval": 30}, acked=False)
+    shared = RunsStream({"workflow": "/Users/1/ToyWorkflow.p7wf", "poll_interval": 30}, acked=False)
     snapshots = await _looks(shared, 3)
     assert [s.seq for s in snapshots] == [1, 2, 3] and shared.parent_id == WF_ID
     assert listing.call_count == 3 and len(router.calls) == 4
@@ -418,7 +418,7 @@ async def test_transient_errors_are_retried_honouring_retry_after(router, clock:
         return busy if len(calls) <= 3 else httpx.Response(200, json=[])
 
     router.get(runs_url()).mock(side_effect=answer)
-    shared = _Stream({"workflow": WF_ID, "poll_interval": 30}, acked=False)
+    shared = RunsStream({"workflow": WF_ID, "poll_interval": 30}, acked=False)
     with caplog.at_level(logging.WARNING):
         (snapshot,) = await _looks(shared, 1)
     assert snapshot.runs == ()
@@ -450,7 +450,7 @@ async def test_permanent_errors_say_what_to_fix_and_are_retried_slowly(
         return answer if len(calls) <= 3 else httpx.Response(200, json=[])
 
     router.get(runs_url()).mock(side_effect=respond)
-    shared = _Stream({"workflow": WF_ID, "poll_interval": 5}, acked=False)
+    shared = RunsStream({"workflow": WF_ID, "poll_interval": 5}, acked=False)
     with caplog.at_level(logging.ERROR):
         assert len(await _looks(shared, 1)) == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
