@@ -11,13 +11,8 @@ from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.operators.files import check_local_files, download_item, upload_files
 from airflow_provider_pseven.operators.parameters import apply_parameters
-from airflow_provider_pseven.operators.runs import (
-    RUN_KEY,
-    DeployingOperator,
-    discarding_on_failure,
-    resolve_parent,
-    start_run_once,
-)
+from airflow_provider_pseven.operators.runs import DeployingOperator
+from airflow_provider_pseven.tasks.runs import RUN_KEY, discarding_on_failure, resolve_parent, start_run_once
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 

@@ -18,7 +18,7 @@ from af_support import CONN, RUN_NAME_TOKEN, FakeClock
 
 from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
 from airflow_provider_pseven.hooks import pseven as hook_module
-from airflow_provider_pseven.operators import runs as runs_module
+from airflow_provider_pseven.tasks import runs as runs_module
 
 
 @pytest.fixture(autouse=True)

@@ -55,7 +55,7 @@ from airflow_provider_pseven.operators import (
     PatchParametersOperator,
     StartRunOperator,
 )
-from airflow_provider_pseven.operators.runs import RUN_KEY, default_run_name
+from airflow_provider_pseven.tasks.runs import RUN_KEY, default_run_name
 from airflow_provider_pseven.triggers import RunStateTrigger
 from tests.support.api_json import RUN2_ID
 

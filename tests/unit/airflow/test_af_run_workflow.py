@@ -29,7 +29,7 @@ from af_support import (
 from airflow_provider_pseven.client import PsevenBadRequestError, PsevenConfigError
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException, TaskDeferred
 from airflow_provider_pseven.operators import RunWorkflowOperator
-from airflow_provider_pseven.operators.runs import RUN_KEY
+from airflow_provider_pseven.tasks.runs import RUN_KEY
 from airflow_provider_pseven.triggers import RunStateTrigger
 from tests.support.api_json import RUN2_ID
 
