@@ -16,6 +16,7 @@ Features that are missing degrade explicitly (see docs/compatibility.md):
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import math
@@ -82,6 +83,11 @@ HAS_TASK_STATE_STORE = AIRFLOW_VERSION >= (3, 3)
 HAS_EVENT_WATCHERS = AIRFLOW_VERSION >= (3, 3)
 #: Airflow 3.2+: the connection form is built from ``conn-fields`` in provider info.
 HAS_CONN_FIELDS = AIRFLOW_VERSION >= (3, 2)
+#: Task SDK 1.1.8+ (Airflow 3.1.8+): the task runner's re-send of the rendered fields after execute
+#: is guarded. Before, when the try went up for retry (its task instance already replaced by the
+#: next try's), the re-send fails and so does the task runner's finalize: no retry callback, no
+#: listeners.
+RTIF_RESEND_GUARDED = _version_tuple(importlib.metadata.version("apache-airflow-task-sdk")) >= (1, 1, 8)
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +372,7 @@ __all__ = [
     "HAS_RETRY_POLICY",
     "HAS_TASK_STATE_STORE",
     "MIN_AIRFLOW",
+    "RTIF_RESEND_GUARDED",
     "AirflowException",
     "AirflowFailException",
     "AirflowRescheduleException",

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_pseven.compat import ResultXComs
+from airflow_provider_pseven.compat import RTIF_RESEND_GUARDED, ResultXComs
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 from airflow_provider_pseven.lineage import LineageMixin
 from airflow_provider_pseven.tasks.address import RunAddress
@@ -33,10 +33,6 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
     #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']`` (``multiple_outputs``
     #: turns it off; a key Airflow refuses is skipped with a log line, see compat.ResultXComs).
     returns_mapping: bool = False
-    #: Values of Secret parameters are registered with the secret masker during ``execute`` (only
-    #: then is a parameter's type known); re-sending the rendered fields afterwards stores them
-    #: redacted.
-    overwrite_rtif_after_execution: bool = True
 
     def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
         with_default_retry_policy(kwargs)
@@ -45,6 +41,27 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
         kwargs["post_execute"] = ResultXComs(kwargs.get("post_execute"))
         super().__init__(**kwargs)
         self.pseven_conn_id = pseven_conn_id
+
+    @property
+    def overwrite_rtif_after_execution(self) -> bool:
+        """Values of Secret parameters are registered with the secret masker during ``execute``
+        (only then is a parameter's type known): re-sending the rendered fields afterwards stores
+        them redacted. Not after a try that goes up for retry on a Task SDK whose re-send is not
+        guarded (compat.RTIF_RESEND_GUARDED): it would fail there, and the next try renders anew."""
+        if not self._overwrite_rtif:
+            return False
+        if RTIF_RESEND_GUARDED:
+            return True
+        return getattr(self._runtime_ti, "state", None) != "up_for_retry"
+
+    @overwrite_rtif_after_execution.setter
+    def overwrite_rtif_after_execution(self, value: bool) -> None:
+        self._overwrite_rtif = bool(value)
+
+    def pre_execute(self, context: Any) -> None:
+        # The task runner sets the try's final state on this object before it reads
+        # overwrite_rtif_after_execution.
+        self._runtime_ti = context.get("ti")
 
     @cached_property
     def hook(self) -> PsevenHook:
@@ -56,6 +73,8 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
     # the task runner right after ResultXComs pushed answers False; every other read sees the
     # declared value (downstream, ``op.output["key"]`` of a missing or None key then reads None).
     _declared_multiple_outputs: bool = False
+    _runtime_ti: Any = None
+    _overwrite_rtif: bool = True
     _result_keys_pushed: bool = False
 
     @property

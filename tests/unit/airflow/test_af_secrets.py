@@ -259,3 +259,25 @@ def test_operators_with_parameters_overwrite_rendered_fields_after_execution(
     # Rendered fields are sent before execute() knows which parameters are Secrets; Airflow re-sends
     # them (redacted by then) after execution only when the operator asks for it.
     assert cls(task_id="t", parameters={"x": 1}, **ids).overwrite_rtif_after_execution is True
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_the_rendered_fields_are_not_resent_for_a_retried_try_where_that_fails(
+    monkeypatch: pytest.MonkeyPatch, guarded: bool
+) -> None:
+    """Task SDK before 1.1.8 fails finalize when it re-sends the rendered fields of a try that went
+    up for retry (its task instance is the next try's by then): the operator then declines."""
+    from types import SimpleNamespace
+
+    from airflow_provider_pseven.operators import base
+
+    monkeypatch.setattr(base, "RTIF_RESEND_GUARDED", guarded)
+    op = PatchParametersOperator(task_id="t", workflow_id="w", run_id="r", parameters={"x": 1})
+    ti = SimpleNamespace(state="running")
+    op.pre_execute({"ti": ti})
+    for state, resent in [("success", True), ("failed", True), ("deferred", True), ("up_for_retry", guarded)]:
+        ti.state = state
+        assert op.overwrite_rtif_after_execution is resent, state
+    op.overwrite_rtif_after_execution = False  # a DAG author may switch it off
+    ti.state = "success"
+    assert op.overwrite_rtif_after_execution is False
