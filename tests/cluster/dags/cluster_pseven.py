@@ -33,17 +33,21 @@ with DAG(
         client = PsevenHook().client
         workflow = client.resolve_workflow("Gate").id
         stamp = pendulum.now().int_timestamp
-        runs = []
-        for index in range(int(params["count"])):
-            run = client.deploy_run(
-                RunKind.WORKFLOW, workflow, name=f"cluster-{params['gate']}-{index}-{stamp}"
+        # Deploy them all first: they reach CONFIGURATION together instead of one after another.
+        refs = [
+            RunRef.workflow(
+                workflow,
+                client.deploy_run(
+                    RunKind.WORKFLOW, workflow, name=f"cluster-{params['gate']}-{index}-{stamp}"
+                ).id,
             )
-            ref = RunRef.workflow(workflow, run.id)
+            for index in range(int(params["count"]))
+        ]
+        for ref in refs:
             client.wait_for_run(ref, [RunState.CONFIGURATION], interval=0.1)
             client.set_parameters(ref, {"gate": params["gate"]})
             client.start_run(ref)
-            runs.append({"workflow_id": workflow, "run_id": run.id})
-        return runs
+        return [{"workflow_id": workflow, "run_id": ref.run_id} for ref in refs]
 
     RunStateSensor.partial(
         task_id="wait", deferrable=True, poll_interval=2.0, timeout=WAIT_TIMEOUT
