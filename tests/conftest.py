@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -74,22 +75,34 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _INTEGRATION_TESTS_RUN.append(report.nodeid)
 
 
+def _airflow_db_used() -> bool:
+    """True once an integration test created the session's metadata database (airflow_harness)."""
+    harness = sys.modules.get("tests.integration.airflow_harness")
+    return harness is not None and harness.ensure_airflow_db.cache_info().currsize > 0
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After a run with integration tests, sweep what the whole session stored (tests/suite_sweep.py)."""
     try:
-        if _INTEGRATION_TESTS_RUN and not session.config.option.collectonly:
-            from tests.suite_sweep import sweep_problems
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if not _INTEGRATION_TESTS_RUN or session.config.option.collectonly:
+            return
+        if not _airflow_db_used():
+            # Integration tests of the client alone (tests/integration/test_client_aio_network.py).
+            if reporter is not None:
+                reporter.write_line("Suite sweep: no integration test that ran used Airflow's database")
+            return
+        from tests.suite_sweep import sweep_problems
 
-            problems = sweep_problems(AIRFLOW_HOME)
-            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-            if problems:
-                if reporter is not None:
-                    for problem in problems:
-                        reporter.write_line(f"SUITE SWEEP FAILED: {problem}", red=True)
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            elif reporter is not None:
-                reporter.write_line(
-                    f"Suite sweep: no sweep value in what {len(_INTEGRATION_TESTS_RUN)} integration tests stored"
-                )
+        problems = sweep_problems(AIRFLOW_HOME)
+        if problems:
+            if reporter is not None:
+                for problem in problems:
+                    reporter.write_line(f"SUITE SWEEP FAILED: {problem}", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        elif reporter is not None:
+            reporter.write_line(
+                f"Suite sweep: no sweep value in what {len(_INTEGRATION_TESTS_RUN)} integration tests stored"
+            )
     finally:
         shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)

@@ -11,7 +11,7 @@ from typing import TypeVar
 import httpx
 from tenacity import AsyncRetrying
 
-from airflow_provider_pseven.client import aio_network
+from airflow_provider_pseven.client.aio_transport import AsyncioTransport
 from airflow_provider_pseven.client.api import PsevenApi
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
 from airflow_provider_pseven.client.coalesce import ListCoalescer
@@ -49,15 +49,15 @@ class AsyncPsevenClient(PsevenApi):
     ) -> None:
         self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
-        self.http = http or httpx.AsyncClient(
-            verify=_ssl_verify(config.verify),
-            timeout=httpx.Timeout(config.timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            follow_redirects=False,
-        )
+        #: The pool's transport, when this client made its own httpx client (None with ``http``).
+        self.transport: AsyncioTransport | None = None
         if http is None:
-            # httpcore's own backend (anyio) costs about a third more CPU per request (aio_network.py).
-            aio_network.install(self.http)
+            limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+            self.transport = AsyncioTransport(verify=_ssl_verify(config.verify), limits=limits)
+            http = httpx.AsyncClient(
+                transport=self.transport, timeout=httpx.Timeout(config.timeout), follow_redirects=False
+            )
+        self.http = http
         self._sleep = sleep
         self._ready_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(max_connections)

@@ -9,7 +9,10 @@ read is a buffer pop. Measured (benchmarks/trigger_capacity.py, docs/benchmarks.
 runs-list requests cost 1.7 ms of CPU per request through anyio, 1.3 ms through this.
 
 It implements httpcore's public ``AsyncNetworkBackend`` interface; TLS goes through
-``loop.start_tls``, errors and timeouts become the httpcore exceptions httpx maps for its callers.
+``loop.start_tls``, errors and timeouts become the httpcore exceptions that
+:mod:`~airflow_provider_pseven.client.aio_transport` maps to httpx's. That transport is how the
+client installs it: httpx's public extension point, since ``httpx.AsyncHTTPTransport`` takes no
+network backend.
 """
 
 from __future__ import annotations
@@ -237,21 +240,3 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-def install(http: Any) -> bool:
-    """Put an :class:`AsyncioBackend` under every connection pool of an ``httpx.AsyncClient``.
-
-    httpx has no parameter for httpcore's network backend, so this sets the pools' attribute; it
-    returns False, changing nothing, if a future httpx or httpcore stores them differently (the
-    client still works, at anyio's cost; tests/unit/client/test_client_aio_network.py notices).
-    """
-    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
-    pools = [getattr(transport, "_pool", None) for transport in transports if transport is not None]
-    usable = [pool for pool in pools if isinstance(pool, httpcore.AsyncConnectionPool)]
-    if not usable or not all(hasattr(pool, "_network_backend") for pool in usable):
-        return False
-    backend = AsyncioBackend()
-    for pool in usable:
-        pool._network_backend = backend
-    return True

@@ -1,5 +1,5 @@
-"""The async client's asyncio network layer over real sockets: the emulator on loopback, a TLS
-server with a throwaway CA, and raw servers that misbehave on purpose."""
+"""The async client's transport and asyncio network layer over real sockets: the emulator on
+loopback, a TLS server with a throwaway CA, and raw servers that misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from airflow_provider_pseven.client import (
     aio_network,
 )
 from airflow_provider_pseven.client.aio_network import AsyncioBackend
+from airflow_provider_pseven.client.aio_transport import AsyncioTransport
 
 pytestmark = pytest.mark.integration
 
@@ -38,18 +39,18 @@ def _client(url: str, token: str, **config: object) -> AsyncPsevenClient:
     return AsyncPsevenClient(ClientConfig(url, token=token, api_path=".rest", **config))  # type: ignore[arg-type]
 
 
-def test_the_client_installs_the_asyncio_backend():
-    client = AsyncPsevenClient(ClientConfig("http://pseven.test", token="t0ken-abc"))
-    # If an httpx or httpcore upgrade moves the pool, this fails instead of the client quietly
-    # going back to anyio's slower path.
-    assert isinstance(client.http._transport._pool._network_backend, AsyncioBackend)
+async def test_the_client_runs_on_the_asyncio_backend_through_its_transport(pseven_emulator):
+    async with _client(pseven_emulator.url, pseven_emulator.token) as client:
+        assert client.transport is not None
+        assert isinstance(client.transport.backend, AsyncioBackend)
+        await client.list_workflows()
+        assert len(client.transport.pool.connections) == 1  # the request went through its pool
 
 
-def test_install_leaves_a_client_it_does_not_understand_alone():
-    class Odd:
-        _transport = object()
-
-    assert aio_network.install(Odd()) is False
+async def test_a_client_given_its_own_httpx_client_uses_it():
+    async with httpx.AsyncClient() as http:
+        client = AsyncPsevenClient(ClientConfig("http://pseven.test", token="t0ken-abc"), http=http)
+        assert client.http is http and client.transport is None
 
 
 async def test_requests_reuse_one_kept_alive_connection(pseven_emulator):
@@ -57,8 +58,8 @@ async def test_requests_reuse_one_kept_alive_connection(pseven_emulator):
         workflows = await asyncio.gather(*(client.list_workflows() for _ in range(3)))
         for _ in range(5):
             await client.list_workflows()
-        pool = client.http._transport._pool
-        assert len(pool.connections) <= 3
+        assert client.transport is not None
+        assert len(client.transport.pool.connections) <= 3
     assert all(len(w) == len(workflows[0]) for w in workflows)
 
 
@@ -160,8 +161,8 @@ async def test_a_read_that_never_comes_times_out():
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with server, httpx.AsyncClient(timeout=0.3) as http:
-        assert aio_network.install(http)
+    transport = AsyncioTransport(verify=False, limits=httpx.Limits(max_connections=1))
+    async with server, httpx.AsyncClient(transport=transport, timeout=0.3) as http:
         with pytest.raises(httpx.ReadTimeout):
             await http.get(f"http://127.0.0.1:{port}/")
 
@@ -280,7 +281,8 @@ async def test_tls_with_the_servers_ca_works_over_one_connection(tls_server):
         first = await client.list_workflows()
         second = await client.list_workflows()
         assert [w.name for w in first] == [w.name for w in second] == ["Toy"]
-        assert len(client.http._transport._pool.connections) == 1
+        assert client.transport is not None
+        assert len(client.transport.pool.connections) == 1
 
 
 async def test_tls_is_verified_by_default(tls_server):
