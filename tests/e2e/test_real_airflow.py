@@ -75,8 +75,9 @@ def test_marking_a_deferred_task_failed_interrupts_the_run(cluster):
     def pseven_state() -> str:
         return str(requests.get(run_url, headers=emulator.auth_header, timeout=10).json()["state"])
 
-    assert pseven_state() == "RUNNING"
-    # Airflow calls on_kill only for a trigger the triggerer is running: wait until it polls.
+    # The run may still be QUEUED_TO_RUN when the task defers; the trigger waits that out. Airflow
+    # calls on_kill only for a trigger the triggerer is running: wait until it has seen RUNNING.
+    airflow.wait(lambda: pseven_state() == "RUNNING", 60, "the pSeven run to be RUNNING")
     airflow.wait(
         lambda: "is RUNNING" in airflow.trigger_log("e2e_cancel", "start"), 120, "the trigger polling"
     )
@@ -86,7 +87,8 @@ def test_marking_a_deferred_task_failed_interrupts_the_run(cluster):
     )
 
     airflow.wait(lambda: pseven_state() == "INTERRUPTED", 90, "the pSeven run being interrupted")
-    assert "invoking on_kill" in airflow.trigger_log("e2e_cancel", "start") + airflow.log("triggerer")
+    logs = airflow.trigger_log("e2e_cancel", "start") + airflow.log("triggerer")
+    assert "invoking on_kill" in logs, logs[-4000:]
     assert airflow.task_state("e2e_cancel", run_id, "start") == "failed"
 
 
