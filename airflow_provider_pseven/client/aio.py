@@ -18,6 +18,7 @@ from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+from airflow_provider_pseven.client.ticks import SharedTicks
 
 T = TypeVar("T")
 
@@ -59,6 +60,8 @@ class AsyncPsevenClient(PsevenApi):
             )
         self.http = http
         self._sleep = sleep
+        #: Sleeps of this client's operations that end at one instant share one timer.
+        self.ticks = SharedTicks(sleep)
         self._ready_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(max_connections)
         #: Gathers run-state polls of one workflow into one runs-list request (see coalesce.py).
@@ -92,7 +95,12 @@ class AsyncPsevenClient(PsevenApi):
                 return step
             reply, error = None, None
             if isinstance(step, Sleep):
-                await self._sleep(step.seconds)
+                # Nothing but two floats is kept across the sleep (see ticks.py).
+                seconds, until, step = step.seconds, step.until, None
+                if until is not None and seconds > 0:
+                    await self.ticks.sleep(seconds, until)
+                else:
+                    await self._sleep(seconds)
                 continue
             try:
                 reply = await self.send(step)

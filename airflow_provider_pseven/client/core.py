@@ -133,15 +133,17 @@ class ClientCore:
 
     def step(self, op: Op[Any], reply: Reply | float | None, error: BaseException | None) -> tuple[bool, Any]:
         """:func:`advance` for a driver: looks at the clock are answered at once, and a sleep comes
-        back as the plain number of seconds to sleep (aligned to this client's phase, and never
-        past its ``until``), so both drivers keep time alike."""
+        back as the number of seconds to sleep (aligned to this client's phase, and never past its
+        ``until``) with ``until`` the instant it ends, so both drivers keep time alike."""
         finished, step = advance(op, reply, error)
         while not finished and isinstance(step, Now | Call) and not self._must_send(step):
             finished, step = advance(
                 op, self.clock() if isinstance(step, Now) else self._take_listing(), None
             )
         if not finished and isinstance(step, Sleep):
-            return False, Sleep(self.pause_seconds(step))
+            now = self.clock()
+            pause = self.pause_seconds(step, now)
+            return False, Sleep(pause, aligned=step.aligned, until=now + pause)
         return finished, step
 
     def _keep_listing(self, reply: Reply) -> None:
@@ -170,8 +172,8 @@ class ClientCore:
         listing, self._listing = self._listing, None
         return listing
 
-    def pause_seconds(self, sleep: Sleep) -> float:
-        now = self.clock()
+    def pause_seconds(self, sleep: Sleep, now: float | None = None) -> float:
+        now = self.clock() if now is None else now
         pause = sleep.seconds
         if sleep.aligned and pause > 0:
             # Aligned waits in one process all poll at the same instants: the async client answers

@@ -34,6 +34,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -96,8 +97,17 @@ class RunRef:
     def base(self) -> Base:
         return Base.PSEVEN if self.kind is RunKind.WORKFLOW else Base.APPSHUB
 
+    @cached_property
+    def runs_path(self) -> str:
+        """The path of the runs list this run is in (computed once: a wait reads it every poll)."""
+        return runs_path(self.kind, self.parent_id)
+
+    @cached_property
+    def _path(self) -> str:
+        return f"{self.runs_path}{quote(self.run_id, safe='')}/"
+
     def path(self, action: str = "") -> str:
-        return f"{runs_path(self.kind, self.parent_id)}{quote(self.run_id, safe='')}/{action}"
+        return self._path + action
 
     def as_dict(self) -> dict[str, str]:
         return {self.kind.id_field: self.parent_id, "run_id": self.run_id}
@@ -330,9 +340,7 @@ def get_run_summary(ref: RunRef) -> Op[Run]:
     answer them all with one list request. Parameters and results are not in a summary.
     """
     try:
-        reply = yield Call(
-            "GET", ref.path(), base=ref.base, listed_in=runs_path(ref.kind, ref.parent_id), item_id=ref.run_id
-        )
+        reply = yield Call("GET", ref.path(), base=ref.base, listed_in=ref.runs_path, item_id=ref.run_id)
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
     assert isinstance(reply, Reply)
