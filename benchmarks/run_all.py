@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str], float]] = [
     ("transfers.py", ["--sizes", "64M,1G", "--repeat", "6"], 240),
     ("import_cost.py", ["--repeat", "15"], 150),
     ("trigger_capacity.py", ["--sizes", "100,1000", "--spread", "10"], 300),
+    ("poll_cpu.py", ["--sizes", "1000,10000"], 120),
 ]
 
 

@@ -2,8 +2,9 @@
 
 The emulator runs in another process (``Bench*`` workflows that only sleep). For each variant we
 deploy and start N runs over 10 workflows, finishing at random times, then run N triggers until
-all fired, and report: CPU seconds per 1,000 polls, CPU share of one core, peak RSS, requests per
-second reaching the server, and the latency from a run's finish to its TriggerEvent (p50, p99).
+all fired, and report: CPU seconds per 1,000 polls, CPU share of one core (over the whole run, and
+in the steady window, while every trigger still waits), peak RSS, requests per second reaching the
+server, and the latency from a run's finish to its TriggerEvent (p50, p99).
 
 Variants, in the same run:
 - ``ours``: RunStateTrigger as shipped: one shared pooled client, polls of one workflow answered
@@ -12,7 +13,7 @@ Variants, in the same run:
 - ``baseline``: the trigger the dbt Cloud provider's way: per poll a connection lookup and a new
   aiohttp session (DbtCloudHook.get_job_details).
 
-Usage: python benchmarks/trigger_capacity.py [--sizes 100,1000,2000] [--interval 5] [--spread 30]
+Usage: python benchmarks/trigger_capacity.py [--sizes 100,1000,2000] [--interval 5] [--spread 30] [--hold S]
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _count_polls() -> None:
     waiting_module.get_run_summary = counted  # type: ignore[assignment]
 
 
-async def _prepare(config: ClientConfig, count: int, spread: float, interval: float) -> list[RunRef]:
+async def _prepare(config: ClientConfig, count: int, spread: float, hold: float) -> list[RunRef]:
     """Deploy and start ``count`` runs over the Bench workflows, each sleeping a random time."""
     async with AsyncPsevenClient(config, coalesce=False, max_connections=20) as client:
         workflows = [w for w in await client.list_workflows() if w.name.startswith("Bench")]
@@ -78,9 +79,9 @@ async def _prepare(config: ClientConfig, count: int, spread: float, interval: fl
                 )
                 ref = RunRef.workflow(workflow.id, run.id)
                 await client.wait_for_run(ref, ["CONFIGURATION"], interval=0.2)  # type: ignore[list-item]
-                # Every run waits at least 4 intervals, so all triggers poll together for a while
-                # first (the steady window), however long starting them all takes.
-                await client.set_parameters(ref, {"duration": 4 * interval + rng.random() * spread})
+                # Every run lasts at least ``hold`` seconds, so all triggers poll together for a
+                # while first (the steady window): longer than starting them all takes.
+                await client.set_parameters(ref, {"duration": hold + rng.random() * spread})
                 return ref
 
         async def start(ref: RunRef) -> None:
@@ -118,6 +119,14 @@ async def _ours_wait(conn_id: str, ref: RunRef, interval: float) -> float:
     return time.time()
 
 
+async def _sample_cpu(samples: list[tuple[float, float]], interval: float) -> None:
+    """The process's CPU time once per interval, so that two samples hold whole ticks of the waits."""
+    while True:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        samples.append((time.time(), usage.ru_utime + usage.ru_stime))
+        await asyncio.sleep(interval)
+
+
 class _RssPeak:
     """Peak RSS over a block, from the kernel's high-water mark (reset on entry): no sampling
     thread, whose own CPU (about 5 ms per second at 20 Hz) would be billed to the triggers."""
@@ -139,7 +148,7 @@ async def _measure(
     variant: str, count: int, args: argparse.Namespace, emulator: EmulatorProcess
 ) -> dict[str, Any]:
     config = ClientConfig(emulator.url, token=emulator.token, api_path=".rest")
-    refs = await _prepare(config, count, args.spread, args.interval)
+    refs = await _prepare(config, count, args.spread, args.hold or 4 * args.interval)
     conn_id = "pseven_bench"
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
         {
@@ -160,6 +169,8 @@ async def _measure(
     POLLS.count = 0
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.time()
+    samples: list[tuple[float, float]] = []  # (time, CPU seconds) once per interval
+    sampler = asyncio.get_running_loop().create_task(_sample_cpu(samples, args.interval))
     with _RssPeak() as rss:
         if variant == "baseline":
             api_url = client.core.api_base(Base.PSEVEN)
@@ -167,6 +178,7 @@ async def _measure(
         else:
             waits = [_ours_wait(conn_id, ref, args.interval) for ref in refs]
         fired = await asyncio.gather(*waits)
+    sampler.cancel()
     wall = time.time() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
@@ -195,6 +207,13 @@ async def _measure(
     window_end = started + args.interval * (1 + whole)
     steady = [e for e in entries if started + args.interval <= e["time"] < window_end]
     steady_per_interval = len(steady) / whole if whole >= 1 else float("nan")
+    # CPU share of the same window, from the samples inside it: every wait polling.
+    inside = [(t, c) for t, c in samples if started + args.interval <= t <= first_finish]
+    steady_share = (
+        (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+        if len(inside) >= 2 and inside[-1][0] - inside[0][0] >= args.interval
+        else float("nan")
+    )
     latencies = sorted(
         event - max(finished[ref.run_id], started) for ref, event in zip(refs, fired, strict=True)
     )
@@ -211,6 +230,7 @@ async def _measure(
         "req_per_interval": requests_seen / (wall / args.interval),
         "steady_req_per_interval": steady_per_interval,
         "steady_intervals": whole,
+        "steady_core_share": steady_share,
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "wall_s": wall,
@@ -243,7 +263,14 @@ def main() -> None:
         "--spread",
         default=30.0,
         type=float,
-        help="runs finish 4 intervals to 4 intervals + spread s after start",
+        help="runs finish hold to hold + spread s after start",
+    )
+    parser.add_argument(
+        "--hold",
+        default=0.0,
+        type=float,
+        help="the shortest run, s (default 4 intervals); longer than starting all runs takes, for a "
+        "steady window at 5,000 and more",
     )
     parser.add_argument(
         "--variants", default="ours;ours, no list;baseline", type=lambda s: [v.strip() for v in s.split(";")]
@@ -253,14 +280,15 @@ def main() -> None:
     print(f"\n`{' '.join([Path(sys.executable).name, *sys.argv])}` (poll interval {args.interval:g} s)\n")
     print(
         "| variant | triggers | polls | CPU s / 1,000 polls | CPU, share of one core | peak RSS MiB | "
-        "requests/s | requests / interval | steady requests / interval | latency p50 s | latency p99 s |"
+        "requests/s | requests / interval | steady requests / interval | steady CPU, share of one core | "
+        "latency p50 s | latency p99 s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['variant']} | {r['triggers']} | {r['polls']} | {r['cpu_per_1000_polls']:.2f} | "
             f"{r['core_share']:.1%} | {r['peak_rss_mib']:.0f} | {r['req_per_s']:.1f} | {r['req_per_interval']:.1f} | "
-            f"{r['steady_req_per_interval']:.1f} | "
+            f"{r['steady_req_per_interval']:.1f} | {r['steady_core_share']:.1%} | "
             f"{r['p50']:.2f} | {r['p99']:.2f} |"
         )
 
