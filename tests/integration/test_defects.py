@@ -15,6 +15,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_provider_pseven import compat
 from airflow_provider_pseven.emulator.states import STOPPED
 from tests.integration.airflow_harness import load_dag, run_dag, task_states, xcom
 
@@ -34,6 +35,15 @@ def live_runs(server: Any) -> list[Any]:
     world = server.state
     with world.lock:
         return [run for run in world.runs.values() if run.delete_at is None]
+
+
+def exception_text(record: dict[str, Any]) -> str:
+    """The exception a failure callback saw. Airflow 3.2's ``dag.test()`` runs the task in process
+    without putting the exception into the callbacks' context (3.1 and 3.3 do, and so does 3.2's
+    task runner in a deployment), so there the rest of the test has passed and this part skips."""
+    if record["exception"] == "None" and compat.AIRFLOW_VERSION[:2] == (3, 2):
+        pytest.skip("Airflow 3.2's dag.test() gives failure callbacks no exception (3.1 and 3.3 do)")
+    return str(record["exception"])
 
 
 def failures(output: Path, dag_id: str, task_id: str) -> list[dict[str, Any]]:
@@ -137,7 +147,7 @@ def test_a_failed_run_is_retried_and_the_exception_says_why(pseven_connection: A
     assert live_runs(pseven_connection) == []  # delete_after applied to each failed run
     seen = failures(output, "it_failed_run_retried", "cycle")
     assert seen, "the failure callback did not run"
-    message = seen[-1]["exception"]
+    message = exception_text(seen[-1])
     assert "ended FAILED" in message
     assert "Solver diverged: negative Jacobian in element 42" in message
 
@@ -149,8 +159,9 @@ def test_a_step_of_a_failed_run_fails_at_once_saying_how_to_rerun(
     assert task_states(dag_run) == {"deploy": "success", "start": "failed"}
     start = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "start")
     assert start.try_number == 1  # retries=2, but a retry cannot restart a FAILED run
-    (record,) = failures(output, "it_step_of_a_failed_run", "start")
-    assert "Solver diverged" in record["exception"]
-    assert "clear this DAG run from the task that deploys the run" in record["exception"]
     run_states = {run.state for run in pseven_connection.state.runs.values()}
     assert run_states <= set(STOPPED)
+    (record,) = failures(output, "it_step_of_a_failed_run", "start")
+    message = exception_text(record)
+    assert "Solver diverged" in message
+    assert "clear this DAG run from the task that deploys the run" in message
