@@ -95,9 +95,10 @@ class AsyncPsevenClient(PsevenApi):
                 return step
             reply, error = None, None
             if isinstance(step, Sleep):
-                # Nothing but two floats is kept across the sleep (see ticks.py).
-                seconds, until, step = step.seconds, step.until, None
-                if until is not None and seconds > 0:
+                # Nothing but the sleep's numbers is kept across it (see ticks.py). Aligned sleeps
+                # of many waits end together; any other sleep would have its timer to itself.
+                seconds, until, aligned, step = step.seconds, step.until, step.aligned, None
+                if aligned and until is not None and seconds > 0:
                     await self.ticks.sleep(seconds, until)
                 else:
                     await self._sleep(seconds)
