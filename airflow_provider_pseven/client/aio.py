@@ -13,12 +13,13 @@ from tenacity import AsyncRetrying
 
 from airflow_provider_pseven.client.aio_transport import AsyncioTransport
 from airflow_provider_pseven.client.api import PsevenApi
-from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
+from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, check_reply, polled
 from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
 from airflow_provider_pseven.client.ticks import SharedTicks
+from airflow_provider_pseven.client.watches import ListWatches
 
 T = TypeVar("T")
 
@@ -66,6 +67,17 @@ class AsyncPsevenClient(PsevenApi):
         self._slots = asyncio.Semaphore(max_connections)
         #: Gathers run-state polls of one workflow into one runs-list request (see coalesce.py).
         self.coalescer = ListCoalescer(self._send_retrying) if coalesce else None
+        #: Keeps waits asleep until their run changes, answered from those lists (see watches.py).
+        self.watches = (
+            ListWatches(
+                self.coalescer,
+                clock=self.core.clock,
+                pause_seconds=lambda watch, now: self.core.pause_seconds(watch.pause, now),
+                sleep=sleep,
+            )
+            if self.coalescer is not None
+            else None
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -104,9 +116,15 @@ class AsyncPsevenClient(PsevenApi):
                     await self._sleep(seconds)
                 continue
             try:
-                reply = await self.send(step)
+                reply = await (self._watch(step) if isinstance(step, Watch) else self.send(step))
             except PsevenError as exc:
                 error = exc
+
+    async def _watch(self, watch: Watch) -> Reply:
+        """A watch served with the other watches of its runs list, or as plain polls."""
+        if self.watches is not None and watch.call.listed_in is not None:
+            return await self.watches.watch(watch)
+        return await self._drive(polled(watch))
 
     async def send(self, call: Call) -> Reply:
         """One call, retried as its retry class and the policy allow; list-answerable calls may be

@@ -104,6 +104,30 @@ NOW = Now()
 
 
 @dataclass(frozen=True)
+class Watch:
+    """Ask the driver for ``call``'s answer once the ``state`` it gives is no longer ``unchanged``
+    (``None``: any answer), looking after each ``pause`` and answering anyway once ``pause.until``
+    has passed.
+
+    Any driver may run it as :func:`polled`. The async client answers the watches of one runs list
+    with one list request per tick, and wakes only the waits whose run changed: 10,000 waits then
+    cost a triggerer a dictionary lookup each per interval, not a poll each (client/watches.py).
+    """
+
+    call: Call
+    unchanged: str | None
+    pause: Sleep
+
+    def settled(self, reply: Reply) -> bool:
+        """Whether ``reply`` ends the watch: the state changed, or it is not a run's summary."""
+        data = reply.json()
+        return not isinstance(data, dict) or str(data.get("state", "UNKNOWN")) != self.unchanged
+
+    def expired(self, now: float) -> bool:
+        return self.pause.until is not None and now >= self.pause.until
+
+
+@dataclass(frozen=True)
 class Reply:
     """An HTTP answer, its body already read (or streamed into the call's sink)."""
 
@@ -157,9 +181,19 @@ class Reply:
         return PsevenNotJsonError(self.call.method, self.url, self.status, self.content_type, snippet)
 
 
-Op = Generator["Call | Sleep | Now", "Reply | float | None", T]
+Op = Generator["Call | Sleep | Now | Watch", "Reply | float | None", T]
 """An API operation: yields calls, sleeps and looks at the clock; receives replies (a float for
 :class:`Now`) and returns its result."""
+
+
+def polled(watch: Watch) -> Op[Reply]:
+    """A :class:`Watch` as the plain sleeps and polls it stands for (the sync driver's way)."""
+    while True:
+        yield watch.pause
+        reply = yield watch.call
+        assert isinstance(reply, Reply)
+        if watch.settled(reply) or watch.expired((yield from clock())):
+            return reply
 
 
 def clock() -> Op[float]:

@@ -14,7 +14,7 @@ from the list fall back to their own GET.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from airflow_provider_pseven.client.calls import Call, Reply
@@ -75,55 +75,55 @@ class ListCoalescer:
         waiters = [(call, future) for call, future in batch.waiters if not future.done()]
         if not waiters:
             return
-        if not self._worth_a_list(key, len(waiters)):
-            await asyncio.gather(*(self._alone(call, future) for call, future in waiters))
-            return
-        template = batch.template
-        list_call = Call("GET", template.listed_in or "", base=template.base)
         try:
-            reply = await self._send(list_call)
-            items = {str(item.get("id")): item for item in reply.json_list() if isinstance(item, dict)}
+            answers = await self.answer(key, [call for call, _ in waiters])
         except asyncio.CancelledError:
             for _, future in waiters:
                 future.cancel()
             raise
+        for (_, future), answer in zip(waiters, answers, strict=True):
+            if future.done():
+                continue
+            if isinstance(answer, BaseException):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
+
+    async def answer(self, key: tuple[str, str], calls: Sequence[Call]) -> list[Reply | BaseException]:
+        """The answers to item calls of the list ``key``, each a reply or the error it met: from one
+        list request when that is worth it, else (and for items the list lacks) from their own GETs."""
+        if not self._worth_a_list(key, len(calls)):
+            return await self._alone(calls)
+        template = calls[0]
+        list_call = Call("GET", template.listed_in or "", base=template.base)
+        try:
+            reply = await self._send(list_call)
+            items = {str(item.get("id")): item for item in reply.json_list() if isinstance(item, dict)}
         except PsevenHTTPError as error:
             if error.status >= 500 or error.status == 429:
-                for _, future in waiters:
-                    if not future.done():
-                        future.set_exception(error)
-                return
+                return [error] * len(calls)
             # This server does not list these runs for us (4xx): ask for each run, from now on too.
             self._unusable.add(key)
-            await asyncio.gather(*(self._alone(call, future) for call, future in waiters))
-            return
+            return await self._alone(calls)
         except Exception as error:
-            for _, future in waiters:
-                if not future.done():
-                    future.set_exception(error)
-            return
+            return [error] * len(calls)
         self.list_requests += 1
         self._list_sizes[key] = len(items)
-        missing = []
-        for call, future in waiters:
+        answers: list[Reply | BaseException] = []
+        missing: list[int] = []
+        for index, call in enumerate(calls):
             item = items.get(call.item_id or "")
             if item is None:
-                missing.append((call, future))
-            elif not future.done():
+                missing.append(index)
+                answers.append(reply)  # replaced below
+            else:
                 self.answered_from_lists += 1
-                future.set_result(Reply(200, reply.headers, b"", reply.url, call, data=item))
+                answers.append(Reply(200, reply.headers, b"", reply.url, call, data=item))
         if missing:
-            await asyncio.gather(*(self._alone(call, future) for call, future in missing))
+            for index, answer in zip(missing, await self._alone([calls[i] for i in missing]), strict=True):
+                answers[index] = answer
+        return answers
 
-    async def _alone(self, call: Call, future: asyncio.Future[Reply]) -> None:
-        try:
-            reply = await self._send(call)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as error:
-            if not future.done():
-                future.set_exception(error)
-        else:
-            if not future.done():
-                future.set_result(reply)
+    async def _alone(self, calls: Sequence[Call]) -> list[Reply | BaseException]:
+        """Each call on its own, all at once."""
+        return list(await asyncio.gather(*(self._send(call) for call in calls), return_exceptions=True))

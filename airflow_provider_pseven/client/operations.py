@@ -39,7 +39,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry, Sleep
+from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry, Sleep, Watch
 from airflow_provider_pseven.client.config import API_PATHS
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
@@ -333,14 +333,17 @@ def get_run(ref: RunRef) -> Op[Run]:
     return Run.from_json(reply.json_object())
 
 
-def get_run_summary(ref: RunRef) -> Op[Run]:
+def get_run_summary(ref: RunRef, *, unless: str | None = None, pause: Sleep | None = None) -> Op[Run]:
     """The run's summary (state, name, path, url), which its runs list also carries.
 
     Marked as answerable from ``runs/``, so an async client polling many runs of one workflow may
-    answer them all with one list request. Parameters and results are not in a summary.
+    answer them all with one list request. Parameters and results are not in a summary. With
+    ``pause``: the summary once the state is no longer ``unless``, looked at after each pause
+    (a :class:`~airflow_provider_pseven.client.calls.Watch`).
     """
+    call = Call("GET", ref.path(), base=ref.base, listed_in=ref.runs_path, item_id=ref.run_id)
     try:
-        reply = yield Call("GET", ref.path(), base=ref.base, listed_in=ref.runs_path, item_id=ref.run_id)
+        reply = yield (call if pause is None else Watch(call, unless, pause))
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
     assert isinstance(reply, Reply)

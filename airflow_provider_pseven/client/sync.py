@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tenacity import Retrying
 
 from airflow_provider_pseven.client.api import PsevenApi
-from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, check_reply
+from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, check_reply, polled
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError, PsevenTransportError
@@ -94,7 +94,7 @@ class PsevenClient(PsevenApi):
                 self._sleep(step.seconds)
                 continue
             try:
-                reply = self.send(step)
+                reply = self._drive(polled(step)) if isinstance(step, Watch) else self.send(step)
             except PsevenError as exc:
                 error = exc
 

@@ -108,13 +108,20 @@ def wait_for_run(
 ) -> Op[WaitResult]:
     """Poll a run until it reaches a target state, a failure state, or the deadline (see :func:`classify`)."""
     last: RunState | None = None
+    seen: str | None = None  # the state text of the last answer
+    every = Sleep(interval, aligned=True, until=deadline)
+    pause: Sleep | None = None  # none before the first look
     started = yield from clock()
     while True:
         try:
-            run = yield from get_run_summary(ref)
+            # From the second look on, the driver answers only once the state has changed (or the
+            # deadline has come): the async client then keeps a wait asleep, not polling, while
+            # its run stays RUNNING (client/watches.py).
+            run = yield from get_run_summary(ref, unless=seen, pause=pause)
         except TRANSIENT as error:
             log.warning("Run %s: could not read its state (%s); polling again", ref.run_id, error)
         else:
+            seen = run.state_text
             if run.state is not last:
                 elapsed = (yield from clock()) - started
                 log.info("Run %s (%s) is %s after %.0f s", ref.run_id, run.name, run.state_text, elapsed)
@@ -129,7 +136,7 @@ def wait_for_run(
             state = last.value if last else "unknown"
             what = f"run {ref.run_id} was still {state} at its deadline"
             return WaitResult("timeout", state, {**ref.as_dict(), "state": state}, what)
-        yield Sleep(interval, aligned=True, until=deadline)
+        pause = every
 
 
 def wait_for_app(
