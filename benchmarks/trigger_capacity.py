@@ -57,9 +57,9 @@ def _count_polls() -> None:
     """Count every state check the waiting loop makes (wrapping its summary read)."""
     original = waiting_module.get_run_summary
 
-    def counted(ref: RunRef) -> Any:
+    def counted(ref: RunRef, **watch: Any) -> Any:
         POLLS.count += 1
-        return (yield from original(ref))
+        return (yield from original(ref, **watch))
 
     waiting_module.get_run_summary = counted  # type: ignore[assignment]
 
@@ -161,9 +161,12 @@ async def _measure(
     from airflow_provider_pseven.hooks import PsevenHook
 
     client = await PsevenHook(conn_id).get_async_client()
-    client.coalescer = None if variant != "ours" else client.coalescer
+    if variant != "ours":  # no runs lists: neither coalesced polls nor watches answered from them
+        client.coalescer = client.watches = None
     if client.coalescer is not None:
         client.coalescer.list_requests = client.coalescer.answered_from_lists = 0
+    if client.watches is not None:
+        client.watches.kept_asleep = 0
     httpx.get(f"{emulator.url}/_emulator/requests", timeout=30)  # warm
     httpx.request("DELETE", f"{emulator.url}/_emulator/requests", timeout=30)
     POLLS.count = 0
@@ -180,6 +183,8 @@ async def _measure(
         fired = await asyncio.gather(*waits)
     sampler.cancel()
     wall = time.time() - started
+    # A look that found a run unchanged and kept its wait asleep (client/watches.py) is a poll too.
+    POLLS.count += client.watches.kept_asleep if client.watches is not None else 0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
     entries = httpx.get(f"{emulator.url}/_emulator/requests", timeout=60).json()["entries"]
