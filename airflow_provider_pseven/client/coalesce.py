@@ -25,7 +25,6 @@ Send = Callable[[Call], Awaitable[Reply]]
 
 @dataclass
 class _Batch:
-    template: Call
     waiters: list[tuple[Call, asyncio.Future[Reply]]] = field(default_factory=list)
 
 
@@ -52,7 +51,7 @@ class ListCoalescer:
         key = (call.base.value, call.listed_in)
         batch = self._batches.get(key)
         if batch is None:
-            batch = self._batches[key] = _Batch(call)
+            batch = self._batches[key] = _Batch()
             asyncio.get_running_loop().call_later(self.window, self._flush_soon, key)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         batch.waiters.append((call, future))

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 #: Wake instants closer than this are one tick (float error of the aligned arithmetic).
-_RESOLUTION = 3  # decimal places of a second
+RESOLUTION = 3  # decimal places of a second
 
 
 class SharedTicks:
@@ -28,7 +28,7 @@ class SharedTicks:
     async def sleep(self, seconds: float, until: float) -> None:
         """Sleep ``seconds``, which end at ``until``, together with every other sleep ending then."""
         loop = asyncio.get_running_loop()
-        key = round(until, _RESOLUTION)
+        key = round(until, RESOLUTION)
         waiters = self._waiters.get(key)
         if waiters is None:
             waiters = self._waiters[key] = []

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 
 from airflow_provider_pseven.client.calls import Reply, Watch
 from airflow_provider_pseven.client.coalesce import ListCoalescer
-
-#: Tick instants closer than this are one tick (float error of the aligned arithmetic).
-_RESOLUTION = 3  # decimal places of a second
+from airflow_provider_pseven.client.ticks import RESOLUTION
 
 
 @dataclass(eq=False)
@@ -69,11 +67,11 @@ class ListWatches:
         """Put ``watcher`` in the group of its next tick (after the tick ``after`` that answered
         it, if any); return that tick's instant and group."""
         seconds = self._pause_seconds(watcher.watch, now)
-        instant = round(now + seconds, _RESOLUTION)
+        instant = round(now + seconds, RESOLUTION)
         if after is not None and instant <= after:
             # The clock read just short of the tick that answered it: the next tick, not this one.
             seconds += watcher.watch.pause.seconds
-            instant = round(now + seconds, _RESOLUTION)
+            instant = round(now + seconds, RESOLUTION)
         call = watcher.watch.call
         key = (instant, call.base.value, call.listed_in or "")
         group = self._due.get(key)
