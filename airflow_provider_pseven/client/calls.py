@@ -24,7 +24,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenServerError,
     PsevenStateError,
 )
-from airflow_provider_pseven.client.models import RunState
+from airflow_provider_pseven.client.models import Run, RunState
 
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.multipart import MultipartBody
@@ -121,7 +121,7 @@ class Watch:
     def settled(self, reply: Reply) -> bool:
         """Whether ``reply`` ends the watch: the state changed, or it is not a run's summary."""
         data = reply.json()
-        return not isinstance(data, dict) or str(data.get("state", "UNKNOWN")) != self.unchanged
+        return not isinstance(data, dict) or Run.state_text_of(data) != self.unchanged
 
     def expired(self, now: float) -> bool:
         return self.pause.until is not None and now >= self.pause.until

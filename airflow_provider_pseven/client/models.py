@@ -175,9 +175,14 @@ class Run:
     logfile_url: str | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
+    @staticmethod
+    def state_text_of(data: Mapping[str, Any]) -> str:
+        """The state as the server wrote it, in a run's JSON (``UNKNOWN`` when it has none)."""
+        return str(data.get("state", "UNKNOWN"))
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Run:
-        state_text = str(data.get("state", "UNKNOWN"))
+        state_text = cls.state_text_of(data)
         parent = data.get("workflow", data.get("app"))
         return cls(
             id=str(data.get("id", "")),
