@@ -86,8 +86,9 @@ def watcher_log(airflow: AirflowCluster) -> str:
 def nothing_pending(airflow: AirflowCluster) -> bool:
     """Airflow confirmed every reported run's stored event, and the watcher wrote them as seen.
 
-    The confirmation reaches the watcher a little after the event is stored (Airflow 3.3 acks a
-    shared-stream event once the watcher has moved on to the next poll). A kill before it would
+    The confirmation reaches the watcher a little after the event is stored (the triggerer tells
+    its trigger runner on a later exchange with it, and only then does the watcher write the run
+    as seen). A kill before it would
     make the next triggerer redeliver the last run, by design (docs/events.md); this test is about
     a kill that loses and doubles nothing, so it kills after the confirmation.
     """
