@@ -1,16 +1,19 @@
 """Setting run parameters by the guide's PATCH rules, with Secrets recognised by behaviour.
 
-The guide (Run parameters) says a PATCH carries "run details with new parameter values", and shows
-a Secret only through its values: ``null`` when unset, ``""`` once set. No field marks a parameter
-as a Secret. So:
+The guide (Run parameters) says a PATCH carries "run details with new parameter values", and its
+one PATCH example sends the run details back as read with ``value.data`` changed. It shows a Secret
+only through its values: ``null`` when unset, ``""`` once set. No field marks a parameter as a
+Secret. So:
 
+- a new value goes out as the value object read, ``data`` changed and every other key kept: the
+  guide calls those keys "metainformation for the current value", and a server may need them back;
 - a parameter that reads back ``""`` after the PATCH that sent it a non-empty value *is* a Secret,
   and is masked from then on (a type marker, where a server has one, is honoured too);
 - a parameter the caller is not setting whose value reads ``""`` or ``null`` may be a Secret, set
   or unset: it is left out of the body, because echoing ``""`` would overwrite the hidden value;
-- a new value goes out as ``{"data": value}`` alone: the guide calls the other keys of ``value``
-  "metainformation for the current value", which a new value makes stale (a type of ``Integer``
-  beside ``2.25`` would contradict it).
+- after the PATCH *every* parameter is checked, not only those set: each must read back as sent,
+  as ``""`` (a Secret), or as before. A server that replaces the whole list resets what the body
+  left out, a set Secret included; that fails the task naming the parameters, before the run starts.
 
 A server that refuses a PATCH without every parameter (the guide does not say whether it may) gets
 the unset ones back as ``null``, which changes nothing; one that would need a ``""`` echoed back is
@@ -35,6 +38,12 @@ from airflow_provider_pseven.client.models import JSON, Parameter, Run
 from airflow_provider_pseven.client.operations import RunRef, get_run
 
 log = logging.getLogger("airflow_provider_pseven.client")
+
+
+class PsevenParametersNotKeptError(PsevenConfigError):
+    """After a PATCH, parameters the task did not set read back changed (the server replaced the
+    whole list, resetting what the body left out). A retry would not see what was lost (a reset
+    Secret reads ``null`` like one never set), so this is no error a retry can fix."""
 
 
 class PsevenPatchRefusedError(PsevenConfigError):
@@ -69,6 +78,12 @@ def may_hide_secret(parameter: Parameter) -> bool:
     return parameter.is_secret or parameter.value in (None, "")
 
 
+def value_with(parameter: Parameter, data: Any) -> JSON:
+    """The parameter's value object as read, with ``data`` replaced (the guide's PATCH example)."""
+    read = parameter.raw.get("value")
+    return {**(read if isinstance(read, dict) else {}), "data": data}
+
+
 def patch_body(run: Run, new_by_id: Mapping[str, Any], *, echo_unset: bool) -> tuple[JSON, list[Parameter]]:
     """The PATCH body (run details as read, new values in) and the parameters it leaves out.
 
@@ -80,7 +95,7 @@ def patch_body(run: Run, new_by_id: Mapping[str, Any], *, echo_unset: bool) -> t
     left_out: list[Parameter] = []
     for parameter in run.parameters:
         if parameter.id in new_by_id:
-            sent.append({**parameter.raw, "value": {"data": new_by_id[parameter.id]}})
+            sent.append({**parameter.raw, "value": value_with(parameter, new_by_id[parameter.id])})
         elif not may_hide_secret(parameter) or (echo_unset and parameter.value is None):
             sent.append(parameter.raw)
         else:
@@ -115,7 +130,7 @@ def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
         body, _ = patch_body(run, new_by_id, echo_unset=True)
         reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
     assert isinstance(reply, Reply)
-    return checked(Run.from_json(reply.json_object()), new_by_id)
+    return checked(Run.from_json(reply.json_object()), new_by_id, before=run)
 
 
 def _same(shown: Any, sent: Any) -> bool:
@@ -135,8 +150,9 @@ def _refused(error: PsevenBadRequestError, masked: list[str]) -> PsevenPatchRefu
     )
 
 
-def checked(run: Run, expected: Mapping[str, Any]) -> Run:
-    """The PATCH answer must show the values sent, a Secret's as ``""``; mark the Secrets found."""
+def checked(run: Run, expected: Mapping[str, Any], *, before: Run | None = None) -> Run:
+    """Every parameter of the PATCH answer must read as sent (a Secret's as ``""``) or, when not
+    set, as ``before``; mark the Secrets found. Raises naming every parameter that does not."""
     found: set[str] = set()
     wrong: list[str] = []
     for parameter in run.parameters:
@@ -149,6 +165,9 @@ def checked(run: Run, expected: Mapping[str, Any]) -> Run:
             found.add(parameter.id)  # a Secret: "some value is now set", says the guide
         elif not (parameter.is_secret and (parameter.value is None) == (value is None)):
             wrong.append(parameter.name)
+    changed = [] if before is None else _not_kept(before, run, expected)
+    if changed:
+        raise _not_kept_error(run, changed, wrong)
     if wrong:
         raise PsevenError(
             f"The server did not apply the values of {', '.join(sorted(wrong))}: "
@@ -160,10 +179,51 @@ def checked(run: Run, expected: Mapping[str, Any]) -> Run:
     return dataclasses.replace(run, parameters=marked)
 
 
+def _not_kept(before: Run, after: Run, expected: Mapping[str, Any]) -> list[tuple[Parameter, Any]]:
+    """The parameters not being set that the PATCH answer shows changed or lacks, with what each
+    reads now (``...`` for missing)."""
+    now = {p.id: p for p in after.parameters}
+    changed: list[tuple[Parameter, Any]] = []
+    for parameter in before.parameters:
+        if parameter.id in expected:
+            continue
+        shown = now.get(parameter.id)
+        if shown is None:
+            changed.append((parameter, ...))
+        elif not _same(shown.value, parameter.value):
+            changed.append((parameter, shown.value))
+    return changed
+
+
+def _not_kept_error(run: Run, changed: list[tuple[Parameter, Any]], wrong: list[str]) -> PsevenError:
+    """What happened and what to do; values only where they cannot be a Secret's (``""``, ``null``)."""
+    parts = []
+    for parameter, now in changed:
+        if now is ...:
+            parts.append(f"{parameter.name} (missing from the answer)")
+        elif parameter.value == "":
+            after = "null" if now is None else "another value"
+            parts.append(
+                f'{parameter.name} (read "", as a set Secret does, and now {after}: its value is lost)'
+            )
+        else:
+            parts.append(f"{parameter.name} (now {'null' if now is None else 'another value'})")
+    names = ", ".join(sorted(p.name for p, _ in changed))
+    also = f" It did not apply the values of {', '.join(sorted(wrong))} either." if wrong else ""
+    return PsevenParametersNotKeptError(
+        f"Run {run.id}: the PATCH changed parameters it did not set: {'; '.join(parts)}.{also} The "
+        "server seems to replace the whole parameter list on PATCH, resetting what the body left out "
+        '(a value that reads "" is never sent back, since it may be a set Secret). The run was not '
+        f"started. Give {names} in parameters too (a Secret with its real value), so every one is sent"
+    )
+
+
 __all__ = [
+    "PsevenParametersNotKeptError",
     "PsevenPatchRefusedError",
     "match_parameters",
     "may_hide_secret",
     "patch_body",
     "set_parameters",
+    "value_with",
 ]

@@ -49,7 +49,7 @@ from airflow_provider_pseven.client import (
     StreamSink,
     Workflow,
 )
-from airflow_provider_pseven.client.parameters import PsevenPatchRefusedError
+from airflow_provider_pseven.client.parameters import PsevenParametersNotKeptError, PsevenPatchRefusedError
 from tests.support.api_json import WF2_ID
 
 WF_REF = RunRef.workflow(WF_ID, RUN_ID)
@@ -449,20 +449,71 @@ async def test_a_type_marker_is_honoured_where_a_server_has_one(api: Api) -> Non
     }
 
 
-async def test_a_new_value_carries_no_stale_type(api: Api) -> None:
-    # A server with per-value types: the old type would contradict the new value, so it goes out
-    # without one; a float stays a float.
+async def test_a_new_value_keeps_the_metainformation_read(api: Api) -> None:
+    # The guide's PATCH example: each value object goes back as read, only ``data`` changed; the
+    # other keys are "metainformation for the current value" that a server may need back.
     typed = params_json(secret=None)
-    typed[1]["value"] = {"data": 2, "type": "Integer"}
+    typed[1]["value"] = {"data": 2, "type": "Real", "unit": "mm"}
     api.route("GET", RUN_URL, ok(run_json(parameters=typed)))
     api.route("PATCH", RUN_URL, ok(_patched(typed, {P2_ID: 16.0})))
     await api.call("set_parameters", WF_REF, {"MySecondParameter": 16.0})
     patch = api.sent[1]
     by_id = {p["id"]: p for p in patch.json()["parameters"]}
-    assert by_id[P2_ID]["value"] == {"data": 16.0}
+    assert by_id[P2_ID] == {**typed[1], "value": {"data": 16.0, "type": "Real", "unit": "mm"}}
     assert isinstance(by_id[P2_ID]["value"]["data"], float)
     assert b'"data": 16.0' in patch.body or b'"data":16.0' in patch.body
     assert by_id[P1_ID]["value"] == {"data": "string_value", "type": "String"}  # unchanged, as read
+
+
+async def test_the_patch_body_is_the_guides_own(api: Api) -> None:
+    # The guide's example, literally: GET the details, change value.data, PATCH them back.
+    details = run_json(parameters=guide_params(secret=None))
+    details["parameters"][0]["value"]["extra"] = {"kept": True}
+    api.route("GET", RUN_URL, ok(details))
+    api.route("PATCH", RUN_URL, ok(_patched(details["parameters"], {P1_ID: "new", SECRET_ID: "tok"})))
+    await api.call("set_parameters", WF_REF, {"MyFirstParameter": "new", "MySecret": "tok"})
+    expected = run_json(parameters=guide_params(secret=None))
+    expected["parameters"][0]["value"] = {"data": "new", "extra": {"kept": True}}
+    expected["parameters"][2]["value"] = {"data": "tok"}
+    body = api.sent[1].json()
+    # MySecondParameter (42) goes back as read; MySecret is being set, so it is sent.
+    assert body == expected
+
+
+async def test_every_parameter_is_checked_after_the_patch(api: Api) -> None:
+    # A server that replaces the whole list resets what the body left out: here the set Secret
+    # (read "", so never echoed) comes back null. The task fails before the run is started,
+    # naming it, and a retry cannot fix it (it would see null, like a Secret never set).
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=""))))
+    api.route("PATCH", RUN_URL, ok(_patched(guide_params(secret=None), {P2_ID: 7})))
+    with pytest.raises(PsevenParametersNotKeptError) as info:
+        await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
+    message = str(info.value)
+    assert 'MySecret (read "", as a set Secret does, and now null: its value is lost)' in message
+    assert "The run was not started. Give MySecret in parameters too" in message
+    assert "MySecondParameter" not in message
+    assert isinstance(info.value, PsevenConfigError)
+    assert [s.method for s in api.sent] == ["GET", "PATCH"]
+
+
+async def test_a_parameter_not_set_must_read_as_before(api: Api) -> None:
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=None))))
+    reset = _patched(guide_params(secret=None), {P2_ID: 7})
+    reset["parameters"][0]["value"]["data"] = "default"  # reset to its default
+    del reset["parameters"][2]
+    api.route("PATCH", RUN_URL, ok(reset))
+    with pytest.raises(PsevenParametersNotKeptError) as info:
+        await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
+    message = str(info.value)
+    assert "MyFirstParameter (now another value); MySecret (missing from the answer)" in message
+    assert "default" not in message and "string_value" not in message  # no values named
+
+
+async def test_a_set_secret_reading_empty_again_counts_as_kept(api: Api) -> None:
+    api.route("GET", RUN_URL, ok(run_json(parameters=guide_params(secret=""))))
+    api.route("PATCH", RUN_URL, ok(_patched(guide_params(secret=""), {P2_ID: 7})))
+    run = await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
+    assert {p.name: p.value for p in run.parameters}["MySecret"] == ""
 
 
 async def test_a_server_refusing_partial_patches_gets_unset_values_as_null(api: Api) -> None:
