@@ -88,6 +88,14 @@ class RunLifecycle(WorldState):
                 value = item.get("value")
                 if not isinstance(value, dict) or "data" not in value:
                     raise bad_request(f"Parameter {param.name!r}: value must be an object with a data key.")
+                if self.variants.patch_metainfo == "required":
+                    shown = pt.value_json(param.type, param.data, param.is_set, self.variants)
+                    dropped = sorted(set(shown) - set(value))
+                    if dropped:
+                        raise bad_request(
+                            f"Parameter {param.name!r}: value must keep its metainformation keys "
+                            f"as read; missing: {', '.join(dropped)}."
+                        )
                 if typed and "type" in value:
                     problem = pt.check_declared_type(value["type"], value["data"])
                     if problem:
@@ -104,6 +112,12 @@ class RunLifecycle(WorldState):
                         "The request body must contain the run details with every parameter; "
                         f"missing: {', '.join(missing)}."
                     )
+            if self.variants.patch_omitted == "reset":
+                # The body replaces the whole list: what it leaves out goes back to the default.
+                sent = {item["id"] for item in items}
+                for param, port in zip(run.params, run.workflow.parameters, strict=True):
+                    if param.id not in sent:
+                        updates.append((param, port.default))
             for param, data in updates:
                 param.data = data
                 param.is_set = data is not None

@@ -26,7 +26,8 @@ Why each point is open (quotes from the guide, section in parentheses):
 ``partial_patch``
     "The request body should contain run details with new parameter values" (Run parameters):
     whether a body that lists only some parameters is taken is not said. ``"accepted"``: the
-    parameters not listed keep their values; ``"refused"``: 400 naming the missing ones.
+    parameters not listed keep their values (unless ``patch_omitted`` is ``"reset"``);
+    ``"refused"``: 400 naming the missing ones.
 ``publish_body``
     "If you omit the thumbnail, it may also be application/json or
     application/x-www-form-urlencoded" (Workflow publishing), but every example is a form, and
@@ -54,6 +55,19 @@ Why each point is open (quotes from the guide, section in parentheses):
     (``String``, ``Integer``, ``Real``, ``Boolean``, ``List``, ``Dict``; a Secret reads
     ``"String"`` unless ``secret_marker`` is ``"type"``). A PATCH whose ``value.type``
     contradicts ``value.data`` is refused with 400; a value without ``"type"`` is accepted.
+``patch_metainfo``
+    The same sentence again, and the guide's one PATCH example sends each value object back as
+    read with only ``data`` changed (Run parameters); whether a server needs the metainformation
+    back is not said. ``"optional"``: a value object with ``data`` alone is taken;
+    ``"required"``: a value object in a PATCH that lacks a key the server shows for it (``type``,
+    with ``value_style="typed"`` or ``secret_marker="type"``) is refused with 400 naming the keys.
+``patch_omitted``
+    "The request body should contain run details with new parameter values" (Run parameters):
+    whether the body's list *replaces* the run's parameters is not said. ``"kept"``: a parameter
+    the body leaves out keeps its value; ``"reset"``: it goes back to its default (unset if it has
+    none), a set Secret included. Only meaningful where ``partial_patch`` accepts partial bodies,
+    so the preset "lenient" (which accepts them) carries ``"reset"``: in "strictest" no partial
+    body is ever taken.
 """
 
 from __future__ import annotations
@@ -74,6 +88,9 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     "pop_on_ended_run": ((400, 204), 204, 400),
     "unknown_base_path": (("json_404", "html", "redirect"), "html", "json_404"),
     "value_style": (("data_only", "typed"), "typed", "data_only"),
+    "patch_metainfo": (("optional", "required"), "required", "optional"),
+    # "reset" in lenient: strictest refuses partial bodies (partial_patch), where it never shows.
+    "patch_omitted": (("kept", "reset"), "kept", "reset"),
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 
@@ -91,6 +108,8 @@ class Variants:
     pop_on_ended_run: int = 400  # 400 | 204 : message_pop on a FINISHED/FAILED/INTERRUPTED run
     unknown_base_path: str = "json_404"  # "json_404" | "html" (200 sign-in page) | "redirect" (302 /login/)
     value_style: str = "data_only"  # "data_only" (guide) | "typed": value carries {"data":..., "type": ...}
+    patch_metainfo: str = "optional"  # "optional" | "required": PATCH value objects keep the keys read
+    patch_omitted: str = "kept"  # "kept" | "reset": parameters a PATCH leaves out go back to defaults
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():

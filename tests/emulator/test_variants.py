@@ -69,6 +69,8 @@ def test_presets_are_as_specified():
         "pop_on_ended_run": 204,
         "unknown_base_path": "html",
         "value_style": "typed",
+        "patch_metainfo": "required",
+        "patch_omitted": "kept",
     }
     assert PRESETS["lenient"].as_dict() == {
         "secret_marker": "type",
@@ -80,6 +82,8 @@ def test_presets_are_as_specified():
         "pop_on_ended_run": 400,
         "unknown_base_path": "json_404",
         "value_style": "data_only",
+        "patch_metainfo": "optional",
+        "patch_omitted": "reset",
     }
 
 
@@ -450,6 +454,54 @@ def test_partial_patch(make):
         details = requests.get(run["url"], headers=server.auth_header).json()
         details["parameters"][1]["value"]["data"] = 7
         assert requests.patch(run["url"], headers=server.auth_header, json=details).status_code == 200
+
+
+def test_patch_metainfo(make):
+    # The guide's way (each value object as read, data changed) is taken under both answers; a
+    # value object that dropped a key it had only under "optional".
+    for answer in ("optional", "required"):
+        server = make(f"value_style=typed,patch_metainfo={answer}")
+        run = deploy(server)
+        details = requests.get(run["url"], headers=server.auth_header).json()
+        second = by_name(details["parameters"])["MySecondParameter"]
+        bare = {"parameters": [{"id": second["id"], "value": {"data": 43}}]}
+        r = requests.patch(run["url"], headers=server.auth_header, json=bare)
+        if answer == "optional":
+            assert r.status_code == 200
+        else:
+            assert r.status_code == 400
+            assert r.json() == {
+                "detail": "Parameter 'MySecondParameter': value must keep its metainformation keys "
+                "as read; missing: type."
+            }
+        second["value"]["data"] = 44
+        assert requests.patch(run["url"], headers=server.auth_header, json=details).status_code == 200
+    # Without metainformation to keep (the guide's data-only values), data alone is all there is.
+    server = make("patch_metainfo=required")
+    run = deploy(server)
+    second = by_name(run["parameters"])["MySecondParameter"]
+    bare = {"parameters": [{"id": second["id"], "value": {"data": 43}}]}
+    assert requests.patch(run["url"], headers=server.auth_header, json=bare).status_code == 200
+
+
+def test_patch_omitted(make):
+    for answer in ("kept", "reset"):
+        server = make(f"patch_omitted={answer}")
+        h = server.auth_header
+        run = deploy(server)
+        ids = {name: p["id"] for name, p in by_name(run["parameters"]).items()}
+        both = [
+            {"id": ids["MySecondParameter"], "value": {"data": 7}},
+            {"id": ids["MySecret"], "value": {"data": "tok"}},
+        ]
+        assert requests.patch(run["url"], headers=h, json={"parameters": both}).status_code == 200
+        one = {"parameters": [{"id": ids["MyFirstParameter"], "value": {"data": "only this"}}]}
+        got = by_name(requests.patch(run["url"], headers=h, json=one).json()["parameters"])
+        values = {name: p["value"]["data"] for name, p in got.items()}
+        if answer == "kept":
+            assert values == {"MyFirstParameter": "only this", "MySecondParameter": 7, "MySecret": ""}
+        else:  # back to the defaults; the Secret (no default) unset
+            assert values == {"MyFirstParameter": "only this", "MySecondParameter": 42, "MySecret": None}
 
 
 def _publish_json(server, name):

@@ -72,7 +72,9 @@ def pseven_connection(pseven_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PSEVEN_TEST_EMULATOR_URL", pseven_emulator.url)
     # DAGs that patch parameters after a Secret was set restate it where the server needs every
     # parameter in a PATCH (see tests/integration/dags/it_lifecycle.py).
-    full_patch = pseven_emulator.variants.partial_patch == "refused"
+    full_patch = pseven_emulator.variants.partial_patch == "refused" or (
+        pseven_emulator.variants.patch_omitted == "reset"
+    )
     monkeypatch.setenv("PSEVEN_IT_FULL_PATCH", "1" if full_patch else "0")
     yield pseven_emulator
     os.environ.pop("AIRFLOW_CONN_PSEVEN_DEFAULT", None)

@@ -71,7 +71,7 @@ def test_a_secret_set_at_deploy_survives_a_later_patch_on_a_guide_literal_server
 
 @pytest.mark.pseven_emulator(variants="guide,partial_patch=refused")
 def test_a_server_that_needs_every_parameter_gets_a_clear_error_not_a_reset_secret(
-    pseven_connection: Any,
+    pseven_connection: Any, output: Path
 ) -> None:
     """Two open points in conflict: the server wants full PATCHes, and MySecret reads "" (set). The
     PATCH task fails saying what to do; the Secret keeps its value."""
@@ -80,6 +80,37 @@ def test_a_server_that_needs_every_parameter_gets_a_clear_error_not_a_reset_secr
     (run,) = pseven_connection.state.runs.values()
     secret = next(p for p in run.params if p.name == "MySecret")
     assert (secret.is_set, secret.data) == (True, SECRET)
+
+
+# --- issue 21 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.pseven_emulator(variants="guide,patch_omitted=reset")
+def test_a_server_replacing_the_parameter_list_cannot_reset_a_secret_silently(
+    pseven_connection: Any, output: Path
+) -> None:
+    """Item 3: the PATCH of MySecondParameter leaves the set Secret out (it reads "", so it is never
+    echoed); a server whose PATCH replaces the whole list resets it. Every parameter is checked
+    after the PATCH, so the task fails naming it, and the run is never started without it."""
+    dag_run = run_dag("it_defects.py", "it_secret_then_patch")
+    assert task_states(dag_run) == {"deploy": "success", "patch": "failed", "start": "upstream_failed"}
+    (run,) = pseven_connection.state.runs.values()
+    assert (run.state, run.started) == ("CONFIGURATION", False)
+    (record,) = failures(output, "it_secret_then_patch", "patch")
+    message = exception_text(record)
+    assert f"Run {run.id}: the PATCH changed parameters it did not set: MySecret" in message
+    assert "its value is lost" in message and "The run was not started" in message
+    assert "Give MySecret in parameters too" in message
+    assert SECRET not in message
+
+
+@pytest.mark.pseven_emulator(variants="guide,value_style=typed,patch_metainfo=required")
+def test_a_server_that_needs_the_metainformation_back_takes_the_patch(pseven_connection: Any) -> None:
+    """Item 3: value objects go back as read, ``data`` changed, so a server that refuses a value
+    without its ``type`` takes every PATCH (at deploy and later)."""
+    dag_run = run_dag("it_defects.py", "it_secret_then_patch")
+    assert task_states(dag_run) == {"deploy": "success", "patch": "success", "start": "success"}
+    assert xcom(dag_run, "start")["SecretLength"] == len(SECRET)
 
 
 def test_a_sensor_takes_poke_interval(pseven_connection: Any) -> None:

@@ -51,7 +51,9 @@ def test_no_credential_or_secret_anywhere(pseven_emulator, monkeypatch, tmp_path
     for name in ("PSEVEN_IT_SECRET", "AIRFLOW_VAR_PSEVEN_MY_SECRET"):
         monkeypatch.setenv(name, SECRET)
     monkeypatch.setenv("PSEVEN_POLL_INTERVAL", "0.2")
-    full_patch = pseven_emulator.variants.partial_patch == "refused"  # see dags/it_lifecycle.py
+    full_patch = pseven_emulator.variants.partial_patch == "refused" or (
+        pseven_emulator.variants.patch_omitted == "reset"
+    )  # see dags/it_lifecycle.py
     monkeypatch.setenv("PSEVEN_IT_FULL_PATCH", "1" if full_patch else "0")
     caplog.set_level("DEBUG")
 

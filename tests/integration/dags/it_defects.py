@@ -1,4 +1,4 @@
-"""Integration DAGs for what a guide-literal server and a first-time user exposed (issues 11 and 16).
+"""Integration DAGs for what a guide-literal server and a first-time user exposed (issues 11, 16, 21).
 
 Each DAG is the smallest one that failed before the fix; tests/integration/test_defects.py runs them.
 """
@@ -38,7 +38,13 @@ def record_failure(context: Any) -> None:
 
 # --- issue 11 ------------------------------------------------------------------------------------
 
-with DAG("it_secret_then_patch", schedule=None, start_date=START, catchup=False) as secret_dag:
+with DAG(
+    "it_secret_then_patch",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    default_args={"on_failure_callback": record_failure},
+) as secret_dag:
     # Defect 1: a Secret set at deploy, another parameter patched later. The guide marks no
     # Secret, so it must be recognised by its answer and never echoed back as "".
     deploy = DeployRunOperator(

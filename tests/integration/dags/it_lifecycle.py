@@ -32,8 +32,9 @@ with DAG("it_lifecycle", schedule=None, start_date=pendulum.datetime(2026, 1, 1)
     )
     ids = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
     # A later PATCH of another parameter leaves the Secret set at deploy alone. A server that wants
-    # every parameter in a PATCH (a point the guide leaves open) cannot be given a masked Secret
-    # back, so there the DAG restates it, as the provider's error message tells a user to.
+    # every parameter in a PATCH, or resets what a PATCH leaves out (points the guide leaves open),
+    # cannot be given a masked Secret back, so there the DAG restates it, as the provider's error
+    # message tells a user to.
     later = {"MyFirstParameter": "from airflow"}
     if os.environ.get("PSEVEN_IT_FULL_PATCH") == "1":
         later["MySecret"] = os.environ.get("PSEVEN_IT_SECRET", "it-secret")
