@@ -63,6 +63,7 @@ class PsevenApi:
     list_apps = Operation(appshub.list_apps)
     get_app = Operation(appshub.get_app)
     resolve_app = Operation(appshub.resolve_app)
+    app_to_deploy = Operation(appshub.app_to_deploy)
     publish_app = Operation(appshub.publish_app)
     list_runs = Operation(ops.list_runs)
     find_run = Operation(ops.find_run)

@@ -1,6 +1,9 @@
 """The AppsHub endpoints of the app API: list, read and resolve apps, and publish a workflow as one.
 
-App *runs* use the same run endpoints as workflow runs (see :mod:`operations`), under ``apps/``.
+App *runs* use the same run endpoints as workflow runs (see :mod:`operations`), under
+``apps/{app ID}/runs/``: the guide shows them there only, and ``{id}@{version}`` only as a
+version's own details URL. A deploy there runs the version the plain id serves (its details,
+``apps/{app ID}/``), so a user who pins ``{id}@{N}`` is told plainly when that is another version.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry
-from airflow_provider_pseven.client.errors import PsevenConfigError
-from airflow_provider_pseven.client.models import AppVersion
+from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+from airflow_provider_pseven.client.models import AppState, AppVersion, split_version_pin
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.operations import Lookup, form_fields, resolve, top_level_list
 
@@ -35,6 +38,32 @@ APP_LOOKUP = Lookup("app", ("id", "name"), "an app id or a unique app name")
 def resolve_app(spec: str) -> Op[AppVersion]:
     """An app given as id, ``id@version`` or unique name."""
     return (yield from resolve(APP_LOOKUP, spec, get_app, list_apps))
+
+
+class PsevenAppVersionError(PsevenConfigError):
+    """A pinned app version (``{id}@{N}``) is not the one ``apps/{id}/runs/`` deploys."""
+
+
+def app_to_deploy(spec: str) -> Op[AppVersion]:
+    """The app version a deploy to ``apps/{id}/runs/`` runs, from an id, a unique name or a pinned
+    ``{id}@{N}``: a pin must name the version the plain id serves, and that version must be READY
+    ("Only deploy new runs from the READY state", Workflow publishing), or nothing is deployed."""
+    plain, pinned = split_version_pin(spec)
+    app = yield from resolve_app(plain)
+    if pinned is None or (app.version == pinned and app.state is AppState.READY):
+        return app
+    current = f"version {app.version}" if app.version is not None else "a version it does not number"
+    if app.version != pinned:
+        raise PsevenAppVersionError(
+            f"App {app.name or app.id} is pinned as {app.id}@{pinned}, but its runs deploy under "
+            f"apps/{app.id}/runs/, which runs the app's current (default) version: {current} "
+            f"({app.state_text}). Pin {app.id}@{app.version} (or give the plain id), or make version "
+            f"{pinned} the default (publish it with set_version_as_default=True)"
+        )
+    raise PsevenError(
+        f"App {app.name or app.id} version {pinned} is {app.state_text}, not READY: AppsHub deploys "
+        "runs only from READY. Wait until publishing finishes (PublishAppOperator waits for READY)"
+    )
 
 
 @dataclass(frozen=True)
@@ -86,4 +115,12 @@ def publish_app(publication: AppPublication, *, chunk_size: int = 1024 * 1024) -
     return AppVersion.from_json(reply.json_object())
 
 
-__all__ = ["AppPublication", "get_app", "list_apps", "publish_app", "resolve_app"]
+__all__ = [
+    "AppPublication",
+    "PsevenAppVersionError",
+    "app_to_deploy",
+    "get_app",
+    "list_apps",
+    "publish_app",
+    "resolve_app",
+]

@@ -7,6 +7,7 @@ details echoed back as read, and because a newer server may add fields we do not
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -280,3 +281,18 @@ class AppVersion:
     def versioned_id(self) -> str:
         """``{id}@{version}``: the id that addresses exactly this version."""
         return f"{self.id}@{self.version}" if self.version is not None else self.id
+
+
+_VERSION_PIN = re.compile(r"^(?P<id>[0-9a-f]{32})@(?P<version>\d+)$")
+
+
+def split_version_pin(app_id: str) -> tuple[str, int | None]:
+    """``("{id}", N)`` for an app pinned as ``{id}@{N}``, else ``(app_id, None)``.
+
+    ``{id}@{N}`` appears in the guide only as an app version's own details URL; app runs are shown
+    only under ``apps/{app ID}/runs/`` (AppsHub API), so no runs path carries the version.
+    """
+    pinned = _VERSION_PIN.match(app_id.strip())
+    if pinned is None:
+        return app_id, None
+    return pinned["id"], int(pinned["version"])

@@ -56,6 +56,7 @@ from airflow_provider_pseven.client.models import (
     RunKind,
     RunState,
     Workflow,
+    split_version_pin,
 )
 from airflow_provider_pseven.client.multipart import MultipartBody
 
@@ -84,6 +85,9 @@ class RunRef:
                     f"{name} is empty (got {value!r}); a templated id probably rendered to nothing: "
                     "check the upstream task's XCom"
                 )
+        if self.kind is RunKind.APP:
+            # A run of an app is addressed under its plain id, whichever version it runs.
+            object.__setattr__(self, "parent_id", split_version_pin(self.parent_id)[0])
 
     @classmethod
     def workflow(cls, workflow_id: str, run_id: str) -> RunRef:
@@ -120,7 +124,9 @@ class RunRef:
 
 
 def runs_path(kind: RunKind, parent_id: str) -> str:
-    return f"{kind.collection}/{quote(parent_id, safe='@')}/runs/"
+    """``workflows/{id}/runs/`` or ``apps/{id}/runs/``: an app's plain id, as the guide shows."""
+    owner = split_version_pin(parent_id)[0] if kind is RunKind.APP else parent_id
+    return f"{kind.collection}/{quote(owner, safe='')}/runs/"
 
 
 def form_fields(fields: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -68,7 +68,9 @@ class DeployingOperator(PsevenBaseOperator):
     """Base of the operators that deploy a run: what to deploy, checked when the DAG is parsed.
 
     :param workflow: workflow id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name.
-    :param app: AppsHub app id, ``id@version`` or unique name (instead of ``workflow``).
+    :param app: AppsHub app id, ``id@version`` or unique name (instead of ``workflow``). Runs
+        deploy under the plain id, which runs the app's default version: a pinned version must be
+        that one and READY, or the task fails naming the current one.
     :param run_name: the run's name; default ``airflow <dag> <dag run> <task>[ m<map index>] t<try>-<token>``.
     :param run_path: absolute storage folder for the run (workflows only; needs a name).
     :param personal: AppsHub only: run on the user's resources, not the workspace's.

@@ -41,16 +41,17 @@ def default_run_name(context: Any) -> str:
 def resolve_parent(
     client: PsevenClient, workflow: str | None, app: str | None, parameters: Mapping[str, Any] | None = None
 ) -> tuple[RunKind, str]:
-    """The kind and id of what to deploy: a workflow (id, path or name) or an app (id or name).
+    """The kind and id of what to deploy: a workflow (id, path or name) or an app (id, pinned
+    ``id@N`` or name), an app by its plain id (see ``app_to_deploy``).
 
     An app version lists its parameters, so their names are checked here, before a run exists.
     """
     if app is not None:
-        version = client.resolve_app(str(app))
+        version = client.app_to_deploy(str(app))
         listed = version.raw.get("parameters")
         if parameters and isinstance(listed, list) and listed:
             match_parameters([Parameter.from_json(p) for p in listed if isinstance(p, Mapping)], parameters)
-        return RunKind.APP, version.versioned_id
+        return RunKind.APP, version.id
     return RunKind.WORKFLOW, client.resolve_workflow(str(workflow)).id
 
 

@@ -44,6 +44,7 @@ from airflow_provider_pseven.client import (
     PsevenRequestMayHaveSucceeded,
     PsevenServerError,
 )
+from airflow_provider_pseven.client.appshub import PsevenAppVersionError
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException, TaskDeferred
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators import (
@@ -246,7 +247,7 @@ def test_deploy_with_path_and_name(workflow: requests_mock.Mocker) -> None:
 
 def test_deploy_an_app_run_personal(requests_mock: requests_mock.Mocker) -> None:
     requests_mock.get(f"{APPSHUB}apps/{APP_ID}/", json=app_json(version=3))
-    app_runs = runs_url("app", f"{APP_ID}@3")
+    app_runs = runs_url("app", APP_ID)  # the plain id, whichever version it serves
     requests_mock.get(app_runs, json=[])
     post = requests_mock.post(app_runs, json=run_json("CONFIGURATION", name="a"), status_code=201)
     op = std_log(DeployRunOperator(task_id="t", app=APP_ID, personal=True, run_name="a"))
@@ -254,8 +255,31 @@ def test_deploy_an_app_run_personal(requests_mock: requests_mock.Mocker) -> None
     assert post.last_request.headers["Content-Type"].startswith("multipart/form-data")
     body = b"".join(bytes(chunk) for chunk in post.last_request.body)
     assert b'name="personal"\r\n\r\nTrue' in body
-    assert result["app_id"] == f"{APP_ID}@3"
+    assert result["app_id"] == APP_ID
     assert "workflow_id" not in result
+
+
+def test_deploy_a_pinned_app_version_that_is_the_current_one(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{APPSHUB}apps/{APP_ID}/", json=app_json(version=3))
+    app_runs = runs_url("app", APP_ID)
+    requests_mock.get(app_runs, json=[])
+    post = requests_mock.post(app_runs, json=run_json("CONFIGURATION", name="a"), status_code=201)
+    result = std_log(DeployRunOperator(task_id="t", app=f"{APP_ID}@3", run_name="a")).execute(make_context())
+    assert post.called and result["app_id"] == APP_ID
+    assert all("@" not in r.url for r in requests_mock.request_history)
+
+
+def test_a_pinned_app_version_that_is_not_the_current_one_fails_before_deploying(
+    requests_mock: requests_mock.Mocker,
+) -> None:
+    requests_mock.get(f"{APPSHUB}apps/{APP_ID}/", json=app_json(version=3))
+    with pytest.raises(PsevenAppVersionError) as info:
+        std_log(DeployRunOperator(task_id="t", app=f"{APP_ID}@2")).execute(make_context())
+    message = str(info.value)
+    assert f"pinned as {APP_ID}@2" in message
+    assert "current (default) version: version 3 (READY)" in message
+    assert f"Pin {APP_ID}@3" in message
+    assert [r.method for r in requests_mock.request_history] == ["GET"]  # nothing deployed
 
 
 def test_deploy_by_workflow_name(requests_mock: requests_mock.Mocker) -> None:

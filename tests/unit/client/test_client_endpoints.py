@@ -49,6 +49,7 @@ from airflow_provider_pseven.client import (
     StreamSink,
     Workflow,
 )
+from airflow_provider_pseven.client.appshub import PsevenAppVersionError
 from airflow_provider_pseven.client.parameters import PsevenParametersNotKeptError, PsevenPatchRefusedError
 from tests.support.api_json import WF2_ID
 
@@ -196,6 +197,46 @@ async def test_resolve_app_by_versioned_id(api: Api) -> None:
     app = await api.call("resolve_app", f"{APP_ID}@2")
     assert app.version == 2
     assert [s.url for s in api.sent] == [f"{APPS}{APP_ID}@2/"]
+
+
+async def test_app_to_deploy_takes_a_pin_of_the_current_ready_version(api: Api) -> None:
+    api.route("GET", f"{APPS}{APP_ID}/", ok(app_json(version=2)))
+    app = await api.call("app_to_deploy", f"{APP_ID}@2")
+    assert (app.id, app.version) == (APP_ID, 2)
+    assert [s.url for s in api.sent] == [f"{APPS}{APP_ID}/"]  # the plain id's details only
+
+
+async def test_app_to_deploy_refuses_a_pin_of_another_version_naming_the_current_one(api: Api) -> None:
+    api.route("GET", f"{APPS}{APP_ID}/", ok(app_json(version=2)))
+    with pytest.raises(PsevenAppVersionError) as info:
+        await api.call("app_to_deploy", f"{APP_ID}@1")
+    assert str(info.value) == (
+        f"App Toy app is pinned as {APP_ID}@1, but its runs deploy under apps/{APP_ID}/runs/, which "
+        f"runs the app's current (default) version: version 2 (READY). Pin {APP_ID}@2 (or give the "
+        "plain id), or make version 1 the default (publish it with set_version_as_default=True)"
+    )
+    assert isinstance(info.value, PsevenConfigError)  # a retry cannot fix it
+
+
+async def test_app_to_deploy_refuses_a_pinned_version_that_is_not_ready(api: Api) -> None:
+    api.route("GET", f"{APPS}{APP_ID}/", ok(app_json(version=2, state="INITIALIZING")))
+    with pytest.raises(PsevenError, match=r"version 2 is INITIALIZING, not READY") as info:
+        await api.call("app_to_deploy", f"{APP_ID}@2")
+    assert not isinstance(info.value, PsevenConfigError)  # publishing may finish before a retry
+
+
+async def test_app_to_deploy_without_a_pin_is_the_plain_app(api: Api) -> None:
+    api.route("GET", APPS, ok([app_json(version=4, state="INITIALIZING")]))
+    app = await api.call("app_to_deploy", "Toy app")
+    assert (app.id, app.version) == (APP_ID, 4)  # not checked: the server answers a deploy
+
+
+async def test_app_runs_are_addressed_by_the_plain_id(api: Api) -> None:
+    api.route("POST", APP_RUNS, ok(run_json("QUEUED_TO_INITIALIZE"), status=201))
+    api.route("GET", APP_RUNS, ok([]))
+    await api.call("deploy_run", RunKind.APP, f"{APP_ID}@3", name="x")
+    await api.call("list_runs", RunKind.APP, f"{APP_ID}@3")
+    assert [s.url for s in api.sent] == [APP_RUNS, APP_RUNS]
 
 
 async def test_resolve_app_by_name_and_unknown_name(api: Api) -> None:
