@@ -8,7 +8,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
-from .errors import bad_request, wrong_state
+from .errors import bad_request, not_found, wrong_state
 from .fields import optional_str, parse_bool
 from .params import value_json
 from .records import AppRecord, AppVersionRecord, RunRecord, Workspace
@@ -40,6 +40,11 @@ class AppEndpoints(RunEndpoints):
         return ctx.world.app(ctx.groups["owner"], int(version) if version else None)
 
     def owner(self, ctx: Ctx) -> Owner:
+        # guide: app runs are shown only under "apps/{app ID}/runs/" (AppsHub API), and
+        # apps/{id}@{N}/ only as a version's details URL (Workflow publishing); whether runs are
+        # served under a version's URL too is the variant app_version_runs.
+        if ctx.groups.get("version") and ctx.world.variants.app_version_runs == "none":
+            raise not_found()
         return self.owner_of(ctx, *self.records(ctx))
 
     def owner_of(self, ctx: Ctx, app: AppRecord, ver: AppVersionRecord) -> Owner:

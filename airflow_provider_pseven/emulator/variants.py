@@ -68,6 +68,14 @@ Why each point is open (quotes from the guide, section in parentheses):
     none), a set Secret included. Only meaningful where ``partial_patch`` accepts partial bodies,
     so the preset "lenient" (which accepts them) carries ``"reset"``: in "strictest" no partial
     body is ever taken.
+``app_version_runs``
+    "apps/{app ID}/runs/ is the endpoint to get the list of app runs for that {app ID}" (AppsHub
+    API) is the only place the guide shows app runs; ``apps/{id}@{N}/`` appears only as a
+    version's details URL, though "Before you deploy a new run (of any app version), send a GET
+    request to that version's URL" (Workflow publishing) hints that versions may have runs of their
+    own. ``"none"``: ``apps/{id}@{N}/runs/...`` answers 404, runs deploy under the plain id (the
+    default version); ``"served"``: the run endpoints answer under a version's URL too, and a
+    deploy there runs that version.
 """
 
 from __future__ import annotations
@@ -91,6 +99,7 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     "patch_metainfo": (("optional", "required"), "required", "optional"),
     # "reset" in lenient: strictest refuses partial bodies (partial_patch), where it never shows.
     "patch_omitted": (("kept", "reset"), "kept", "reset"),
+    "app_version_runs": (("none", "served"), "none", "served"),
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 
@@ -110,6 +119,7 @@ class Variants:
     value_style: str = "data_only"  # "data_only" (guide) | "typed": value carries {"data":..., "type": ...}
     patch_metainfo: str = "optional"  # "optional" | "required": PATCH value objects keep the keys read
     patch_omitted: str = "kept"  # "kept" | "reset": parameters a PATCH leaves out go back to defaults
+    app_version_runs: str = "none"  # "none" | "served": run endpoints under apps/{id}@{N}/ too
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():

@@ -468,10 +468,11 @@ def test_publish_versions_revisions_default(server):
     wait_state(f"{server.appshub_url}apps/{app_id}@2/", h, "READY")
     assert requests.get(f"{server.appshub_url}apps/{app_id}/", headers=h).json()["version"] == 2
     assert publish(server, version="9").status_code == 400
-    # runs of a specific version
-    run = requests.post(
-        f"{server.appshub_url}apps/{app_id}@2/runs/", headers=h, json={"name": "v2 run"}
-    ).json()
+    # runs only under the plain id (AppsHub API), of the default version; see app_version_runs
+    versioned = requests.post(f"{server.appshub_url}apps/{app_id}@2/runs/", headers=h, json={"name": "v2"})
+    assert versioned.status_code == 404
+    run = requests.post(f"{server.appshub_url}apps/{app_id}/runs/", headers=h, json={"name": "v2 run"}).json()
+    assert run["url"] == f"{server.appshub_url}apps/{app_id}/runs/{run['id']}/"
     assert server.world.runs[run["id"]].app_version == 2 and server.world.runs[run["id"]].personal is False
     assert requests.post(
         f"{server.appshub_url}apps/{app_id}/runs/", headers=h, json={"path": "/Users/1"}

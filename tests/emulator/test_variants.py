@@ -71,6 +71,7 @@ def test_presets_are_as_specified():
         "value_style": "typed",
         "patch_metainfo": "required",
         "patch_omitted": "kept",
+        "app_version_runs": "none",
     }
     assert PRESETS["lenient"].as_dict() == {
         "secret_marker": "type",
@@ -84,6 +85,7 @@ def test_presets_are_as_specified():
         "value_style": "data_only",
         "patch_metainfo": "optional",
         "patch_omitted": "reset",
+        "app_version_runs": "served",
     }
 
 
@@ -502,6 +504,28 @@ def test_patch_omitted(make):
             assert values == {"MyFirstParameter": "only this", "MySecondParameter": 7, "MySecret": ""}
         else:  # back to the defaults; the Secret (no default) unset
             assert values == {"MyFirstParameter": "only this", "MySecondParameter": 42, "MySecret": None}
+
+
+def test_app_version_runs(make):
+    for answer in ("none", "served"):
+        server = make(f"app_version_runs={answer}")
+        h = server.auth_header
+        apps = f"{server.appshub_url}apps/"
+        plain = requests.post(f"{apps}{TOY_APP_ID}/runs/", headers=h, data={"name": "plain"})
+        assert plain.status_code == 201  # the guide's address, under either answer
+        run_id = plain.json()["id"]
+        assert plain.json()["url"] == f"{apps}{TOY_APP_ID}/runs/{run_id}/"
+        versioned = requests.post(f"{apps}{TOY_APP_ID}@1/runs/", headers=h, data={"name": "pinned"})
+        details = requests.get(f"{apps}{TOY_APP_ID}@1/runs/{run_id}/", headers=h)
+        listed = requests.get(f"{apps}{TOY_APP_ID}@1/runs/", headers=h)
+        if answer == "none":
+            assert [r.status_code for r in (versioned, details, listed)] == [404, 404, 404]
+            assert details.json() == {"detail": "Not found."}
+        else:
+            assert [r.status_code for r in (versioned, details, listed)] == [201, 200, 200]
+            assert server.world.runs[versioned.json()["id"]].app_version == 1
+        # the version's own details URL answers either way (Workflow publishing)
+        assert requests.get(f"{apps}{TOY_APP_ID}@1/", headers=h).json()["version"] == 1
 
 
 def _publish_json(server, name):

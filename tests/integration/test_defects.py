@@ -21,6 +21,7 @@ from tests.integration.airflow_harness import load_dag, run_dag, task_states, xc
 
 SECRET = os.environ["PSEVEN_IT_SECRET"]
 TOY_ID = "130d943e100e46e0b5da490ac005b70e"
+TOY_APP_ID = "c53461be10b84975a4a6ecb755cfbe00"
 pytestmark = pytest.mark.integration
 
 
@@ -111,6 +112,34 @@ def test_a_server_that_needs_the_metainformation_back_takes_the_patch(pseven_con
     dag_run = run_dag("it_defects.py", "it_secret_then_patch")
     assert task_states(dag_run) == {"deploy": "success", "patch": "success", "start": "success"}
     assert xcom(dag_run, "start")["SecretLength"] == len(SECRET)
+
+
+def test_a_pinned_app_version_runs_under_the_plain_id(
+    pseven_connection: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 2: under both presets (strictest serves app runs only under the plain id), a pin of
+    the current version deploys, waits (deferred) and deletes under ``apps/{id}/runs/``."""
+    monkeypatch.setenv("PSEVEN_IT_APP", f"{TOY_APP_ID}@1")
+    dag_run = run_dag("it_defects.py", "it_pinned_app")
+    assert set(task_states(dag_run).values()) == {"success"}
+    assert xcom(dag_run, "deploy")["app_id"] == TOY_APP_ID
+    assert pseven_connection.state.deploy_count() == 1
+    run_requests = [entry.path for entry in pseven_connection.requests.entries(path_contains="/runs/")]
+    assert len(run_requests) >= 5  # deploy, its waits, start, the sensor's polls, delete
+    assert all(f"/apps/{TOY_APP_ID}/runs/" in path for path in run_requests), run_requests
+
+
+def test_a_pinned_app_version_that_is_not_current_fails_naming_the_current_one(
+    pseven_connection: Any, monkeypatch: pytest.MonkeyPatch, output: Path
+) -> None:
+    monkeypatch.setenv("PSEVEN_IT_APP", f"{TOY_APP_ID}@2")
+    dag_run = run_dag("it_defects.py", "it_pinned_app")
+    assert task_states(dag_run)["deploy"] == "failed"
+    assert pseven_connection.state.deploy_count() == 0  # nothing deployed
+    (record,) = failures(output, "it_pinned_app", "deploy")
+    message = exception_text(record)
+    assert f"pinned as {TOY_APP_ID}@2" in message
+    assert "current (default) version: version 1 (READY)" in message
 
 
 def test_a_sensor_takes_poke_interval(pseven_connection: Any) -> None:

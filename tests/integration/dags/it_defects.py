@@ -14,6 +14,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_pseven.operators import (
+    DeleteRunOperator,
     DeployRunOperator,
     MessagePushOperator,
     PatchParametersOperator,
@@ -134,3 +135,23 @@ with DAG(
         poll_interval=0.1,
         retries=2,
     )
+
+# --- issue 21 ------------------------------------------------------------------------------------
+
+with DAG(
+    "it_pinned_app",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    default_args={"on_failure_callback": record_failure, **NO_DELAY},
+) as pinned_app_dag:
+    # Item 2: a pinned app version (PSEVEN_IT_APP, "id@N") deploys under the plain id, or fails
+    # naming the current version; the run is then addressed, waited for and deleted there too.
+    deploy = DeployRunOperator(
+        task_id="deploy", app=os.environ.get("PSEVEN_IT_APP", "ToyApp"), deferrable=True, poll_interval=0.1
+    )
+    ids = {"app_id": deploy.output["app_id"], "run_id": deploy.output["run_id"]}
+    start = StartRunOperator(task_id="start", wait_for_completion=False, **ids)
+    wait = RunStateSensor(task_id="wait", deferrable=True, poll_interval=0.1, **ids)
+    delete = DeleteRunOperator(task_id="delete", **ids)
+    deploy >> start >> wait >> delete
