@@ -37,7 +37,9 @@ from airflow_provider_pseven.client import (
     RunRef,
     RunState,
 )
+from airflow_provider_pseven.client.appshub import PsevenAppVersionError
 from airflow_provider_pseven.client.calls import Base, Call, Op
+from airflow_provider_pseven.client.parameters import PsevenParametersNotKeptError
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.emulator.server import EmulatorServer
 from airflow_provider_pseven.emulator.workflows import TOY_WORKFLOW_ID, Param, Workflow
@@ -543,6 +545,19 @@ def _(env: Env) -> None:
 
 
 @case(
+    "pinned-app-version-not-the-current-one",
+    PsevenAppVersionError,
+    f"App ToyApp is pinned as {TOY_APP_ID}@2",
+    f"its runs deploy under apps/{TOY_APP_ID}/runs/",
+    "current (default) version: version 1 (READY)",
+    f"Pin {TOY_APP_ID}@1",
+    then=_nothing_deployed,
+)
+def _(env: Env) -> None:
+    _deploy(env, app=f"{TOY_APP_ID}@2")
+
+
+@case(
     "run-name-taken-on-a-server-refusing-duplicate-names",
     PsevenConfigError,
     "A run named 'nightly' already exists and the server refuses a second one",
@@ -607,6 +622,23 @@ def _(env: Env) -> None:
     PatchParametersOperator(
         task_id="patch", parameters={"MySecondParameter": "forty-two"}, **env.ids(ref)
     ).execute(context())
+
+
+@case(
+    "patch-on-a-server-that-resets-what-the-body-leaves-out",
+    PsevenParametersNotKeptError,
+    "Run {run_id}: the PATCH changed parameters it did not set: MySecret",
+    "its value is lost",
+    "The run was not started",
+    "Give MySecret in parameters too (a Secret with its real value)",
+    never_says=("s3cr3t-value",),
+    variants="guide,patch_omitted=reset",
+)
+def _(env: Env) -> None:
+    ref = env.run_in(RunState.CONFIGURATION, MySecret="s3cr3t-value")
+    PatchParametersOperator(task_id="patch", parameters={"MySecondParameter": 7}, **env.ids(ref)).execute(
+        context()
+    )
 
 
 @case(
