@@ -298,8 +298,9 @@ def start_once(
         log.warning("The run is still CONFIGURATION well after the lost start request; starting it")
         try:
             yield from start_run(ref)
-        except (PsevenStateError, PsevenBadRequestError):
-            # The lost request reached the server after all, between our last look and now.
+        except PsevenStateError:
+            # The run's state, read after the refusal, is no longer CONFIGURATION: the lost request
+            # reached the server after all, between our last look and now.
             if not (yield from get_run(ref)).state.has_started:
                 raise
     log.info("Started run %s", ref.run_id)
@@ -327,10 +328,8 @@ def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float
         return False
     try:
         yield from interrupt_run(ref)
-    except (PsevenStateError, PsevenBadRequestError):
-        if (yield from get_run_summary(ref)).state is RunState.RUNNING:
-            raise
-        return False  # it ended between our look and the interrupt
+    except PsevenStateError:
+        return False  # read after the refusal, it was no longer RUNNING: it ended meanwhile
     if polls:
         log.info(
             "Run %s started running after %.0f s in the queue and was interrupted",

@@ -14,6 +14,7 @@ from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenNotFo
 from airflow_provider_pseven.client.models import FileEntry, UploadResult
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.operations import RunRef
+from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
 from airflow_provider_pseven.client.transfer import Sink, TailSink
 
 LOG_FILE = ".p7.log.txt"
@@ -71,8 +72,8 @@ def upload(
         else:
             parts.append(("file", spec, None))
     body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
-    reply = yield Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
-    assert isinstance(reply, Reply)
+    call = Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
+    reply = yield from state_checked(ref, call, CONFIGURATION)
     data = reply.json_object()
     return UploadResult(
         files=tuple(str(p) for p in data.get("uploaded_files") or ()),

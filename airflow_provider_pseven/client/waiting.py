@@ -17,7 +17,6 @@ from typing import Any, Literal
 from airflow_provider_pseven.client.appshub import get_app
 from airflow_provider_pseven.client.calls import Op, Sleep, clock
 from airflow_provider_pseven.client.errors import (
-    PsevenBadRequestError,
     PsevenServerError,
     PsevenStateError,
     PsevenTransportError,
@@ -192,14 +191,8 @@ def poll_message(ref: RunRef, channel: str | None = None) -> Op[WaitResult | Non
     """
     try:
         message = yield from message_pop(ref, channel)
-    except (PsevenStateError, PsevenBadRequestError) as refused:
-        ended = yield from _ended_before_message(ref, channel)
-        if ended is not None:
-            return ended
-        run = yield from get_run_summary(ref)
-        if run.state is RunState.RUNNING:
-            raise refused  # refused for another reason than the run's state
-        return None  # not running yet
+    except PsevenStateError:  # the run, read after the refusal, is not RUNNING
+        return (yield from _ended_before_message(ref, channel))  # None: not running yet
     if message is not None:
         log.info("Run %s: received a message on %s", ref.run_id, _where(channel))
         return WaitResult("success", "RUNNING", {**ref.as_dict(), "message": message})
