@@ -79,6 +79,7 @@ class PsevenApi:
     get_results = Operation(ops.get_results)
     download = Operation(run_files.download)
     read_log_tail = Operation(run_files.read_log_tail)
+    run_log_tail = Operation(run_files.run_log_tail)
     list_files = Operation(run_files.list_files)
     upload = Operation(run_files.upload)
     message_push = Operation(ops.message_push)

@@ -161,17 +161,30 @@ class WaitingMixin:
         raise AirflowFailException(f"{message}\n{RERUN_HINT}")
 
     def log_run_tail(self, ref: RunRef) -> str:
-        """Put the run log's last lines into the task log; return them ("" when there are none)."""
+        """Put the run log's last lines into the task log; return them ("" when there are none).
+
+        Best effort: a run that did not finish may have no ``logfile_url`` (the guide gives one for
+        FINISHED runs), and then the guide's example file name is tried; the task log says so.
+        """
         try:
-            tail = self.hook.client.read_log_tail(ref, LOG_TAIL_LINES)
+            tail = self.hook.client.run_log_tail(ref, LOG_TAIL_LINES)
         except PsevenError as error:
             self.log.warning("Could not read the log of run %s: %s", ref.run_id, error)
             return ""
-        if tail:
-            self.log.error("Last %d lines of the run log (.p7.log.txt):\n%s", LOG_TAIL_LINES, tail)
+        if tail.text:
+            self.log.error("Last %d lines of the run log (%s):\n%s", LOG_TAIL_LINES, tail.source, tail.text)
+        elif tail.guessed:
+            self.log.warning(
+                "Run %s has no log to show: its details give no logfile_url, and %s, tried as a best "
+                "effort, is not there",
+                ref.run_id,
+                tail.source,
+            )
         else:
-            self.log.error("Run %s has no log yet", ref.run_id)
-        return tail
+            self.log.warning(
+                "Run %s has no log to show: its logfile_url (%s) gave nothing", ref.run_id, tail.source
+            )
+        return tail.text
 
 
 def failure_reason(log_tail: str) -> str:

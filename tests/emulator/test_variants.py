@@ -62,13 +62,17 @@ def test_presets_are_as_specified():
     assert PRESETS["strictest"].as_dict() == {
         "secret_marker": "none",
         "duplicate_run_names": "refused",
-        "wrong_state_status": 400,
+        "wrong_state_status": 403,
         "partial_patch": "refused",
         "publish_body": "form_only",
         "app_deploy_body": "form_only",
         "pop_on_ended_run": 204,
         "unknown_base_path": "html",
         "value_style": "typed",
+        "state_refusal_text": "generic",
+        "upload_limit": "html_413",
+        "run_log": "finished_only",
+        "ls_listing": "truncated",
     }
     assert PRESETS["lenient"].as_dict() == {
         "secret_marker": "type",
@@ -80,6 +84,10 @@ def test_presets_are_as_specified():
         "pop_on_ended_run": 400,
         "unknown_base_path": "json_404",
         "value_style": "data_only",
+        "state_refusal_text": "names_state",
+        "upload_limit": "none",
+        "run_log": "every_end",
+        "ls_listing": "complete",
     }
 
 
