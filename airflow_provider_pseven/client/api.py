@@ -72,6 +72,8 @@ class PsevenApi:
     start_run = Operation(ops.start_run)
     interrupt_run = Operation(ops.interrupt_run)
     interrupt_if_running = Operation(lifecycle.interrupt_if_running)
+    stop_run = Operation(lifecycle.stop_run)
+    interrupt_once_running = Operation(waiting.interrupt_once_running)
     deploy_or_adopt = Operation(lifecycle.deploy_or_adopt)
     start_once = Operation(lifecycle.start_once)
     teardown = Operation(lifecycle.teardown)

@@ -307,36 +307,58 @@ def start_once(
     return True
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """What :func:`stop_run` did: the run as last read, whether an interrupt was sent, and how
+    long the run was watched in the queue."""
+
+    run: Run
+    interrupted: bool
+    waited: float
+
+    @property
+    def left_queued(self) -> bool:
+        """Still QUEUED_TO_RUN, where the guide allows neither interrupt nor delete."""
+        return not self.interrupted and self.run.state is RunState.QUEUED_TO_RUN
+
+
+def stop_run(ref: RunRef, *, queued_polls: int = 60, interval: float = 1.0) -> Op[Stopped]:
+    """Interrupt the run if it is running (see :func:`interrupt_if_running`), saying what it did.
+
+    A run still QUEUED_TO_RUN after ``queued_polls`` polls is left as it is (``left_queued``): the
+    caller decides who watches it from then on (client/waiting.py ``interrupt_once_running``).
+    """
+    run, polls = yield from _while_in(
+        ref, RunState.QUEUED_TO_RUN, queued_polls, interval, "waiting for it to run so it can be interrupted"
+    )
+    waited = polls * interval
+    if run.state is not RunState.RUNNING:
+        return Stopped(run, interrupted=False, waited=waited)
+    try:
+        yield from interrupt_run(ref)
+    except PsevenStateError:  # read after the refusal, it was no longer RUNNING: it ended meanwhile
+        return Stopped(run, interrupted=False, waited=waited)
+    if polls:
+        log.info("Run %s started running after %.0f s in the queue and was interrupted", ref.run_id, waited)
+    return Stopped(run, interrupted=True, waited=waited)
+
+
 def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float = 1.0) -> Op[bool]:
     """Interrupt the run if it is running; True when an interrupt was sent.
 
     The guide: "Run state must be RUNNING". A run QUEUED_TO_RUN is watched until it runs (at most
     ``queued_polls`` polls) and interrupted then; one that ends meanwhile needs no interrupt.
     """
-    run, polls = yield from _while_in(
-        ref, RunState.QUEUED_TO_RUN, queued_polls, interval, "waiting for it to run so it can be interrupted"
-    )
-    if run.state is RunState.QUEUED_TO_RUN:
+    stopped = yield from stop_run(ref, queued_polls=queued_polls, interval=interval)
+    if stopped.left_queued:
         log.warning(
-            "Run %s is still QUEUED_TO_RUN after %.0f s; the API interrupts only RUNNING runs, so it was "
-            "left queued",
+            "Run %s (%s) is still QUEUED_TO_RUN after %.0f s; the API interrupts only RUNNING runs, so "
+            "it was left queued",
             ref.run_id,
-            polls * interval,
+            stopped.run.url,
+            stopped.waited,
         )
-        return False
-    if run.state is not RunState.RUNNING:
-        return False
-    try:
-        yield from interrupt_run(ref)
-    except PsevenStateError:
-        return False  # read after the refusal, it was no longer RUNNING: it ended meanwhile
-    if polls:
-        log.info(
-            "Run %s started running after %.0f s in the queue and was interrupted",
-            ref.run_id,
-            polls * interval,
-        )
-    return True
+    return stopped.interrupted
 
 
 def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool]:
@@ -375,9 +397,11 @@ __all__ = [
     "Deployed",
     "NoMemory",
     "RunMemory",
+    "Stopped",
     "deploy_or_adopt",
     "interrupt_if_running",
     "settle_polls",
     "start_once",
+    "stop_run",
     "teardown",
 ]

@@ -21,6 +21,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenStateError,
     PsevenTransportError,
 )
+from airflow_provider_pseven.client.lifecycle import stop_run
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
 from airflow_provider_pseven.client.operations import RunRef, get_run_summary, message_pop
 
@@ -136,6 +137,31 @@ def wait_for_run(
             what = f"run {ref.run_id} was still {state} at its deadline"
             return WaitResult("timeout", state, {**ref.as_dict(), "state": state}, what)
         pause = every
+
+
+#: How long a run a task gave up on while QUEUED_TO_RUN is watched, so it can be interrupted
+#: once it runs (docs/reliability.md): a long queue on a busy cluster, not forever.
+QUEUED_WATCH_LIMIT = 24 * 3600.0
+
+
+def interrupt_once_running(ref: RunRef, *, deadline: float | None, interval: float = 5.0) -> Op[WaitResult]:
+    """Watch a run that is QUEUED_TO_RUN, where the guide allows neither interrupt nor delete,
+    until it leaves the queue, and interrupt it if it then runs. ``message`` says what was done."""
+    left = yield from wait_for_run(ref, [RunState.RUNNING], (), deadline=deadline, interval=interval)
+    run = ref.run_id
+    if left.status == "timeout":
+        what = f"run {run} was still QUEUED_TO_RUN when the watch ended, and was left queued, unwatched"
+        return WaitResult("timeout", left.state, left.payload, what)
+    if left.status == "failed":
+        return WaitResult(
+            "success", left.state, left.payload, f"run {run} ended {left.state} without an interrupt"
+        )
+    stopped = yield from stop_run(ref, queued_polls=0)
+    if stopped.interrupted:
+        what = f"run {run} left the queue and was interrupted as soon as it was RUNNING"
+        return WaitResult("success", "INTERRUPTED", left.payload, what)
+    state = stopped.run.state_text
+    return WaitResult("success", state, left.payload, f"run {run} ended {state} without an interrupt")
 
 
 def wait_for_app(
