@@ -198,7 +198,7 @@ class WaitingMixin:
             self.hook.pseven_conn_id,
             ref,
             deadline=self.hook.client.core.clock() + QUEUED_WATCH_LIMIT,
-            poll_interval=max(self.poll_interval or 5.0, 5.0),
+            poll_interval=self.poll_interval or 5.0,
         )
         self.defer(
             trigger=trigger,
