@@ -143,3 +143,19 @@ async def test_an_html_404_still_means_no_api_here(api: Api) -> None:
     api.route("GET", f"{RUN_URL}ls/", html(404))
     with pytest.raises(PsevenNotJsonError, match="Check the connection's host"):
         await api.call("list_files", REF)
+
+
+async def test_a_resent_start_refused_with_403_after_a_lost_answer_counts_as_started(api: Api) -> None:
+    """The issue's case: the 403 was taken for bad credentials (permanent: the task deleted its own
+    run). Read after the refusal, the run has started: the lost request had landed."""
+    api.route(
+        "GET",
+        RUN_URL,
+        ok(run_json("CONFIGURATION")),
+        ok(run_json("CONFIGURATION")),
+        ok(run_json("QUEUED_TO_RUN")),
+    )
+    api.route("POST", f"{RUN_URL}run/", Resp(error="read_timeout"), detail(403, "Forbidden."))
+    assert await api.call("start_once", REF, settle=1) is True
+    assert [s.method for s in api.sent].count("POST") == 2
+    assert not any(s.method == "DELETE" for s in api.sent)
