@@ -103,7 +103,7 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 #: Bytes of an ``upload/`` body above which ``upload_limit="html_413"`` answers 413.
-UPLOAD_LIMIT = 4 * 1024 * 1024
+UPLOAD_LIMIT = 64 * 1024 * 1024
 #: Entries ``ls_listing="truncated"`` lists at most.
 LS_LIMIT = 1000
 
