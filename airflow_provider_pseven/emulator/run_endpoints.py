@@ -197,6 +197,9 @@ class RunEndpoints(ABC):
             raise ApiError(404, f"Directory not found: {rel}")
         if not target.is_dir():
             raise bad_request(f"{rel!r} is a file, not a directory.")
+        nested = target != run.dir.resolve() and target.parent != run.dir.resolve()
+        if nested and ctx.world.variants.ls_nested == "root_only":
+            raise bad_request(f"{rel!r} is not the name of a subdirectory of the run directory.")
         entries = await run_in_threadpool(list_dir, target)
         shown = entries[:LS_LIMIT] if ctx.world.variants.ls_listing == "truncated" else entries
         return JSONResponse({"status": 200, "message": "OK", "entries": shown, "count": len(entries)})

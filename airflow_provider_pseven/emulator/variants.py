@@ -76,6 +76,13 @@ Why each point is open (quotes from the guide, section in parentheses):
     files): ``count`` is the number of entries, and whether a long listing is cut is not said;
     no parameter to ask for more is shown. ``"complete"``: every entry; ``"truncated"``: at most
     ``LS_LIMIT`` entries, ``count`` still giving them all.
+``ls_nested``
+    "To list the contents of a subdirectory, add the directory query parameter with the name of
+    the subdirectory to list" (Listing files): the example names a folder of the run directory's
+    root; a deeper one is not shown, while download/ takes "the file path ... relative to the run
+    directory" (File download). ``"path"``: ``directory`` is a path relative to the run directory
+    (or an absolute storage path inside it), like download's ``file``; ``"root_only"``: a folder
+    below the root is refused with 400.
 """
 
 from __future__ import annotations
@@ -100,6 +107,7 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     "upload_limit": (("none", "html_413"), "html_413", "none"),
     "run_log": (("finished_only", "every_end"), "finished_only", "every_end"),
     "ls_listing": (("complete", "truncated"), "truncated", "complete"),
+    "ls_nested": (("path", "root_only"), "root_only", "path"),
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 #: Bytes of an ``upload/`` body above which ``upload_limit="html_413"`` answers 413.
@@ -125,6 +133,7 @@ class Variants:
     upload_limit: str = "none"  # "none" | "html_413": a body over UPLOAD_LIMIT gets a proxy's HTML 413 page
     run_log: str = "finished_only"  # "finished_only": logfile_url on FINISHED runs | "every_end": any end
     ls_listing: str = "complete"  # "complete" | "truncated": at most LS_LIMIT entries, count gives all
+    ls_nested: str = "path"  # "path": directory=a/b lists a nested folder | "root_only": 400 for one
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():

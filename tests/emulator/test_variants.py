@@ -73,6 +73,7 @@ def test_presets_are_as_specified():
         "upload_limit": "html_413",
         "run_log": "finished_only",
         "ls_listing": "truncated",
+        "ls_nested": "root_only",
     }
     assert PRESETS["lenient"].as_dict() == {
         "secret_marker": "type",
@@ -88,6 +89,7 @@ def test_presets_are_as_specified():
         "upload_limit": "none",
         "run_log": "every_end",
         "ls_listing": "complete",
+        "ls_nested": "path",
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 from airflow_provider_pseven.client import (
     ClientConfig,
     PsevenAuthError,
+    PsevenBadRequestError,
     PsevenClient,
     PsevenError,
     PsevenHTTPError,
@@ -143,3 +144,18 @@ def test_a_listing_cut_short_of_its_count_fails_clearly(world: Callable[[str], W
     ):
         w.client.list_files(ref, "many")
     assert "many" in {entry.name for entry in w.client.list_files(ref)}  # a short listing is whole
+
+
+@pytest.mark.parametrize("ls_nested", ["path", "root_only"])
+def test_a_nested_folder_is_listed_by_its_path_or_refused_clearly(
+    world: Callable[[str], World], ls_nested: str
+) -> None:
+    w = world(f"guide,ls_nested={ls_nested}")
+    ref = w.run_in(RunState.CONFIGURATION)
+    w.client.upload(ref, directories=["outer/inner/deepest"])
+    assert [e.name for e in w.client.list_files(ref, "outer")] == ["inner"]  # a root folder, as the guide
+    if ls_nested == "path":
+        assert [e.name for e in w.client.list_files(ref, "outer/inner")] == ["deepest"]
+        return
+    with pytest.raises(PsevenBadRequestError, match="refuses the nested directory 'outer/inner'"):
+        w.client.list_files(ref, "outer/inner")
