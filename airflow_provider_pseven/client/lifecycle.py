@@ -385,8 +385,10 @@ def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool
         except PsevenNotFoundError:
             return False
     else:
+        queued = " and will run unwatched unless interrupted once it runs" if run.state.is_active else ""
         raise PsevenWaitTimeout(
-            f"Run {ref.run_id} is still {run.state_text} after {polls * interval:.0f} s, so it cannot be deleted"
+            f"Run {ref.run_id} ({run.url}) is still {run.state_text} after {polls * interval:.0f} s, so it "
+            f"cannot be deleted: it is left{queued}"
         )
     return (yield from delete_run(ref, polls=polls, interval=interval))
 
