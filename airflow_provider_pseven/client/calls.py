@@ -240,6 +240,22 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+_NOT_THE_API = (
+    "an HTML page, not the pSeven API's JSON: a proxy, firewall or web server between Airflow and "
+    "pSeven answered; it may limit request sizes (413) or block this address (403)"
+)
+
+
+def html_first_line(content: bytes) -> str:
+    """The first line of an HTML page that has text once its tags are gone (a proxy's error page
+    names its status there: "413 Request Entity Too Large")."""
+    for line in content[:4000].decode("utf-8", "replace").splitlines():
+        text = " ".join(re.sub(r"<[^>]*>", " ", line).split())
+        if text:
+            return text[:200]
+    return "(an HTML page without text)"
+
+
 _STATE_WORDS = tuple(s.value for s in RunState if s is not RunState.UNKNOWN)
 
 
@@ -270,7 +286,9 @@ def check_reply(reply: Reply) -> Reply:
         error.retry_after = retry_after_seconds(reply.headers.get("retry-after"))
         raise error
     if not reply.is_json and reply.content.lstrip()[:1] == b"<":
-        raise reply._not_json()
+        if status == 404:  # with 200 and 3xx, the one HTML answer that means "no pSeven API here"
+            raise reply._not_json()
+        raise PsevenHTTPError(call.method, call.path, status, html_first_line(reply.content), _NOT_THE_API)
     detail = error_detail(reply)
     if status in (401, 403):
         error = PsevenAuthError(

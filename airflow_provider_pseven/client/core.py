@@ -202,7 +202,9 @@ class ClientCore:
         return self.api_base(call.base) + call.path
 
     def headers(self, call: Call) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": self.config.user_agent}
+        # A download's answer is the file itself, of any type: JSON only for the API's answers.
+        accept = "*/*" if call.sink is not None else "application/json"
+        headers = {"Accept": accept, "User-Agent": self.config.user_agent}
         if call.authenticated and self.token:
             headers["Authorization"] = f"Token {self.token}"
         if call.body is not None:

@@ -51,7 +51,11 @@ class PsevenNotFoundError(PsevenHTTPError):
 
 
 class PsevenStateError(PsevenHTTPError):
-    """The run or app is not in a state that allows the request (409, or 400 naming a state)."""
+    """The run or app is not in a state that allows the request.
+
+    For a request on a run, the run's state was read after the refusal, whatever its 4xx status
+    and text (client/refusals.py); for others, a 409 or a 400 naming a state.
+    """
 
 
 class PsevenBadRequestError(PsevenHTTPError):

@@ -298,12 +298,49 @@ def start_once(
         log.warning("The run is still CONFIGURATION well after the lost start request; starting it")
         try:
             yield from start_run(ref)
-        except (PsevenStateError, PsevenBadRequestError):
-            # The lost request reached the server after all, between our last look and now.
+        except PsevenStateError:
+            # The run's state, read after the refusal, is no longer CONFIGURATION: the lost request
+            # reached the server after all, between our last look and now.
             if not (yield from get_run(ref)).state.has_started:
                 raise
     log.info("Started run %s", ref.run_id)
     return True
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What :func:`stop_run` did: the run as last read, whether an interrupt was sent, and how
+    long the run was watched in the queue."""
+
+    run: Run
+    interrupted: bool
+    waited: float
+
+    @property
+    def left_queued(self) -> bool:
+        """Still QUEUED_TO_RUN, where the guide allows neither interrupt nor delete."""
+        return not self.interrupted and self.run.state is RunState.QUEUED_TO_RUN
+
+
+def stop_run(ref: RunRef, *, queued_polls: int = 60, interval: float = 1.0) -> Op[Stopped]:
+    """Interrupt the run if it is running (see :func:`interrupt_if_running`), saying what it did.
+
+    A run still QUEUED_TO_RUN after ``queued_polls`` polls is left as it is (``left_queued``): the
+    caller decides who watches it from then on (client/waiting.py ``interrupt_once_running``).
+    """
+    run, polls = yield from _while_in(
+        ref, RunState.QUEUED_TO_RUN, queued_polls, interval, "waiting for it to run so it can be interrupted"
+    )
+    waited = polls * interval
+    if run.state is not RunState.RUNNING:
+        return Stopped(run, interrupted=False, waited=waited)
+    try:
+        yield from interrupt_run(ref)
+    except PsevenStateError:  # read after the refusal, it was no longer RUNNING: it ended meanwhile
+        return Stopped(run, interrupted=False, waited=waited)
+    if polls:
+        log.info("Run %s started running after %.0f s in the queue and was interrupted", ref.run_id, waited)
+    return Stopped(run, interrupted=True, waited=waited)
 
 
 def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float = 1.0) -> Op[bool]:
@@ -312,32 +349,16 @@ def interrupt_if_running(ref: RunRef, *, queued_polls: int = 60, interval: float
     The guide: "Run state must be RUNNING". A run QUEUED_TO_RUN is watched until it runs (at most
     ``queued_polls`` polls) and interrupted then; one that ends meanwhile needs no interrupt.
     """
-    run, polls = yield from _while_in(
-        ref, RunState.QUEUED_TO_RUN, queued_polls, interval, "waiting for it to run so it can be interrupted"
-    )
-    if run.state is RunState.QUEUED_TO_RUN:
+    stopped = yield from stop_run(ref, queued_polls=queued_polls, interval=interval)
+    if stopped.left_queued:
         log.warning(
-            "Run %s is still QUEUED_TO_RUN after %.0f s; the API interrupts only RUNNING runs, so it was "
-            "left queued",
+            "Run %s (%s) is still QUEUED_TO_RUN after %.0f s; the API interrupts only RUNNING runs, so "
+            "it was left queued",
             ref.run_id,
-            polls * interval,
+            stopped.run.url,
+            stopped.waited,
         )
-        return False
-    if run.state is not RunState.RUNNING:
-        return False
-    try:
-        yield from interrupt_run(ref)
-    except (PsevenStateError, PsevenBadRequestError):
-        if (yield from get_run_summary(ref)).state is RunState.RUNNING:
-            raise
-        return False  # it ended between our look and the interrupt
-    if polls:
-        log.info(
-            "Run %s started running after %.0f s in the queue and was interrupted",
-            ref.run_id,
-            polls * interval,
-        )
-    return True
+    return stopped.interrupted
 
 
 def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool]:
@@ -364,8 +385,10 @@ def teardown(ref: RunRef, *, polls: int = 300, interval: float = 1.0) -> Op[bool
         except PsevenNotFoundError:
             return False
     else:
+        queued = " and will run unwatched unless interrupted once it runs" if run.state.is_active else ""
         raise PsevenWaitTimeout(
-            f"Run {ref.run_id} is still {run.state_text} after {polls * interval:.0f} s, so it cannot be deleted"
+            f"Run {ref.run_id} ({run.url}) is still {run.state_text} after {polls * interval:.0f} s, so it "
+            f"cannot be deleted: it is left{queued}"
         )
     return (yield from delete_run(ref, polls=polls, interval=interval))
 
@@ -376,9 +399,11 @@ __all__ = [
     "Deployed",
     "NoMemory",
     "RunMemory",
+    "Stopped",
     "deploy_or_adopt",
     "interrupt_if_running",
     "settle_polls",
     "start_once",
+    "stop_run",
     "teardown",
 ]

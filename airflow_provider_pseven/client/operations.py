@@ -59,6 +59,7 @@ from airflow_provider_pseven.client.models import (
     split_version_pin,
 )
 from airflow_provider_pseven.client.multipart import MultipartBody
+from airflow_provider_pseven.client.refusals import CONFIGURATION, DELETABLE, RUNNING, state_checked
 
 T = TypeVar("T")
 
@@ -358,12 +359,14 @@ def get_run_summary(ref: RunRef, *, unless: str | None = None, pause: Sleep | No
 
 def start_run(ref: RunRef) -> Op[None]:
     """Start a CONFIGURATION run (``run/``); it goes to QUEUED_TO_RUN at once."""
-    yield Call("POST", ref.path("run/"), base=ref.base, retry=Retry.UNSENT_ONLY)
+    yield from state_checked(
+        ref, Call("POST", ref.path("run/"), base=ref.base, retry=Retry.UNSENT_ONLY), CONFIGURATION
+    )
 
 
 def interrupt_run(ref: RunRef) -> Op[None]:
     """Interrupt a RUNNING run (``interrupt/``); it ends INTERRUPTED."""
-    yield Call("POST", ref.path("interrupt/"), base=ref.base)
+    yield from state_checked(ref, Call("POST", ref.path("interrupt/"), base=ref.base), RUNNING)
 
 
 def delete_run(ref: RunRef, *, wait: bool = True, polls: int = 240, interval: float = 0.5) -> Op[bool]:
@@ -371,7 +374,7 @@ def delete_run(ref: RunRef, *, wait: bool = True, polls: int = 240, interval: fl
     guide advises. Returns False when the run was already gone (a repeat of a delete succeeds).
     """
     try:
-        yield Call("DELETE", ref.path(), base=ref.base)
+        yield from state_checked(ref, Call("DELETE", ref.path(), base=ref.base), DELETABLE)
     except PsevenNotFoundError:
         return False
     if not wait:
@@ -407,14 +410,15 @@ def message_push(ref: RunRef, message: str, channel: str | None = None) -> Op[No
     body: dict[str, Any] = {"message": message}
     if channel:
         body["channel"] = channel
-    yield Call("POST", ref.path("message_push/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
+    call = Call("POST", ref.path("message_push/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
+    yield from state_checked(ref, call, RUNNING)
 
 
 def message_pop(ref: RunRef, channel: str | None = None) -> Op[str | None]:
     """Take one message from the run (platform-to-client queue); None when it is empty (204)."""
     body = {"channel": channel} if channel else {}
-    reply = yield Call("POST", ref.path("message_pop/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
-    assert isinstance(reply, Reply)
+    call = Call("POST", ref.path("message_pop/"), base=ref.base, json=body, retry=Retry.UNSENT_ONLY)
+    reply = yield from state_checked(ref, call, RUNNING)
     if reply.status == 204 or not reply.content.strip():
         return None
     message = reply.json_object().get("message")

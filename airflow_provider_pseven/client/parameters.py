@@ -36,6 +36,7 @@ from airflow_provider_pseven.client.errors import (
 )
 from airflow_provider_pseven.client.models import JSON, Parameter, Run
 from airflow_provider_pseven.client.operations import RunRef, get_run
+from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
 
 log = logging.getLogger("airflow_provider_pseven.client")
 
@@ -115,7 +116,9 @@ def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
     new_by_id = {parameter.id: values[key] for key, parameter in matched.items()}
     body, left_out = patch_body(run, new_by_id, echo_unset=False)
     try:
-        reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
+        reply = yield from state_checked(
+            ref, Call("PATCH", ref.path(), base=ref.base, json=body), CONFIGURATION
+        )
     except PsevenBadRequestError as error:
         if not left_out:
             raise
@@ -128,7 +131,9 @@ def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
             ", ".join(p.name for p in left_out),
         )
         body, _ = patch_body(run, new_by_id, echo_unset=True)
-        reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
+        reply = yield from state_checked(
+            ref, Call("PATCH", ref.path(), base=ref.base, json=body), CONFIGURATION
+        )
     assert isinstance(reply, Reply)
     return checked(Run.from_json(reply.json_object()), new_by_id, before=run)
 

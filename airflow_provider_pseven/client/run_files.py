@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from airflow_provider_pseven.client.calls import Call, Op, Reply, Retry
-from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenNotFoundError
+from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry
+from airflow_provider_pseven.client.errors import (
+    PsevenBadRequestError,
+    PsevenConfigError,
+    PsevenError,
+    PsevenNotFoundError,
+)
 from airflow_provider_pseven.client.models import FileEntry, UploadResult
 from airflow_provider_pseven.client.multipart import MultipartBody
-from airflow_provider_pseven.client.operations import RunRef
+from airflow_provider_pseven.client.operations import RunRef, get_run
+from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
 from airflow_provider_pseven.client.transfer import Sink, TailSink
 
 LOG_FILE = ".p7.log.txt"
@@ -28,23 +35,72 @@ def download(ref: RunRef, file: str, sink: Sink) -> Op[None]:
     yield Call("GET", ref.path("download/"), base=ref.base, params=(("file", file),), sink=sink)
 
 
-def read_log_tail(ref: RunRef, lines: int = 50) -> Op[str]:
-    """The last ``lines`` lines of the run log (``.p7.log.txt``), or "" when there is none yet."""
+@dataclass(frozen=True)
+class LogTail:
+    """The run log's last lines, and where they were looked for: ``source`` is the run's
+    ``logfile_url``, or ``.p7.log.txt`` when its details give none (``guessed``)."""
+
+    text: str
+    source: str
+    guessed: bool
+
+
+def run_log_tail(ref: RunRef, lines: int = 50) -> Op[LogTail]:
+    """The last ``lines`` lines of the run log ("" when there is none).
+
+    The guide: "The log download full URL for a finished run can be found under the logfile_url
+    key in run details" (Downloading the run log). A run that is not FINISHED may have no such URL;
+    then the file its example URL names, ``.p7.log.txt``, is tried as a best effort.
+    """
+    run = yield from get_run(ref)
     sink = TailSink(lines)
     try:
-        yield from download(ref, LOG_FILE, sink)
+        if run.logfile_url:
+            yield Call("GET", run.logfile_url, base=Base.ABSOLUTE, sink=sink)
+        else:
+            yield from download(ref, LOG_FILE, sink)
     except PsevenNotFoundError:
-        return ""
-    return sink.text
+        return LogTail("", run.logfile_url or LOG_FILE, guessed=not run.logfile_url)
+    return LogTail(sink.text, run.logfile_url or LOG_FILE, guessed=not run.logfile_url)
+
+
+def read_log_tail(ref: RunRef, lines: int = 50) -> Op[str]:
+    """The text of :func:`run_log_tail`."""
+    return (yield from run_log_tail(ref, lines)).text
 
 
 def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]:
-    """Entries of the run directory, or of ``directory`` relative to it (``ls/``)."""
+    """Entries of the run directory, or of ``directory`` relative to it (``ls/``).
+
+    The answer's ``count`` must match its entries: the guide shows no way to ask for more, so a
+    server that lists fewer (a page) fails the listing rather than silently losing files.
+    """
     params = (("directory", directory),) if directory else ()
-    reply = yield Call("GET", ref.path("ls/"), base=ref.base, params=params)
+    where = f"directory {directory!r}" if directory else "the run directory"
+    try:
+        reply = yield Call("GET", ref.path("ls/"), base=ref.base, params=params)
+    except PsevenBadRequestError as error:
+        if not directory or "/" not in directory.strip("/"):
+            raise
+        raise PsevenBadRequestError(
+            error.method,
+            error.path,
+            error.status,
+            error.detail,
+            f"the guide lists a subdirectory by its name in the run directory root; this server "
+            f"refuses the nested {where}, so it cannot be listed (list or download its parent instead)",
+        ) from None
     assert isinstance(reply, Reply)
-    entries = reply.json_object().get("entries") or []
-    return [FileEntry.from_json(entry) for entry in entries if isinstance(entry, dict)]
+    data = reply.json_object()
+    entries = [FileEntry.from_json(e) for e in data.get("entries") or [] if isinstance(e, dict)]
+    count = data.get("count")
+    if isinstance(count, int) and not isinstance(count, bool) and count != len(entries):
+        raise PsevenError(
+            f"ls/ of run {ref.run_id} listed {len(entries)} entries of {where}, but its count says "
+            f"{count}: the server gave a partial listing, and the guide shows no way to ask for the "
+            "rest, so nothing was taken from it. List a smaller directory (a subdirectory)"
+        )
+    return entries
 
 
 def upload(
@@ -71,8 +127,8 @@ def upload(
         else:
             parts.append(("file", spec, None))
     body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
-    reply = yield Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
-    assert isinstance(reply, Reply)
+    call = Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
+    reply = yield from state_checked(ref, call, CONFIGURATION)
     data = reply.json_object()
     return UploadResult(
         files=tuple(str(p) for p in data.get("uploaded_files") or ()),
@@ -80,4 +136,13 @@ def upload(
     )
 
 
-__all__ = ["LOG_FILE", "UploadSpec", "download", "list_files", "read_log_tail", "upload"]
+__all__ = [
+    "LOG_FILE",
+    "LogTail",
+    "UploadSpec",
+    "download",
+    "list_files",
+    "read_log_tail",
+    "run_log_tail",
+    "upload",
+]

@@ -17,11 +17,11 @@ from typing import Any, Literal
 from airflow_provider_pseven.client.appshub import get_app
 from airflow_provider_pseven.client.calls import Op, Sleep, clock
 from airflow_provider_pseven.client.errors import (
-    PsevenBadRequestError,
     PsevenServerError,
     PsevenStateError,
     PsevenTransportError,
 )
+from airflow_provider_pseven.client.lifecycle import stop_run
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
 from airflow_provider_pseven.client.operations import RunRef, get_run_summary, message_pop
 
@@ -139,6 +139,31 @@ def wait_for_run(
         pause = every
 
 
+#: How long a run a task gave up on while QUEUED_TO_RUN is watched, so it can be interrupted
+#: once it runs (docs/reliability.md): a long queue on a busy cluster, not forever.
+QUEUED_WATCH_LIMIT = 24 * 3600.0
+
+
+def interrupt_once_running(ref: RunRef, *, deadline: float | None, interval: float = 5.0) -> Op[WaitResult]:
+    """Watch a run that is QUEUED_TO_RUN, where the guide allows neither interrupt nor delete,
+    until it leaves the queue, and interrupt it if it then runs. ``message`` says what was done."""
+    left = yield from wait_for_run(ref, [RunState.RUNNING], (), deadline=deadline, interval=interval)
+    run = ref.run_id
+    if left.status == "timeout":
+        what = f"run {run} was still QUEUED_TO_RUN when the watch ended, and was left queued, unwatched"
+        return WaitResult("timeout", left.state, left.payload, what)
+    if left.status == "failed":
+        return WaitResult(
+            "success", left.state, left.payload, f"run {run} ended {left.state} without an interrupt"
+        )
+    stopped = yield from stop_run(ref, queued_polls=0)
+    if stopped.interrupted:
+        what = f"run {run} left the queue and was interrupted as soon as it was RUNNING"
+        return WaitResult("success", "INTERRUPTED", left.payload, what)
+    state = stopped.run.state_text
+    return WaitResult("success", state, left.payload, f"run {run} ended {state} without an interrupt")
+
+
 def wait_for_app(
     app_id: str, version: int | None, *, deadline: float | None = None, interval: float = 5.0
 ) -> Op[WaitResult]:
@@ -192,14 +217,8 @@ def poll_message(ref: RunRef, channel: str | None = None) -> Op[WaitResult | Non
     """
     try:
         message = yield from message_pop(ref, channel)
-    except (PsevenStateError, PsevenBadRequestError) as refused:
-        ended = yield from _ended_before_message(ref, channel)
-        if ended is not None:
-            return ended
-        run = yield from get_run_summary(ref)
-        if run.state is RunState.RUNNING:
-            raise refused  # refused for another reason than the run's state
-        return None  # not running yet
+    except PsevenStateError:  # the run, read after the refusal, is not RUNNING
+        return (yield from _ended_before_message(ref, channel))  # None: not running yet
     if message is not None:
         log.info("Run %s: received a message on %s", ref.run_id, _where(channel))
         return WaitResult("success", "RUNNING", {**ref.as_dict(), "message": message})

@@ -168,6 +168,7 @@ class AppEndpoints(RunEndpoints):
                 (READY,),
                 what=f"App version {owner.version.version}",
                 status=variants.wrong_state_status,
+                generic=variants.state_refusal_text == "generic",
             )
         return ctx.world.deploy(
             ctx.require_user(),

@@ -25,14 +25,19 @@ def bad_request(detail: str) -> ApiError:
     return ApiError(400, detail)
 
 
-def wrong_state(current: str, required: tuple[str, ...], what: str = "Run", status: int = 400) -> ApiError:
+def wrong_state(
+    current: str, required: tuple[str, ...], what: str = "Run", status: int = 400, generic: bool = False
+) -> ApiError:
     """A refusal that names both the current and the required state(s), so a client log is actionable.
 
     guide: "Verify that the run state is CONFIGURATION, otherwise your run setup requests will be
     rejected" (Run deployment); "Codes of the 4xx or 5xx class indicate an error. In this case, the
-    response body contains error details" (Error handling). The status (400 by default, or 409)
-    is the variant ``wrong_state_status``.
+    response body contains error details" (Error handling). The status (400 by default, 409, 403
+    or 422) is the variant ``wrong_state_status``; ``generic`` (``state_refusal_text="generic"``)
+    words it without naming any state.
     """
+    if generic:
+        return ApiError(status, "Request rejected.")
     need = required[0] if len(required) == 1 else ", ".join(required[:-1]) + " or " + required[-1]
     return ApiError(status, f"{what} state is {current}; this request requires {need}.")
 

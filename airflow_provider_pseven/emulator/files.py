@@ -7,6 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
 from .errors import bad_request
 
 COPY_CHUNK = 1024 * 1024
@@ -55,3 +58,26 @@ def copy_stream(src: BinaryIO, dest: Path) -> None:
     with tmp.open("wb") as out:
         shutil.copyfileobj(src, out, COPY_CHUNK)
     tmp.replace(dest)
+
+
+#: nginx's own page for a body over ``client_max_body_size``, as a reverse proxy in front of a
+#: pSeven server answers an upload that is too large (variant ``upload_limit="html_413"``).
+NGINX_413 = (
+    "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+    "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+async def proxy_body_limit(request: Request, limit: int) -> Response | None:
+    """A proxy's HTML 413 when the request body is over ``limit`` bytes, else None (nothing read).
+
+    The body is read to its end and dropped first, so the client, still sending, gets the answer
+    instead of a reset connection.
+    """
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) <= limit:
+        return None
+    async for _ in request.stream():
+        pass
+    return HTMLResponse(NGINX_413, status_code=413)

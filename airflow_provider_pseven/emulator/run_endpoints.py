@@ -20,13 +20,13 @@ from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError, bad_request
 from .fields import optional_str
-from .files import copy_stream, list_dir, resolve_inside
+from .files import copy_stream, list_dir, proxy_body_limit, resolve_inside
 from .params import value_json
 from .records import LOG_FILE, AppRecord, AppVersionRecord, PortRecord, RunRecord
 from .routing import Ctx, Route, RunDetailsJSON, RunFile, read_fields, route
-from .states import CONFIGURATION, FINISHED
+from .states import CONFIGURATION, FINISHED, STOPPED
 from .urls import owner_pattern, run_pattern
-from .variants import Variants
+from .variants import LS_LIMIT, UPLOAD_LIMIT, Variants
 
 ACCEPTED = {"status": 200, "message": "Accepted"}
 
@@ -123,8 +123,10 @@ class RunEndpoints(ABC):
         # log download full URL for a finished run can be found under the logfile_url key in run
         # details" (Downloading the run log): a URL only for a FINISHED run, null otherwise. The
         # file itself is an ordinary run file, downloadable through download/ once it exists.
+        # The variant run_log="every_end" gives the URL for every run that ended.
+        logged = STOPPED if ctx.world.variants.run_log == "every_end" else (FINISHED,)
         out["logfile_url"] = (
-            f"{owner.runs_url}{run.id}/download/?file={LOG_FILE}" if run.state == FINISHED else None
+            f"{owner.runs_url}{run.id}/download/?file={LOG_FILE}" if run.state in logged else None
         )
         return out
 
@@ -195,11 +197,19 @@ class RunEndpoints(ABC):
             raise ApiError(404, f"Directory not found: {rel}")
         if not target.is_dir():
             raise bad_request(f"{rel!r} is a file, not a directory.")
+        nested = target != run.dir.resolve() and target.parent != run.dir.resolve()
+        if nested and ctx.world.variants.ls_nested == "root_only":
+            raise bad_request(f"{rel!r} is not the name of a subdirectory of the run directory.")
         entries = await run_in_threadpool(list_dir, target)
-        return JSONResponse({"status": 200, "message": "OK", "entries": entries, "count": len(entries)})
+        shown = entries[:LS_LIMIT] if ctx.world.variants.ls_listing == "truncated" else entries
+        return JSONResponse({"status": 200, "message": "OK", "entries": shown, "count": len(entries)})
 
     async def upload(self, ctx: Ctx) -> Response:
         _, run = self.load(ctx)
+        if ctx.world.variants.upload_limit == "html_413":
+            too_big = await proxy_body_limit(ctx.request, UPLOAD_LIMIT)
+            if too_big is not None:
+                return too_big
         # guide: "Files can only be uploaded if the run state is CONFIGURATION" (File upload)
         ctx.world.require(run, CONFIGURATION)
         form = await ctx.request.form(max_files=10_000, max_fields=10_000)

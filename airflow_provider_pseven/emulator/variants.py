@@ -22,7 +22,8 @@ Why each point is open (quotes from the guide, section in parentheses):
 ``wrong_state_status``
     "Verify that the run state is CONFIGURATION, otherwise your run setup requests will be
     rejected" (Run deployment) and "Codes of the 4xx or 5xx class indicate an error"
-    (Error handling): which 4xx is not said. 400 (the default) or 409.
+    (Error handling): which 4xx is not said. 400 (the default), 409, 403 (which the guide's own
+    Error handling example also uses for missing credentials) or 422.
 ``partial_patch``
     "The request body should contain run details with new parameter values" (Run parameters):
     whether a body that lists only some parameters is taken is not said. ``"accepted"``: the
@@ -76,6 +77,34 @@ Why each point is open (quotes from the guide, section in parentheses):
     own. ``"none"``: ``apps/{id}@{N}/runs/...`` answers 404, runs deploy under the plain id (the
     default version); ``"served"``: the run endpoints answer under a version's URL too, and a
     deploy there runs that version.
+``state_refusal_text``
+    "In this case, the response body contains error details" (Error handling): what they say is
+    not shown for a wrong-state refusal. ``"names_state"``: "Run state is RUNNING; this request
+    requires CONFIGURATION."; ``"generic"``: "Request rejected.", naming no state.
+``upload_limit``
+    The guide sets no size limit on ``upload/`` (File upload), but a reverse proxy in front of a
+    real server usually has one (nginx's ``client_max_body_size``). ``"none"``: any size;
+    ``"html_413"``: a body over ``UPLOAD_LIMIT`` bytes is answered ``413`` with nginx's HTML
+    error page, as such a proxy answers.
+``run_log``
+    "If the run state is FINISHED, a diagnostic log is available ... The log download full URL
+    for a finished run can be found under the logfile_url key in run details" and "A run log
+    download request URL looks like: ...download/?file=.p7.log.txt" (Downloading the run log): the
+    URL is an example, and whether the details of a run that ended otherwise give it is not said.
+    ``"finished_only"``: ``logfile_url`` is set for a FINISHED run, null otherwise;
+    ``"every_end"``: it is set for every run that ended (FINISHED, FAILED, INTERRUPTED).
+``ls_listing``
+    The ``ls/`` examples end their ``entries`` with ``...`` and say ``"count": 27`` (Listing
+    files): ``count`` is the number of entries, and whether a long listing is cut is not said;
+    no parameter to ask for more is shown. ``"complete"``: every entry; ``"truncated"``: at most
+    ``LS_LIMIT`` entries, ``count`` still giving them all.
+``ls_nested``
+    "To list the contents of a subdirectory, add the directory query parameter with the name of
+    the subdirectory to list" (Listing files): the example names a folder of the run directory's
+    root; a deeper one is not shown, while download/ takes "the file path ... relative to the run
+    directory" (File download). ``"path"``: ``directory`` is a path relative to the run directory
+    (or an absolute storage path inside it), like download's ``file``; ``"root_only"``: a folder
+    below the root is refused with 400.
 """
 
 from __future__ import annotations
@@ -89,7 +118,7 @@ from typing import Any
 _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     "secret_marker": (("none", "type"), "none", "type"),
     "duplicate_run_names": (("accepted", "refused"), "refused", "accepted"),
-    "wrong_state_status": ((400, 409), 400, 409),
+    "wrong_state_status": ((400, 409, 403, 422), 403, 409),
     "partial_patch": (("accepted", "refused"), "refused", "accepted"),
     "publish_body": (("any", "form_only"), "form_only", "any"),
     "app_deploy_body": (("any", "form_only"), "form_only", "any"),
@@ -100,8 +129,17 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     # "reset" in lenient: strictest refuses partial bodies (partial_patch), where it never shows.
     "patch_omitted": (("kept", "reset"), "kept", "reset"),
     "app_version_runs": (("none", "served"), "none", "served"),
+    "state_refusal_text": (("names_state", "generic"), "generic", "names_state"),
+    "upload_limit": (("none", "html_413"), "html_413", "none"),
+    "run_log": (("finished_only", "every_end"), "finished_only", "every_end"),
+    "ls_listing": (("complete", "truncated"), "truncated", "complete"),
+    "ls_nested": (("path", "root_only"), "root_only", "path"),
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
+#: Bytes of an ``upload/`` body above which ``upload_limit="html_413"`` answers 413.
+UPLOAD_LIMIT = 64 * 1024 * 1024
+#: Entries ``ls_listing="truncated"`` lists at most.
+LS_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -110,7 +148,7 @@ class Variants:
 
     secret_marker: str = "none"  # "none" (guide) | "type": value carries {"type": "Secret"} for Secret params
     duplicate_run_names: str = "accepted"  # "accepted" | "refused" (400 "A run named ... already exists")
-    wrong_state_status: int = 400  # 400 | 409
+    wrong_state_status: int = 400  # 400 | 409 | 403 | 422
     partial_patch: str = "accepted"  # "accepted" | "refused": PATCH must list every parameter of the run
     publish_body: str = "any"  # "any" (JSON, urlencoded or multipart) | "form_only" (JSON refused, 415)
     app_deploy_body: str = "any"  # "any" | "form_only"
@@ -120,6 +158,11 @@ class Variants:
     patch_metainfo: str = "optional"  # "optional" | "required": PATCH value objects keep the keys read
     patch_omitted: str = "kept"  # "kept" | "reset": parameters a PATCH leaves out go back to defaults
     app_version_runs: str = "none"  # "none" | "served": run endpoints under apps/{id}@{N}/ too
+    state_refusal_text: str = "names_state"  # "names_state" | "generic": "Request rejected." names no state
+    upload_limit: str = "none"  # "none" | "html_413": a body over UPLOAD_LIMIT gets a proxy's HTML 413 page
+    run_log: str = "finished_only"  # "finished_only": logfile_url on FINISHED runs | "every_end": any end
+    ls_listing: str = "complete"  # "complete" | "truncated": at most LS_LIMIT entries, count gives all
+    ls_nested: str = "path"  # "path": directory=a/b lists a nested folder | "root_only": 400 for one
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():

@@ -153,4 +153,9 @@ class WorldState:
     def require(self, run: RunRecord, *states: str) -> None:
         """Refuse a request outside ``states`` (status: the variant ``wrong_state_status``)."""
         if run.state not in states:
-            raise wrong_state(run.state, states, status=self.variants.wrong_state_status)
+            raise wrong_state(
+                run.state,
+                states,
+                status=self.variants.wrong_state_status,
+                generic=self.variants.state_refusal_text == "generic",
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_pseven.client import PsevenBadRequestError, PsevenStateError, RunRef, RunState
+from airflow_provider_pseven.client import PsevenStateError, RunRef, RunState
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
 from airflow_provider_pseven.operators.runs import _WaitsForRun
@@ -58,11 +58,9 @@ class MessagePushOperator(_WaitsForRun, PsevenRunOperator):
         message = str(self.message)
         try:
             self.hook.client.message_push(ref, message, self.channel or None)
-        except (PsevenStateError, PsevenBadRequestError):
+        except PsevenStateError:  # the run, read after the refusal, is not RUNNING
             run = self.hook.client.get_run(ref)
-            if run.state is not RunState.RUNNING:
-                raise AirflowFailException(self._not_sent(ref, run.state_text)) from None
-            raise
+            raise AirflowFailException(self._not_sent(ref, run.state_text)) from None
         where = f"channel {self.channel!r}" if self.channel else "the default channel"
         self.log.info("Sent a message (%d characters) to run %s on %s", len(message), ref.run_id, where)
         return message

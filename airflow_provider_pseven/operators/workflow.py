@@ -8,6 +8,7 @@ from typing import Any
 from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
+from airflow_provider_pseven.compat import TaskDeferred
 from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.operators.files import check_local_files, download_item, upload_files
 from airflow_provider_pseven.operators.parameters import apply_parameters
@@ -120,6 +121,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
         return self._finished(context, ref, result)
 
     def _finished(self, context: Any, ref: RunRef, result: WaitResult) -> Any:
+        watched = False  # a timed-out run still queued is handed to a trigger, deleted after it
         try:
             self.check_run_result(result, ref)
             run = self.hook.client.get_results(ref, lag_timeout=self.results_lag_timeout)
@@ -127,8 +129,12 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
             for remote, destination in self.downloads.items():
                 written += download_item(self.hook.client, ref, remote, destination, self.overwrite, self.log)
             assets.attach_run(context, self.hook.client, ref, run, written)
+        except TaskDeferred:
+            watched = True
+            raise
         finally:
-            self._delete_after(ref)
+            if not watched:
+                self._delete_after(ref)
         TaskStateMemory(context, RUN_KEY).forget()
         results = run.result_values()
         self.log.info("Run %s results: %s", ref.run_id, results)
@@ -147,6 +153,9 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
                 kind, _ = resolve_parent(self.hook.client, self.workflow, self.app)
                 self._delete_after(RunRef(kind, str(record["parent_id"]), str(record["run_id"])))
             raise
+
+    def after_queued_watch(self, ref: RunRef) -> None:
+        self._delete_after(ref)
 
     def _delete_after(self, ref: RunRef) -> None:
         if not self.delete_after:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_pseven.client import PsevenError, RunRef
-from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.client.waiting import QUEUED_WATCH_LIMIT, WaitResult
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException, conf
 from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
+from airflow_provider_pseven.triggers.queued_run import QueuedRunTrigger
 
 if TYPE_CHECKING:
-    from datetime import timedelta
-
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_pseven.hooks.pseven import PsevenHook
 
 LOG_TAIL_LINES = 50
+#: Seconds a killed task watches a QUEUED_TO_RUN run for it to run (Airflow's supervisor kills the
+#: process 5 s after SIGTERM).
+KILL_QUEUED_POLLS = 3
 #: At most this many lines of the run log go into a failed task's exception message.
 REASON_LINES = 10
 _ERROR_WORDS = re.compile(r"error|exception|traceback|failed|fatal", re.IGNORECASE)
@@ -100,15 +103,30 @@ class WaitingMixin:
             self._waiting_on = None
 
     def on_kill(self) -> None:
-        """A killed task interrupts the run it was waiting on (non-deferred waits)."""
+        """A killed task interrupts the run it was waiting on (non-deferred waits).
+
+        Airflow gives a killed task's process a few seconds (its supervisor escalates SIGTERM to
+        SIGKILL after 5 s), so a run still QUEUED_TO_RUN, which the API can neither interrupt nor
+        delete, is watched for :data:`KILL_QUEUED_POLLS` s only; then the log names it and its URL.
+        """
         ref = self._waiting_on
         if ref is None:
             return
         try:
-            if self.hook.client.interrupt_if_running(ref):
-                self.log.info("Interrupted pSeven run %s because the task was killed", ref.run_id)
+            stopped = self.hook.client.stop_run(ref, queued_polls=KILL_QUEUED_POLLS, interval=1.0)
         except PsevenError as error:
             self.log.warning("Could not interrupt pSeven run %s: %s", ref.run_id, error)
+            return
+        if stopped.interrupted:
+            self.log.info("Interrupted pSeven run %s because the task was killed", ref.run_id)
+        elif stopped.left_queued:
+            self.log.error(
+                "pSeven run %s (%s) is QUEUED_TO_RUN, where the API can neither interrupt nor delete "
+                "it, and the killed task cannot wait for it: it will run unwatched. Interrupt it once it "
+                "runs (InterruptRunOperator or pSeven Studio)",
+                ref.run_id,
+                stopped.run.url,
+            )
 
     @staticmethod
     def result_from_event(event: Any) -> WaitResult:
@@ -139,17 +157,7 @@ class WaitingMixin:
         if result.status == "success":
             return result.payload
         if result.status == "timeout":
-            interrupted = ""
-            if self.interrupt_on_timeout:
-                try:
-                    if self.hook.client.interrupt_if_running(ref):
-                        interrupted = "; the run was interrupted"
-                except PsevenError as error:
-                    interrupted = f"; interrupting it failed: {error}"
-            raise AirflowException(
-                f"Timed out after {self.wait_timeout:g} s waiting for pSeven run {ref.run_id}: {result.message}"
-                f"{interrupted}"
-            )
+            self.stop_on_timeout(ref, result)
         reason = failure_reason(self.log_run_tail(ref))
         message = f"pSeven {result.message or f'run {ref.run_id} ended {result.state}'}"
         if reason:
@@ -160,18 +168,86 @@ class WaitingMixin:
             self.log.warning("Not retrying: %s", RERUN_HINT)
         raise AirflowFailException(f"{message}\n{RERUN_HINT}")
 
-    def log_run_tail(self, ref: RunRef) -> str:
-        """Put the run log's last lines into the task log; return them ("" when there are none)."""
+    def stop_on_timeout(self, ref: RunRef, result: WaitResult) -> NoReturn:
+        """Fail for a timeout, interrupting the run (``interrupt_on_timeout``).
+
+        A run QUEUED_TO_RUN can be neither interrupted nor deleted (the guide), so it is handed to a
+        :class:`QueuedRunTrigger` that interrupts it once it runs, for at most
+        :data:`QUEUED_WATCH_LIMIT` s; the task fails when that watch ends, saying what was done.
+        """
+        message = (
+            f"Timed out after {self.wait_timeout:g} s waiting for pSeven run {ref.run_id}: {result.message}"
+        )
+        if not self.interrupt_on_timeout:
+            raise AirflowException(message)
         try:
-            tail = self.hook.client.read_log_tail(ref, LOG_TAIL_LINES)
+            stopped = self.hook.client.stop_run(ref, queued_polls=0)
+        except PsevenError as error:
+            raise AirflowException(f"{message}; interrupting it failed: {error}") from None
+        if not stopped.left_queued:
+            raise AirflowException(message + ("; the run was interrupted" if stopped.interrupted else ""))
+        url = stopped.run.url
+        self.log.warning(
+            "Run %s (%s) is QUEUED_TO_RUN, where the API can neither interrupt nor delete it: a trigger "
+            "watches it for up to %.0f h and interrupts it once it runs",
+            ref.run_id,
+            url,
+            QUEUED_WATCH_LIMIT / 3600,
+        )
+        trigger = QueuedRunTrigger.for_run(
+            self.hook.pseven_conn_id,
+            ref,
+            deadline=self.hook.client.core.clock() + QUEUED_WATCH_LIMIT,
+            poll_interval=self.poll_interval or 5.0,
+        )
+        self.defer(
+            trigger=trigger,
+            method_name="resume_after_queued",
+            kwargs={"message": message, "url": url},
+            timeout=timedelta(seconds=QUEUED_WATCH_LIMIT + 3600),
+        )
+
+    def resume_after_queued(
+        self, context: Any, event: Any = None, message: str = "", url: str = ""
+    ) -> NoReturn:
+        """The end of a :class:`QueuedRunTrigger` watch: fail the timed-out task, saying what was done."""
+        record = event.get("payload") if isinstance(event, dict) else None
+        if isinstance(record, dict) and record.get("run_id"):
+            self.after_queued_watch(RunRef.from_summary(record))
+        try:
+            done = self.result_from_event(event).message
+        except AirflowException as error:
+            done = f"watching it failed: {error}"
+        raise AirflowException(f"{message}. The run ({url}) was QUEUED_TO_RUN, so it was watched: {done}")
+
+    def after_queued_watch(self, ref: RunRef) -> None:
+        """What a task does with its run once the watch of a queued run ended (nothing, here)."""
+
+    def log_run_tail(self, ref: RunRef) -> str:
+        """Put the run log's last lines into the task log; return them ("" when there are none).
+
+        Best effort: a run that did not finish may have no ``logfile_url`` (the guide gives one for
+        FINISHED runs), and then the guide's example file name is tried; the task log says so.
+        """
+        try:
+            tail = self.hook.client.run_log_tail(ref, LOG_TAIL_LINES)
         except PsevenError as error:
             self.log.warning("Could not read the log of run %s: %s", ref.run_id, error)
             return ""
-        if tail:
-            self.log.error("Last %d lines of the run log (.p7.log.txt):\n%s", LOG_TAIL_LINES, tail)
+        if tail.text:
+            self.log.error("Last %d lines of the run log (%s):\n%s", LOG_TAIL_LINES, tail.source, tail.text)
+        elif tail.guessed:
+            self.log.warning(
+                "Run %s has no log to show: its details give no logfile_url, and %s, tried as a best "
+                "effort, is not there",
+                ref.run_id,
+                tail.source,
+            )
         else:
-            self.log.error("Run %s has no log yet", ref.run_id)
-        return tail
+            self.log.warning(
+                "Run %s has no log to show: its logfile_url (%s) gave nothing", ref.run_id, tail.source
+            )
+        return tail.text
 
 
 def failure_reason(log_tail: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Unpack
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.calls import Op
 from airflow_provider_pseven.client.waiting import WaitResult, wait_for_run
+from airflow_provider_pseven.compat import conf
 from airflow_provider_pseven.triggers.base import PsevenRunTrigger, WaitSettings
 
 
@@ -78,12 +79,29 @@ class RunStateTrigger(PsevenRunTrigger):
         )
 
     async def on_kill(self) -> None:
-        """The user killed the task: interrupt the pSeven run so it stops using resources."""
+        """The user killed the task: interrupt the pSeven run so it stops using resources.
+
+        The triggerer gives ``on_kill`` ``[triggerer] on_kill_timeout`` seconds (30 by default); a
+        run QUEUED_TO_RUN, which the API can neither interrupt nor delete, is watched for most of
+        them, and then the log names it and its URL.
+        """
         if not self.interrupt_on_kill:
             return
         client = await self.client()
+        polls = max(1, conf.getint("triggerer", "on_kill_timeout", fallback=30) - 5)
         try:
-            if await client.interrupt_if_running(self.ref):
-                self.log.info("Interrupted pSeven run %s because its task was killed", self.ref.run_id)
+            stopped = await client.stop_run(self.ref, queued_polls=polls, interval=1.0)
         except PsevenError as error:
             self.log.warning("Could not interrupt pSeven run %s: %s", self.ref.run_id, error)
+            return
+        if stopped.interrupted:
+            self.log.info("Interrupted pSeven run %s because its task was killed", self.ref.run_id)
+        elif stopped.left_queued:
+            self.log.error(
+                "pSeven run %s (%s) is still QUEUED_TO_RUN after %.0f s, where the API can neither "
+                "interrupt nor delete it: it will run unwatched. Interrupt it once it runs "
+                "(InterruptRunOperator or pSeven Studio)",
+                self.ref.run_id,
+                stopped.run.url,
+                stopped.waited,
+            )

@@ -62,7 +62,7 @@ def test_presets_are_as_specified():
     assert PRESETS["strictest"].as_dict() == {
         "secret_marker": "none",
         "duplicate_run_names": "refused",
-        "wrong_state_status": 400,
+        "wrong_state_status": 403,
         "partial_patch": "refused",
         "publish_body": "form_only",
         "app_deploy_body": "form_only",
@@ -72,6 +72,11 @@ def test_presets_are_as_specified():
         "patch_metainfo": "required",
         "patch_omitted": "kept",
         "app_version_runs": "none",
+        "state_refusal_text": "generic",
+        "upload_limit": "html_413",
+        "run_log": "finished_only",
+        "ls_listing": "truncated",
+        "ls_nested": "root_only",
     }
     assert PRESETS["lenient"].as_dict() == {
         "secret_marker": "type",
@@ -86,6 +91,11 @@ def test_presets_are_as_specified():
         "patch_metainfo": "optional",
         "patch_omitted": "reset",
         "app_version_runs": "served",
+        "state_refusal_text": "names_state",
+        "upload_limit": "none",
+        "run_log": "every_end",
+        "ls_listing": "complete",
+        "ls_nested": "path",
     }
 
 

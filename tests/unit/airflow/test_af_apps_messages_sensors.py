@@ -390,6 +390,7 @@ def test_run_state_execute_complete(requests_mock: requests_mock.Mocker) -> None
                 "message": f"run {RUN_ID} was still RUNNING",
             },
         )
+    FakeRun(requests_mock, "FAILED")
     requests_mock.get(f"{RUN_URL}download/", status_code=404, json={"detail": "none"})
     with pytest.raises(AirflowFailException, match="ended FAILED"):
         sensor.execute_complete(

@@ -573,7 +573,11 @@ def test_execute_complete_failed_without_a_log(
         start_op().execute_complete(
             make_context(), event("failed", "INTERRUPTED", f"run {RUN_ID} ended INTERRUPTED")
         )
-    assert any(f"Run {RUN_ID} has no log yet" in r.getMessage() for r in caplog.records)
+    assert any(
+        f"Run {RUN_ID} has no log to show: its details give no logfile_url, and .p7.log.txt, tried as a "
+        "best effort, is not there" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_execute_complete_timeout_interrupts_the_run(requests_mock: requests_mock.Mocker) -> None:

@@ -36,10 +36,12 @@ from airflow_provider_pseven.client import (
     AppState,
     AppVersion,
     FileSink,
+    PsevenBadRequestError,
     PsevenConfigError,
     PsevenError,
     PsevenLookupError,
     PsevenTransportError,
+    PsevenUnsafeURLError,
     PsevenWaitTimeout,
     RetryPolicy,
     Run,
@@ -566,7 +568,7 @@ async def test_a_server_refusing_partial_patches_gets_unset_values_as_null(api: 
         ok(_patched(guide_params(secret=None), {P2_ID: 7})),
     )
     await api.call("set_parameters", WF_REF, {"MySecondParameter": 7})
-    first, second = (s.json() for s in api.sent[1:])
+    first, second = (s.json() for s in api.sent if s.method == "PATCH")
     assert [p["id"] for p in first["parameters"]] == [P1_ID, P2_ID]
     # null means unset: sending it back unset changes nothing.
     assert {p["id"]: p["value"]["data"] for p in second["parameters"]} == {
@@ -585,7 +587,8 @@ async def test_a_server_refusing_partial_patches_never_gets_a_masked_secret_back
     assert "missing: MySecret" in message  # the server's reason
     assert "give MySecret in parameters too" in message  # what to do
     assert isinstance(info.value, PsevenConfigError)  # a retry cannot fix it
-    assert [s.method for s in api.sent] == ["GET", "PATCH"]  # nothing that could reset the Secret
+    # the run's state read after the refusal; nothing that could reset the Secret
+    assert [s.method for s in api.sent] == ["GET", "PATCH", "GET"]
 
 
 async def test_set_parameters_by_id_on_an_app_run(api: Api) -> None:
@@ -764,16 +767,53 @@ async def test_download_empty_file_name_fails_before_sending(api: Api) -> None:
     assert api.sent == []
 
 
-async def test_read_log_tail(api: Api) -> None:
+async def test_read_log_tail_without_a_logfile_url_tries_the_guides_file(api: Api) -> None:
     log = "".join(f"line {i}\r\n" for i in range(1, 101)).encode()
+    api.route("GET", RUN_URL, ok({**run_json("FAILED"), "logfile_url": None}))
     api.route("GET", f"{RUN_URL}download/", Resp(body=log))
-    assert await api.call("read_log_tail", WF_REF, 3) == "line 98\nline 99\nline 100"
-    assert api.sent[0].query == [("file", ".p7.log.txt")]
+    tail = await api.call("run_log_tail", WF_REF, 3)
+    assert (tail.text, tail.source, tail.guessed) == ("line 98\nline 99\nline 100", ".p7.log.txt", True)
+    assert api.sent[1].query == [("file", ".p7.log.txt")]
+    headers = {k.lower(): v for k, v in api.sent[1].headers.items()}
+    assert headers["accept"] == "*/*"  # a file of any type, not JSON
+    assert {k.lower(): v for k, v in api.sent[0].headers.items()}["accept"] == "application/json"
+
+
+async def test_read_log_tail_follows_the_runs_logfile_url(api: Api) -> None:
+    url = f"{RUN_URL}download/?file=logs%2Fsolver.log"
+    api.route("GET", RUN_URL, ok({**run_json("FINISHED"), "logfile_url": url}))
+    api.route("GET", f"{RUN_URL}download/", Resp(body=b"one\ntwo\n"))
+    assert await api.call("read_log_tail", WF_REF, 5) == "one\ntwo"
+    assert api.sent[1].query == [("file", "logs/solver.log")]
+
+
+async def test_a_logfile_url_on_another_host_is_not_followed(api: Api) -> None:
+    api.route("GET", RUN_URL, ok({**run_json("FINISHED"), "logfile_url": "https://evil.example/x.log"}))
+    with pytest.raises(PsevenUnsafeURLError):
+        await api.call("read_log_tail", WF_REF)
+    assert len(api.sent) == 1
 
 
 async def test_read_log_tail_missing_log(api: Api) -> None:
+    api.route("GET", RUN_URL, ok({**run_json("FAILED"), "logfile_url": None}))
     api.route("GET", f"{RUN_URL}download/", detail(404, "Not found."))
-    assert await api.call("read_log_tail", WF_REF) == ""
+    tail = await api.call("run_log_tail", WF_REF)
+    assert (tail.text, tail.guessed) == ("", True)
+
+
+async def test_list_files_refuses_a_listing_shorter_than_its_count(api: Api) -> None:
+    entries = [
+        {"name": f"f{i}", "size": 1, "modified": "2025-03-13T15:07:20", "is_dir": False} for i in range(3)
+    ]
+    api.route("GET", f"{RUN_URL}ls/", ok({"status": 200, "message": "OK", "entries": entries, "count": 27}))
+    with pytest.raises(PsevenError, match=r"listed 3 entries of the run directory, but its count says 27"):
+        await api.call("list_files", WF_REF)
+
+
+async def test_a_refused_nested_listing_says_the_guide_lists_root_names(api: Api) -> None:
+    api.route("GET", f"{RUN_URL}ls/", detail(400, "Invalid directory."))
+    with pytest.raises(PsevenBadRequestError, match="refuses the nested directory 'a/b'"):
+        await api.call("list_files", WF_REF, "a/b")
 
 
 async def test_list_files_in_unicode_directory(api: Api) -> None:

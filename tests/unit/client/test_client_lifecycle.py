@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_pseven.client import (
     PsevenConfigError,
     PsevenRequestMayHaveSucceeded,
+    PsevenWaitTimeout,
     RunKind,
     RunRef,
     RunState,
@@ -378,3 +379,13 @@ def test_is_active_and_from_summary() -> None:
     assert {s for s in RunState if s.is_active} == {RunState.QUEUED_TO_RUN, RunState.RUNNING}
     assert RunRef.from_summary({"app_id": "a@2", "run_id": "r"}) == RunRef(RunKind.APP, "a@2", "r")
     assert RunRef.from_summary({"workflow_id": "w", "run_id": "r"}) == RunRef.workflow("w", "r")
+
+
+def test_teardown_of_a_run_queued_beyond_the_bound_says_it_is_left_unwatched() -> None:
+    server = Server()
+    server.add("x", "QUEUED_TO_RUN")
+    with pytest.raises(
+        PsevenWaitTimeout, match=r"r1 \(.*\) is still QUEUED_TO_RUN after 2 s, so it cannot be deleted"
+    ):
+        server.drive(teardown(REF, polls=2, interval=1.0))
+    assert not any(sent.endswith("interrupt/") or sent.startswith("DELETE") for sent in server.sent)
