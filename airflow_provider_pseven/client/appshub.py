@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry
 from airflow_provider_pseven.client.errors import PsevenConfigError
+from airflow_provider_pseven.client.ids import check_id
 from airflow_provider_pseven.client.models import AppVersion
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.operations import Lookup, form_fields, resolve, top_level_list
@@ -24,6 +25,7 @@ def list_apps() -> Op[list[AppVersion]]:
 def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
     """An app's default version, or ``version`` of it (``apps/{id}@{version}/``)."""
     target = app_id if version is None else f"{app_id.split('@', 1)[0]}@{version}"
+    check_id("app_id", target)
     reply = yield Call("GET", f"apps/{quote(target, safe='@')}/", base=Base.APPSHUB)
     assert isinstance(reply, Reply)
     return AppVersion.from_json(reply.json_object())

@@ -51,6 +51,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenNotFoundError,
     PsevenWaitTimeout,
 )
+from airflow_provider_pseven.client.ids import check_id
 from airflow_provider_pseven.client.models import (
     Run,
     RunKind,
@@ -75,15 +76,13 @@ class RunRef:
     run_id: str
 
     def __post_init__(self) -> None:
-        for name, value in (
-            ("workflow_id" if self.kind is RunKind.WORKFLOW else "app_id", self.parent_id),
-            ("run_id", self.run_id),
-        ):
+        for name, value in ((self.kind.id_field, self.parent_id), ("run_id", self.run_id)):
             if not isinstance(value, str) or not value.strip():
                 raise PsevenConfigError(
                     f"{name} is empty (got {value!r}); a templated id probably rendered to nothing: "
                     "check the upstream task's XCom"
                 )
+            check_id(name, value)
 
     @classmethod
     def workflow(cls, workflow_id: str, run_id: str) -> RunRef:
@@ -120,7 +119,7 @@ class RunRef:
 
 
 def runs_path(kind: RunKind, parent_id: str) -> str:
-    return f"{kind.collection}/{quote(parent_id, safe='@')}/runs/"
+    return f"{kind.collection}/{quote(check_id(kind.id_field, parent_id), safe='@')}/runs/"
 
 
 def form_fields(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -205,7 +204,7 @@ def list_workflows() -> Op[list[Workflow]]:
 
 
 def get_workflow(workflow_id: str) -> Op[Workflow]:
-    reply = yield Call("GET", f"workflows/{quote(workflow_id, safe='')}/")
+    reply = yield Call("GET", f"workflows/{quote(check_id('workflow_id', workflow_id), safe='')}/")
     assert isinstance(reply, Reply)
     return Workflow.from_json(reply.json_object())
 
