@@ -12,6 +12,7 @@ from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_i
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
     PsevenAuthError,
+    PsevenBadAnswerError,
     PsevenBadRequestError,
     PsevenConfigError,
     PsevenError,
@@ -53,6 +54,7 @@ __all__ = [
     "Parameter",
     "PsevenApiNotFoundError",
     "PsevenAuthError",
+    "PsevenBadAnswerError",
     "PsevenBadRequestError",
     "PsevenClient",
     "PsevenConfigError",

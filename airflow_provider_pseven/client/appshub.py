@@ -19,7 +19,7 @@ from airflow_provider_pseven.client.operations import Lookup, form_fields, resol
 
 
 def list_apps() -> Op[list[AppVersion]]:
-    return [AppVersion.from_json(item) for item in (yield from top_level_list("apps/", Base.APPSHUB))]
+    return (yield from top_level_list("apps/", Base.APPSHUB, AppVersion.from_json))
 
 
 def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
@@ -28,7 +28,7 @@ def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
     check_id("app_id", target)
     reply = yield Call("GET", f"apps/{quote(target, safe='@')}/", base=Base.APPSHUB)
     assert isinstance(reply, Reply)
-    return AppVersion.from_json(reply.json_object())
+    return reply.model(AppVersion.from_json)
 
 
 APP_LOOKUP = Lookup("app", ("id", "name"), "an app id or a unique app name")
@@ -85,7 +85,7 @@ def publish_app(publication: AppPublication, *, chunk_size: int = 1024 * 1024) -
     call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
     reply = yield call
     assert isinstance(reply, Reply)
-    return AppVersion.from_json(reply.json_object())
+    return reply.model(AppVersion.from_json)
 
 
 __all__ = ["AppPublication", "get_app", "list_apps", "publish_app", "resolve_app"]

@@ -69,6 +69,9 @@ class ClientConfig:
         or ``@rest``.
     :param verify: TLS verification: True (default), False, or a CA bundle path.
     :param timeout: seconds to connect and between bytes of an answer.
+    :param deadline: seconds a call may take from sending to the last byte of a non-streamed
+        answer (for an upload, from the start of its answer), whatever the pace of the bytes.
+    :param max_body_bytes: the largest non-streamed answer read (downloads stream to their sink).
     :param connection_id: the name this configuration goes by (an Airflow connection id): not a secret,
         part of the ``api_path_cache`` key.
     :param api_path_cache: where a detected ``auto`` path is remembered for other clients and
@@ -82,6 +85,9 @@ class ClientConfig:
     api_path: str = "auto"
     verify: bool | str = True
     timeout: float = 60.0
+    deadline: float = 300.0
+    #: 64 MiB: a runs list of 10,000 runs is about 5 MiB; more is not an answer of pSeven's.
+    max_body_bytes: int = 64 * 1024 * 1024
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = "airflow-provider-pseven"
     #: Bytes per read of a download (sync client). 64 KiB, not more: a chunk that still sits in the
@@ -103,6 +109,10 @@ class ClientConfig:
             raise PsevenConfigError(f"api_path must be 'auto', '.rest' or '@rest', not {self.api_path!r}")
         if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise PsevenConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
+        if not (isinstance(self.deadline, (int, float)) and self.deadline > 0):
+            raise PsevenConfigError(f"deadline must be a positive number of seconds, not {self.deadline!r}")
+        if not (isinstance(self.max_body_bytes, int) and self.max_body_bytes > 0):
+            raise PsevenConfigError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
         if not self.token and not (self.username and self.password):
             raise PsevenConfigError(
                 "No pSeven credentials: set the connection's Password to an API token "

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_pseven.client.text import escape
+
 
 class PsevenError(Exception):
     """Base class of every error raised by this package's client."""
@@ -33,7 +35,7 @@ class PsevenHTTPError(PsevenError):
         self.hint = hint
         #: Seconds the server asked us to wait (``Retry-After``), for 429 and 503.
         self.retry_after: float | None = None
-        message = f"{method} {path} failed with HTTP {status}: {detail}"
+        message = f"{method} {path} failed with HTTP {status}: {escape(detail)}"
         if hint:
             message += f" ({hint})"
         super().__init__(message)
@@ -88,6 +90,31 @@ class PsevenNotJsonError(PsevenError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.status, self.content_type, self.snippet))
+
+
+class PsevenBadAnswerError(PsevenError):
+    """The server answered, but with a body this client will not use: too large, nested too deeply,
+    or with a field of the wrong type (``"size": "12kB"``, ``"parameters": 5``).
+
+    Not retried: the same server gives the same answer. ``excerpt`` is the answer's beginning,
+    escaped, so a hostile body cannot forge log lines.
+    """
+
+    def __init__(self, method: str, path: str, status: int, reason: str, excerpt: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        self.excerpt = excerpt
+        super().__init__(
+            f"{method} {path} answered HTTP {status} with a body this client cannot use: {reason}. "
+            f"A pSeven Enterprise server does not answer like this: check that the connection's host "
+            f"is the pSeven sign-in URL and that no proxy rewrites answers. The answer began with: "
+            f"{excerpt}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.method, self.path, self.status, self.reason, self.excerpt))
 
 
 class PsevenApiNotFoundError(PsevenError):

@@ -8,13 +8,10 @@ rule, and no dot segment, slash or control character ever reaches an address.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from airflow_provider_pseven.client.errors import PsevenConfigError
-
-#: C0 and C1 control characters and DEL: never part of an id, and they break log lines and files.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from airflow_provider_pseven.client.text import CONTROL
 
 
 def unsafe_reason(value: str) -> str | None:

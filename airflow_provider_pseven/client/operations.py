@@ -29,7 +29,6 @@ apps/ POST (publish)                       UNSENT_ONLY   a resend would publish 
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -59,10 +58,11 @@ from airflow_provider_pseven.client.models import (
     Workflow,
 )
 from airflow_provider_pseven.client.multipart import MultipartBody
+from airflow_provider_pseven.client.text import client_logger
 
 T = TypeVar("T")
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}(@\d+)?$")
 
@@ -185,7 +185,7 @@ def detect_api_path(keep_listing: Callable[[Reply], None] | None = None) -> Op[s
 # --- workflows -------------------------------------------------------------------------
 
 
-def top_level_list(path: str, base: Base) -> Op[list[Any]]:
+def top_level_list(path: str, base: Base, build: Callable[[dict[str, Any]], T]) -> Op[list[T]]:
     """A top-level list (``workflows/``, ``apps/``). The API always has one, so a 404 there means
     the API is not at this base path (a wrong host or api_path), not that a thing is missing."""
     try:
@@ -196,17 +196,17 @@ def top_level_list(path: str, base: Base) -> Op[list[Any]]:
             [f"GET {error.path} answered HTTP 404 ({error.detail or 'no detail'})"],
         ) from None
     assert isinstance(reply, Reply)
-    return [item for item in reply.json_list() if isinstance(item, dict)]
+    return reply.models(build)
 
 
 def list_workflows() -> Op[list[Workflow]]:
-    return [Workflow.from_json(item) for item in (yield from top_level_list("workflows/", Base.PSEVEN))]
+    return (yield from top_level_list("workflows/", Base.PSEVEN, Workflow.from_json))
 
 
 def get_workflow(workflow_id: str) -> Op[Workflow]:
     reply = yield Call("GET", f"workflows/{quote(check_id('workflow_id', workflow_id), safe='')}/")
     assert isinstance(reply, Reply)
-    return Workflow.from_json(reply.json_object())
+    return reply.model(Workflow.from_json)
 
 
 def pick_one(what: str, spec: str, items: Sequence[Any], keys: Iterable[Callable[[Any], str]]) -> Any:
@@ -262,7 +262,7 @@ def resolve_workflow(spec: str) -> Op[Workflow]:
 def list_runs(kind: RunKind, parent_id: str) -> Op[list[Run]]:
     reply = yield Call("GET", runs_path(kind, parent_id), base=base_of(kind))
     assert isinstance(reply, Reply)
-    return [Run.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+    return reply.models(Run.from_json)
 
 
 def find_run(kind: RunKind, parent_id: str, name: str) -> Op[Run | None]:
@@ -308,7 +308,7 @@ def deploy_run(
         )
     reply = yield call
     assert isinstance(reply, Reply)
-    return Run.from_json(reply.json_object())
+    return reply.model(Run.from_json)
 
 
 def _no_such_run(ref: RunRef, error: PsevenNotFoundError) -> PsevenNotFoundError:
@@ -329,7 +329,7 @@ def get_run(ref: RunRef) -> Op[Run]:
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
     assert isinstance(reply, Reply)
-    return Run.from_json(reply.json_object())
+    return reply.model(Run.from_json)
 
 
 def get_run_summary(ref: RunRef, *, unless: str | None = None, pause: Sleep | None = None) -> Op[Run]:
@@ -346,7 +346,7 @@ def get_run_summary(ref: RunRef, *, unless: str | None = None, pause: Sleep | No
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
     assert isinstance(reply, Reply)
-    return Run.from_json(reply.json_object())
+    return reply.model(Run.from_json)
 
 
 def start_run(ref: RunRef) -> Op[None]:

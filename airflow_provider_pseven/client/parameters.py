@@ -20,7 +20,6 @@ told plainly what to do instead, and nothing is sent that could reset a Secret.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -33,8 +32,9 @@ from airflow_provider_pseven.client.errors import (
 )
 from airflow_provider_pseven.client.models import JSON, Parameter, Run
 from airflow_provider_pseven.client.operations import RunRef, get_run
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 
 class PsevenPatchRefusedError(PsevenConfigError):
@@ -115,7 +115,7 @@ def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
         body, _ = patch_body(run, new_by_id, echo_unset=True)
         reply = yield Call("PATCH", ref.path(), base=ref.base, json=body)
     assert isinstance(reply, Reply)
-    return checked(Run.from_json(reply.json_object()), new_by_id)
+    return checked(reply.model(Run.from_json), new_by_id)
 
 
 def _same(shown: Any, sent: Any) -> bool:

@@ -43,8 +43,7 @@ def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]
     params = (("directory", directory),) if directory else ()
     reply = yield Call("GET", ref.path("ls/"), base=ref.base, params=params)
     assert isinstance(reply, Reply)
-    entries = reply.json_object().get("entries") or []
-    return [FileEntry.from_json(entry) for entry in entries if isinstance(entry, dict)]
+    return reply.parsed(FileEntry.list_from_json, reply.json_object())
 
 
 def upload(
@@ -73,11 +72,7 @@ def upload(
     body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
     reply = yield Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
     assert isinstance(reply, Reply)
-    data = reply.json_object()
-    return UploadResult(
-        files=tuple(str(p) for p in data.get("uploaded_files") or ()),
-        directories=tuple(str(p) for p in data.get("uploaded_directories") or ()),
-    )
+    return reply.model(UploadResult.from_json)
 
 
 __all__ = ["LOG_FILE", "UploadSpec", "download", "list_files", "read_log_tail", "upload"]
