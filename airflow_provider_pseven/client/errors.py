@@ -13,7 +13,14 @@ from airflow_provider_pseven.client.text import escape
 
 
 class PsevenError(Exception):
-    """Base class of every error raised by this package's client."""
+    """Base class of every error raised by this package's client.
+
+    Its text shows control characters escaped: messages quote server-given names, states and
+    bodies, and a newline or escape sequence in them must not forge a log line.
+    """
+
+    def __str__(self) -> str:
+        return escape(super().__str__())
 
 
 class PsevenConfigError(PsevenError):
@@ -35,7 +42,7 @@ class PsevenHTTPError(PsevenError):
         self.hint = hint
         #: Seconds the server asked us to wait (``Retry-After``), for 429 and 503.
         self.retry_after: float | None = None
-        message = f"{method} {path} failed with HTTP {status}: {escape(detail)}"
+        message = f"{method} {path} failed with HTTP {status}: {detail}"
         if hint:
             message += f" ({hint})"
         super().__init__(message)
