@@ -24,6 +24,8 @@ from airflow_provider_pseven.client.errors import (
     PsevenServerError,
     PsevenStateError,
     PsevenTransportError,
+    PsevenTreeLimitError,
+    PsevenUnsafeNameError,
     PsevenUnsafeURLError,
     PsevenWaitTimeout,
 )
@@ -67,6 +69,8 @@ __all__ = [
     "PsevenServerError",
     "PsevenStateError",
     "PsevenTransportError",
+    "PsevenTreeLimitError",
+    "PsevenUnsafeNameError",
     "PsevenUnsafeURLError",
     "PsevenWaitTimeout",
     "RetryPolicy",

@@ -124,6 +124,16 @@ class PsevenBadAnswerError(PsevenError):
         return (type(self), (self.method, self.path, self.status, self.reason, self.excerpt))
 
 
+class PsevenUnsafeNameError(PsevenError):
+    """A name the server listed cannot be a local file name (``..``, a slash, a control character):
+    nothing is written under it."""
+
+
+class PsevenTreeLimitError(PsevenError):
+    """A recursive listing went over a limit of depth, entries or bytes (a listing that repeats
+    itself, or a tree too big to fetch at once)."""
+
+
 class PsevenApiNotFoundError(PsevenError):
     """Base path detection found no pSeven REST API under either ``@rest`` or ``.rest``."""
 

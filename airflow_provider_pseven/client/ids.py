@@ -30,6 +30,11 @@ def unsafe_reason(value: str) -> str | None:
 def check_id(what: str, value: Any) -> str:
     """``value`` itself when it is a usable ``what`` (``run_id``, ``workflow_id``, ``app_id``);
     otherwise a :class:`PsevenConfigError` that names it and says where ids come from."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PsevenConfigError(
+            f"{what} is empty (got {value!r}); a templated id probably rendered to nothing: "
+            "check the upstream task's XCom"
+        )
     if not isinstance(value, str):
         raise PsevenConfigError(f"{what} must be a string, not {type(value).__name__} {value!r}")
     reason = unsafe_reason(value)

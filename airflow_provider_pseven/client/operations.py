@@ -77,11 +77,6 @@ class RunRef:
 
     def __post_init__(self) -> None:
         for name, value in ((self.kind.id_field, self.parent_id), ("run_id", self.run_id)):
-            if not isinstance(value, str) or not value.strip():
-                raise PsevenConfigError(
-                    f"{name} is empty (got {value!r}); a templated id probably rendered to nothing: "
-                    "check the upstream task's XCom"
-                )
             check_id(name, value)
 
     @classmethod
