@@ -42,10 +42,8 @@ async def test_parameters_that_are_no_list_are_a_bad_answer(api: Api, field: str
         await api.call("get_run", REF)
 
 
-async def test_an_upload_answer_of_the_wrong_shape_is_a_bad_answer(
-    api: Api, tmp_path: pytest.TempPathFactory
-) -> None:
-    local = tmp_path / "a.txt"  # type: ignore[operator]
+async def test_an_upload_answer_of_the_wrong_shape_is_a_bad_answer(api: Api, tmp_path: Path) -> None:
+    local = tmp_path / "a.txt"
     local.write_bytes(b"a")
     api.route("POST", f"{RUN_URL}upload/", ok({"uploaded_files": "/run/a.txt"}))
     with pytest.raises(PsevenBadAnswerError, match="uploaded_files"):
