@@ -34,7 +34,12 @@ class EscapeControls(logging.Filter):
 
 
 def _escaped(value: Any) -> Any:
-    return escape(value) if isinstance(value, str) else value
+    """A string or an exception (its text may quote the server) escaped; numbers and the rest as is."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, BaseException):
+        return escape(str(value))
+    return value
 
 
 def client_logger(name: str = "airflow_provider_pseven.client") -> logging.Logger:

@@ -69,6 +69,13 @@ def test_client_log_lines_escape_control_characters(caplog: pytest.LogCaptureFix
     assert caplog.records[-1].getMessage() == "Run evil\\nFAKE LINE \\x1b[2J polled 3 times"
 
 
+def test_client_log_lines_escape_exceptions_quoting_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    log = client_logger()
+    with caplog.at_level(logging.INFO, "airflow_provider_pseven.client"):
+        log.warning("could not read it (%s)", ValueError("Sign in\n\x1b[31m"))
+    assert caplog.records[-1].getMessage() == "could not read it (Sign in\\n\\x1b[31m)"
+
+
 def test_escape_keeps_ordinary_text() -> None:
     assert escape("ünïcode ok") == "ünïcode ok"
     assert escape("a\tb\x00") == "a\\tb\\x00"
