@@ -113,6 +113,12 @@ def _nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+#: A large answer (about 1 MiB): a runs list of 12,000 runs.
+HUGE = json.dumps(
+    [{"id": f"{i:032x}", "name": f"r{i}", "state": "RUNNING", "url": "u"} for i in range(12_000)]
+)
+
+
 BODIES = st.one_of(
     mutated().map(lambda v: json.dumps(v).encode()),
     mutated()
@@ -125,6 +131,7 @@ BODIES = st.one_of(
     st.sampled_from([3000, 50_000]).map(_nested),
     st.binary(max_size=64),
     st.just(b"<!DOCTYPE html><title>Sign in\n\x1b[31m</title>"),
+    st.just(HUGE.encode()),
 )
 STATUSES = st.one_of(
     st.sampled_from([200, 200, 200, 201, 202, 204, 302, 400, 401, 403, 404, 409, 429, 500, 503]),

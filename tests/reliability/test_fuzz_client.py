@@ -9,6 +9,7 @@ outside their destination folder.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 import time
@@ -16,13 +17,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import requests_mock
+import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_pseven.client import (
     AppPublication,
+    AsyncPsevenClient,
+    ClientConfig,
     FileSink,
+    PsevenBadAnswerError,
+    PsevenClient,
     PsevenError,
     RunKind,
     RunRef,
@@ -94,24 +102,16 @@ def _finished() -> Any:
     return Run.from_json({"id": RUN, "state": "FINISHED"})
 
 
-#: Figures for docs/reliability.md: how many operations were driven and what they ended with.
-TALLY: dict[str, int] = {"cases": 0, "results": 0, "client errors": 0}
-
-
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
 @FUZZ
 @given(data=st.data())
 def test_any_answer_ends_in_a_result_or_a_client_error(name: str, data: st.DataObject) -> None:
     started = time.monotonic()
-    TALLY["cases"] += 1
     try:
         drive(OPERATIONS[name](), lambda call: data.draw(replies(), label=call.label))
     except PsevenError as error:
-        TALLY["client errors"] += 1
         text = str(error)
         assert "\x1b" not in text and "\x00" not in text, text
-    else:
-        TALLY["results"] += 1
     assert time.monotonic() - started < 10
 
 
@@ -136,3 +136,38 @@ def test_the_log_tail_keeps_a_bounded_number_of_lines(data: st.DataObject) -> No
     with contextlib.suppress(PsevenError):
         drive(run_files.download(REF, ".p7.log.txt", sink), lambda call: data.draw(replies()))
     assert len(sink.lines) <= 5
+
+
+def _list_of(size: int) -> bytes:
+    """A JSON list of exactly ``size`` bytes (at least 2)."""
+    return b"[" + b" " * (size - 2) + b"]"
+
+
+@FUZZ
+@given(size=st.integers(2, 3000), chunked=st.booleans())
+def test_the_size_cap_holds_in_both_drivers(size: int, chunked: bool) -> None:
+    """Bounded memory: an answer over ``max_body_bytes`` is refused, by its length or while read."""
+    config = ClientConfig("https://p7.test", token="t", api_path=".rest", max_body_bytes=1000)
+    url = "https://p7.test/pseven/.rest/v2/workflows/"
+    headers = {"content-type": "application/json"}
+    if not chunked:
+        headers["content-length"] = str(size)
+    with requests_mock.Mocker() as mock, PsevenClient(config) as client:
+        mock.get(url, content=_list_of(size), headers=headers)
+        if size > 1000:
+            with pytest.raises(PsevenBadAnswerError, match="limit of 1000 bytes"):
+                client.list_workflows()
+        else:
+            assert client.list_workflows() == []
+
+    async def run() -> None:
+        async with AsyncPsevenClient(config) as client:
+            with respx.mock:
+                respx.get(url).mock(return_value=httpx.Response(200, content=_list_of(size), headers=headers))
+                if size > 1000:
+                    with pytest.raises(PsevenBadAnswerError, match="limit of 1000 bytes"):
+                        await client.list_workflows()
+                else:
+                    assert await client.list_workflows() == []
+
+    asyncio.run(run())
