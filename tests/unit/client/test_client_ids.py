@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_pseven.client import PsevenConfigError, RunKind, RunRef
 from airflow_provider_pseven.client import operations as ops
-from airflow_provider_pseven.client.appshub import get_app
+from airflow_provider_pseven.client.appshub import get_app, resolve_app
 from airflow_provider_pseven.client.ids import check_id, is_literal
 
 WF = "0" * 32
@@ -53,3 +53,15 @@ def test_a_pinned_app_version_keeps_its_at_sign_in_the_path() -> None:
 def test_templates_are_not_literals() -> None:
     assert is_literal("abc") and not is_literal("{{ ti.xcom_pull('d')['run_id'] }}")
     assert not is_literal(None) and not is_literal(123)
+
+
+@pytest.mark.parametrize("spec", ["/Users/1/Toy.p7wf", "..", "../x", "My Toy", f"{WF}/.."])
+def test_workflow_names_and_paths_are_looked_up_in_the_list_never_put_in_a_path(spec: str) -> None:
+    first = next(ops.resolve_workflow(spec))
+    assert (first.method, first.path) == ("GET", "workflows/")
+
+
+@pytest.mark.parametrize("spec", ["My App", "..", f"{WF}@x"])
+def test_app_names_are_looked_up_in_the_list_never_put_in_a_path(spec: str) -> None:
+    first = next(resolve_app(spec))
+    assert (first.method, first.path) == ("GET", "apps/")
