@@ -68,6 +68,12 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Request timeout (seconds)",
                         "schema": {"type": ["number", "null"], "default": 60, "exclusiveMinimum": 0},
                     },
+                    "require_https": {
+                        "label": "Require https",
+                        "description": "Refuse a plain http:// sign-in URL unless it is loopback "
+                        "(without it, such a URL only logs a warning)",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
                 },
                 # The port stays visible: Airflow 3.3.2's UI tests a saved connection only when its
                 # stored port matches the number the UI sends (0 for none), apache/airflow#73298.

@@ -12,6 +12,7 @@ from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_i
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
     PsevenAuthError,
+    PsevenBadAnswerError,
     PsevenBadRequestError,
     PsevenConfigError,
     PsevenError,
@@ -23,6 +24,8 @@ from airflow_provider_pseven.client.errors import (
     PsevenServerError,
     PsevenStateError,
     PsevenTransportError,
+    PsevenTreeLimitError,
+    PsevenUnsafeNameError,
     PsevenUnsafeURLError,
     PsevenWaitTimeout,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "Parameter",
     "PsevenApiNotFoundError",
     "PsevenAuthError",
+    "PsevenBadAnswerError",
     "PsevenBadRequestError",
     "PsevenClient",
     "PsevenConfigError",
@@ -65,6 +69,8 @@ __all__ = [
     "PsevenServerError",
     "PsevenStateError",
     "PsevenTransportError",
+    "PsevenTreeLimitError",
+    "PsevenUnsafeNameError",
     "PsevenUnsafeURLError",
     "PsevenWaitTimeout",
     "RetryPolicy",

@@ -18,6 +18,7 @@ from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+from airflow_provider_pseven.client.limits import AnswerLimit
 from airflow_provider_pseven.client.ticks import SharedTicks
 from airflow_provider_pseven.client.watches import ListWatches
 
@@ -143,6 +144,39 @@ class AsyncPsevenClient(PsevenApi):
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _send_once(self, call: Call) -> Reply:
+        limit = self.core.answer_limit(call)
+        try:
+            # The deadline covers the whole call, except an upload's sending (it may rightly take
+            # long; its answer then gets the whole deadline) and a download's streaming.
+            async with asyncio.timeout(None if call.body is not None else limit.remaining()) as scope:
+                response = await self._open(call)
+                try:
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    if call.sink is not None and response.status_code < 300:
+                        scope.reschedule(None)
+                        await self._stream(response, call, headers)
+                        content = b""
+                    else:
+                        if call.body is not None:
+                            limit.restart()
+                        scope.reschedule(asyncio.get_running_loop().time() + limit.remaining())
+                        content = await self._read(response, headers, limit)
+                except httpx.TransportError as exc:
+                    if call.sink is not None:
+                        call.sink.abort()
+                    raise self.core.transport_error(
+                        call, f"the answer broke off: {type(exc).__name__}", sent=True
+                    ) from None
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            if call.sink is not None:
+                call.sink.abort()
+            raise limit.too_slow() from None
+        return check_reply(Reply(response.status_code, headers, content, str(response.url), call))
+
+    async def _open(self, call: Call) -> httpx.Response:
+        """Send ``call`` and get its answer's head; connection failures become the client's errors."""
         core = self.core
         request = self.http.build_request(
             call.method,
@@ -153,7 +187,7 @@ class AsyncPsevenClient(PsevenApi):
             content=call.body.aiter() if call.body is not None else None,
         )
         try:
-            response = await self.http.send(request, stream=True)
+            return await self.http.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__cause__, ssl.SSLError):
                 raise PsevenConfigError(
@@ -167,22 +201,16 @@ class AsyncPsevenClient(PsevenApi):
             ) from None
         except httpx.TransportError as exc:
             raise core.transport_error(call, f"connection dropped: {type(exc).__name__}", sent=True) from None
-        try:
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            if call.sink is not None and response.status_code < 300:
-                await self._stream(response, call, headers)
-                content = b""
-            else:
-                content = await response.aread()
-        except httpx.TransportError as exc:
-            if call.sink is not None:
-                call.sink.abort()
-            raise core.transport_error(
-                call, f"the answer broke off: {type(exc).__name__}", sent=True
-            ) from None
-        finally:
-            await response.aclose()
-        return check_reply(Reply(response.status_code, headers, content, str(response.url), call))
+
+    @staticmethod
+    async def _read(response: httpx.Response, headers: dict[str, str], limit: AnswerLimit) -> bytes:
+        """The whole body, at most the limit's size (the deadline is the caller's timeout scope)."""
+        limit.declared(response.status_code, headers)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            limit.add(response.status_code, len(body))
+        return bytes(body)
 
     async def _stream(self, response: httpx.Response, call: Call, headers: dict[str, str]) -> None:
         sink = call.sink

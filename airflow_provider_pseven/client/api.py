@@ -84,6 +84,7 @@ class PsevenApi:
     read_log_tail = Operation(run_files.read_log_tail)
     run_log_tail = Operation(run_files.run_log_tail)
     list_files = Operation(run_files.list_files)
+    walk = Operation(run_files.walk)
     upload = Operation(run_files.upload)
     message_push = Operation(ops.message_push)
     message_pop = Operation(ops.message_pop)

@@ -15,21 +15,23 @@ from urllib.parse import quote
 
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+from airflow_provider_pseven.client.ids import check_id
 from airflow_provider_pseven.client.models import AppState, AppVersion, split_version_pin
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.operations import Lookup, form_fields, resolve, top_level_list
 
 
 def list_apps() -> Op[list[AppVersion]]:
-    return [AppVersion.from_json(item) for item in (yield from top_level_list("apps/", Base.APPSHUB))]
+    return (yield from top_level_list("apps/", Base.APPSHUB, AppVersion.from_json))
 
 
 def get_app(app_id: str, version: int | None = None) -> Op[AppVersion]:
     """An app's default version, or ``version`` of it (``apps/{id}@{version}/``)."""
     target = app_id if version is None else f"{app_id.split('@', 1)[0]}@{version}"
+    check_id("app_id", target)
     reply = yield Call("GET", f"apps/{quote(target, safe='@')}/", base=Base.APPSHUB)
     assert isinstance(reply, Reply)
-    return AppVersion.from_json(reply.json_object())
+    return reply.model(AppVersion.from_json)
 
 
 APP_LOOKUP = Lookup("app", ("id", "name"), "an app id or a unique app name")
@@ -112,7 +114,7 @@ def publish_app(publication: AppPublication, *, chunk_size: int = 1024 * 1024) -
     call = Call("POST", "apps/", base=Base.APPSHUB, body=body, retry=Retry.UNSENT_ONLY)
     reply = yield call
     assert isinstance(reply, Reply)
-    return AppVersion.from_json(reply.json_object())
+    return reply.model(AppVersion.from_json)
 
 
 __all__ = [

@@ -10,13 +10,14 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_pseven.client.errors import (
     PsevenAuthError,
+    PsevenBadAnswerError,
     PsevenBadRequestError,
     PsevenHTTPError,
     PsevenNotFoundError,
@@ -163,6 +164,8 @@ class Reply:
             return json.loads(self.content)
         except ValueError:
             raise self._not_json() from None
+        except RecursionError:
+            raise self.bad("its JSON is nested too deeply") from None
 
     def json_object(self) -> dict[str, Any]:
         data = self.json()
@@ -175,6 +178,28 @@ class Reply:
         if not isinstance(data, list):
             raise self._not_json()
         return data
+
+    def model(self, build: Callable[[dict[str, Any]], T]) -> T:
+        """The body (a JSON object) read by ``build`` (a model's ``from_json``)."""
+        return self.parsed(build, self.json_object())
+
+    def models(self, build: Callable[[dict[str, Any]], T]) -> list[T]:
+        """The body (a JSON list) read item by item by ``build``; items that are no objects are
+        skipped, as a newer server's additions would be."""
+        return [self.parsed(build, item) for item in self.json_list() if isinstance(item, dict)]
+
+    def parsed(self, build: Callable[[Any], T], data: Any) -> T:
+        """``build(data)``; a field of the wrong type (``"size": "12kB"``, ``"parameters": 5``)
+        becomes the client's own error, naming the call, the status and the answer's beginning."""
+        try:
+            return build(data)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+            raise self.bad(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
+    def bad(self, reason: str) -> PsevenBadAnswerError:
+        """The error for an answer that is no usable pSeven answer (see :class:`PsevenBadAnswerError`)."""
+        excerpt = repr(self.content[:120].decode("utf-8", "replace")) if self.content else "(parsed data)"
+        return PsevenBadAnswerError(self.call.method, self.call.path, self.status, reason, excerpt)
 
     def _not_json(self) -> PsevenNotJsonError:
         snippet = self.content[:200].decode("utf-8", "replace")
@@ -207,7 +232,7 @@ def error_detail(reply: Reply) -> str:
     """The server's explanation of an error: ``detail`` of a JSON body, else the body itself."""
     try:
         data = json.loads(reply.content) if reply.content.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         if "detail" in data:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +15,8 @@ from airflow_provider_pseven.client.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.path_cache import ApiPathCache
+
+log = logging.getLogger("airflow_provider_pseven.client")
 
 API_PATHS = (".rest", "@rest")
 """``.rest``: pSeven Enterprise v2025.03 and earlier; ``@rest``: the v2026.10 documentation."""
@@ -36,6 +40,13 @@ def normalize_sign_in_url(host: str, port: int | None = None) -> tuple[str, str 
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
+    if "@" in parts.netloc:
+        # Never echoed: what is before the @ is a login and maybe a password.
+        raise PsevenConfigError(
+            "The pSeven host must not contain a login or password (user:password@host): put the "
+            "login in the connection's Login and the password or API token in its Password, and only "
+            "the sign-in URL (e.g. https://app.pseven.io) in its Host"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PsevenConfigError(
             f"The pSeven host {host!r} is not an http(s) URL. Use the sign-in URL, e.g. https://app.pseven.io"
@@ -59,6 +70,41 @@ def normalize_sign_in_url(host: str, port: int | None = None) -> tuple[str, str 
     return f"{parts.scheme}://{netloc}{path}", api_path
 
 
+#: Hosts this process has warned about (plain http to a non-loopback host): once each.
+_WARNED_PLAIN: set[str] = set()
+
+
+def is_loopback(hostname: str) -> bool:
+    """``localhost`` or a loopback address: plain http there never crosses a network."""
+    name = hostname.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_scheme(sign_in: str, require_https: bool) -> None:
+    """Plain http to another machine sends the token in clear: refused with ``require_https``,
+    else warned about once per host and process."""
+    parts = urlsplit(sign_in)
+    if parts.scheme != "http" or is_loopback(parts.hostname or ""):
+        return
+    if require_https:
+        raise PsevenConfigError(
+            f"The pSeven host {sign_in} uses plain http, and the connection sets require_https: use "
+            "its https:// sign-in URL (or unset require_https for a test server on a trusted network)"
+        )
+    if sign_in not in _WARNED_PLAIN:
+        _WARNED_PLAIN.add(sign_in)
+        log.warning(
+            "The pSeven host %s uses plain http: the API token crosses the network unencrypted. Use "
+            "its https:// sign-in URL; set the connection extra require_https to refuse plain http",
+            sign_in,
+        )
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Everything a client needs. ``repr`` never shows the token or the password.
@@ -69,6 +115,10 @@ class ClientConfig:
         or ``@rest``.
     :param verify: TLS verification: True (default), False, or a CA bundle path.
     :param timeout: seconds to connect and between bytes of an answer.
+    :param deadline: seconds a call may take from sending to the last byte of a non-streamed
+        answer (for an upload, from the start of its answer), whatever the pace of the bytes.
+    :param max_body_bytes: the largest non-streamed answer read (downloads stream to their sink).
+    :param require_https: refuse an ``http://`` host that is not loopback (else: a warning).
     :param connection_id: the name this configuration goes by (an Airflow connection id): not a secret,
         part of the ``api_path_cache`` key.
     :param api_path_cache: where a detected ``auto`` path is remembered for other clients and
@@ -82,6 +132,10 @@ class ClientConfig:
     api_path: str = "auto"
     verify: bool | str = True
     timeout: float = 60.0
+    deadline: float = 300.0
+    #: 64 MiB: a runs list of 10,000 runs is about 5 MiB; more is not an answer of pSeven's.
+    max_body_bytes: int = 64 * 1024 * 1024
+    require_https: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = "airflow-provider-pseven"
     #: Bytes per read of a download (sync client). 64 KiB, not more: a chunk that still sits in the
@@ -97,12 +151,17 @@ class ClientConfig:
     def __post_init__(self) -> None:
         sign_in, found_api_path = normalize_sign_in_url(self.host)
         object.__setattr__(self, "host", sign_in)
+        check_scheme(sign_in, self.require_https)
         if found_api_path and self.api_path == "auto":
             object.__setattr__(self, "api_path", found_api_path)
         if self.api_path not in ("auto", *API_PATHS):
             raise PsevenConfigError(f"api_path must be 'auto', '.rest' or '@rest', not {self.api_path!r}")
         if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise PsevenConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
+        if not (isinstance(self.deadline, (int, float)) and self.deadline > 0):
+            raise PsevenConfigError(f"deadline must be a positive number of seconds, not {self.deadline!r}")
+        if not (isinstance(self.max_body_bytes, int) and self.max_body_bytes > 0):
+            raise PsevenConfigError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
         if not self.token and not (self.username and self.password):
             raise PsevenConfigError(
                 "No pSeven credentials: set the connection's Password to an API token "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -21,8 +20,10 @@ from airflow_provider_pseven.client.errors import (
     PsevenTransportError,
     PsevenUnsafeURLError,
 )
+from airflow_provider_pseven.client.limits import AnswerLimit
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 T = TypeVar("T")
 _API_BASES = (Base.PSEVEN, Base.APPSHUB)
@@ -211,6 +212,15 @@ class ClientCore:
             headers["Content-Type"] = call.body.content_type
             headers["Content-Length"] = str(call.body.content_length)
         return headers
+
+    def answer_limit(self, call: Call) -> AnswerLimit:
+        """The size and time budget of ``call``'s answer, from now (see :mod:`.limits`)."""
+        return AnswerLimit(
+            call,
+            max_bytes=self.config.max_body_bytes,
+            deadline=self.config.deadline,
+            too_slow=lambda call, reason: self.transport_error(call, reason, sent=True),
+        )
 
     def transport_error(self, call: Call, reason: str, *, sent: bool) -> PsevenTransportError:
         """A failure with no answer, worded for a person, never showing a credential."""

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_pseven.client.text import escape
+
 
 class PsevenError(Exception):
-    """Base class of every error raised by this package's client."""
+    """Base class of every error raised by this package's client.
+
+    Its text shows control characters escaped: messages quote server-given names, states and
+    bodies, and a newline or escape sequence in them must not forge a log line.
+    """
+
+    def __str__(self) -> str:
+        return escape(super().__str__())
 
 
 class PsevenConfigError(PsevenError):
@@ -92,6 +101,41 @@ class PsevenNotJsonError(PsevenError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.status, self.content_type, self.snippet))
+
+
+class PsevenBadAnswerError(PsevenError):
+    """The server answered, but with a body this client will not use: too large, nested too deeply,
+    or with a field of the wrong type (``"size": "12kB"``, ``"parameters": 5``).
+
+    Not retried: the same server gives the same answer. ``excerpt`` is the answer's beginning,
+    escaped, so a hostile body cannot forge log lines.
+    """
+
+    def __init__(self, method: str, path: str, status: int, reason: str, excerpt: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        self.excerpt = excerpt
+        super().__init__(
+            f"{method} {path} answered HTTP {status} with a body this client cannot use: {reason}. "
+            f"A pSeven Enterprise server does not answer like this: check that the connection's host "
+            f"is the pSeven sign-in URL and that no proxy rewrites answers. The answer began with: "
+            f"{excerpt}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.method, self.path, self.status, self.reason, self.excerpt))
+
+
+class PsevenUnsafeNameError(PsevenError):
+    """A name the server listed cannot be a local file name (``..``, a slash, a control character):
+    nothing is written under it."""
+
+
+class PsevenTreeLimitError(PsevenError):
+    """A recursive listing went over a limit of depth, entries or bytes (a listing that repeats
+    itself, or a tree too big to fetch at once)."""
 
 
 class PsevenApiNotFoundError(PsevenError):

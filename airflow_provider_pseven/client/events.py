@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +46,9 @@ from airflow_provider_pseven.client.operations import (
     resolve_workflow,
 )
 from airflow_provider_pseven.client.run_files import list_files
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 WATERMARK_VERSION = 1
 DIGEST_BYTES = 6

@@ -18,7 +18,6 @@ Bounds are counts of polls at a given interval, so these operations read no cloc
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,8 +44,9 @@ from airflow_provider_pseven.client.operations import (
     list_runs,
     start_run,
 )
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 #: Run states a client can still do something with: the run has not ended.
 LIVE = frozenset(

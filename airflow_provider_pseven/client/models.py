@@ -106,6 +106,21 @@ def _is_secret_type(value_meta: Mapping[str, Any], labels: Mapping[str, Any]) ->
     return isinstance(label_type, str) and label_type.strip().lower() == "secret"
 
 
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    """``data[key]``, a list (absent or null: empty); any other type is a malformed answer."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} is {type(value).__name__}, not a list")
+    return value
+
+
+def items(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """The objects of the list ``data[key]`` (see :func:`_list`); other items are skipped."""
+    return [item for item in _list(data, key) if isinstance(item, Mapping)]
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A run parameter or result: ``value`` is ``.value.data`` of the API."""
@@ -193,12 +208,8 @@ class Run:
             state=RunState(state_text),
             state_text=state_text,
             parent_path=parent if isinstance(parent, str) else None,
-            parameters=tuple(
-                Parameter.from_json(p) for p in data.get("parameters") or () if isinstance(p, Mapping)
-            ),
-            results=tuple(
-                Parameter.from_json(r) for r in data.get("results") or () if isinstance(r, Mapping)
-            ),
+            parameters=tuple(Parameter.from_json(p) for p in items(data, "parameters")),
+            results=tuple(Parameter.from_json(r) for r in items(data, "results")),
             logfile_url=data.get("logfile_url") if isinstance(data.get("logfile_url"), str) else None,
             raw=dict(data),
         )
@@ -233,11 +244,23 @@ class FileEntry:
             modified=parsed,
         )
 
+    @classmethod
+    def list_from_json(cls, data: Mapping[str, Any]) -> list[FileEntry]:
+        """The entries of an ``ls/`` answer."""
+        return [cls.from_json(entry) for entry in items(data, "entries")]
+
 
 @dataclass(frozen=True)
 class UploadResult:
     files: tuple[str, ...]
     directories: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UploadResult:
+        return cls(
+            files=tuple(str(p) for p in _list(data, "uploaded_files")),
+            directories=tuple(str(p) for p in _list(data, "uploaded_directories")),
+        )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ apps/ POST (publish)                       UNSENT_ONLY   a resend would publish 
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,6 +50,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenNotFoundError,
     PsevenWaitTimeout,
 )
+from airflow_provider_pseven.client.ids import check_id
 from airflow_provider_pseven.client.models import (
     Run,
     RunKind,
@@ -60,10 +60,11 @@ from airflow_provider_pseven.client.models import (
 )
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.refusals import CONFIGURATION, DELETABLE, RUNNING, state_checked
+from airflow_provider_pseven.client.text import client_logger
 
 T = TypeVar("T")
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}(@\d+)?$")
 
@@ -77,15 +78,8 @@ class RunRef:
     run_id: str
 
     def __post_init__(self) -> None:
-        for name, value in (
-            ("workflow_id" if self.kind is RunKind.WORKFLOW else "app_id", self.parent_id),
-            ("run_id", self.run_id),
-        ):
-            if not isinstance(value, str) or not value.strip():
-                raise PsevenConfigError(
-                    f"{name} is empty (got {value!r}); a templated id probably rendered to nothing: "
-                    "check the upstream task's XCom"
-                )
+        for name, value in ((self.kind.id_field, self.parent_id), ("run_id", self.run_id)):
+            check_id(name, value)
         if self.kind is RunKind.APP:
             # A run of an app is addressed under its plain id, whichever version it runs.
             object.__setattr__(self, "parent_id", split_version_pin(self.parent_id)[0])
@@ -126,7 +120,8 @@ class RunRef:
 
 def runs_path(kind: RunKind, parent_id: str) -> str:
     """``workflows/{id}/runs/`` or ``apps/{id}/runs/``: an app's plain id, as the guide shows."""
-    owner = split_version_pin(parent_id)[0] if kind is RunKind.APP else parent_id
+    owner = check_id(kind.id_field, parent_id)
+    owner = split_version_pin(owner)[0] if kind is RunKind.APP else owner
     return f"{kind.collection}/{quote(owner, safe='')}/runs/"
 
 
@@ -193,7 +188,7 @@ def detect_api_path(keep_listing: Callable[[Reply], None] | None = None) -> Op[s
 # --- workflows -------------------------------------------------------------------------
 
 
-def top_level_list(path: str, base: Base) -> Op[list[Any]]:
+def top_level_list(path: str, base: Base, build: Callable[[dict[str, Any]], T]) -> Op[list[T]]:
     """A top-level list (``workflows/``, ``apps/``). The API always has one, so a 404 there means
     the API is not at this base path (a wrong host or api_path), not that a thing is missing."""
     try:
@@ -204,17 +199,17 @@ def top_level_list(path: str, base: Base) -> Op[list[Any]]:
             [f"GET {error.path} answered HTTP 404 ({error.detail or 'no detail'})"],
         ) from None
     assert isinstance(reply, Reply)
-    return [item for item in reply.json_list() if isinstance(item, dict)]
+    return reply.models(build)
 
 
 def list_workflows() -> Op[list[Workflow]]:
-    return [Workflow.from_json(item) for item in (yield from top_level_list("workflows/", Base.PSEVEN))]
+    return (yield from top_level_list("workflows/", Base.PSEVEN, Workflow.from_json))
 
 
 def get_workflow(workflow_id: str) -> Op[Workflow]:
-    reply = yield Call("GET", f"workflows/{quote(workflow_id, safe='')}/")
+    reply = yield Call("GET", f"workflows/{quote(check_id('workflow_id', workflow_id), safe='')}/")
     assert isinstance(reply, Reply)
-    return Workflow.from_json(reply.json_object())
+    return reply.model(Workflow.from_json)
 
 
 def pick_one(what: str, spec: str, items: Sequence[Any], keys: Iterable[Callable[[Any], str]]) -> Any:
@@ -270,7 +265,7 @@ def resolve_workflow(spec: str) -> Op[Workflow]:
 def list_runs(kind: RunKind, parent_id: str) -> Op[list[Run]]:
     reply = yield Call("GET", runs_path(kind, parent_id), base=base_of(kind))
     assert isinstance(reply, Reply)
-    return [Run.from_json(item) for item in reply.json_list() if isinstance(item, dict)]
+    return reply.models(Run.from_json)
 
 
 def find_run(kind: RunKind, parent_id: str, name: str) -> Op[Run | None]:
@@ -316,7 +311,7 @@ def deploy_run(
         )
     reply = yield call
     assert isinstance(reply, Reply)
-    return Run.from_json(reply.json_object())
+    return reply.model(Run.from_json)
 
 
 def _no_such_run(ref: RunRef, error: PsevenNotFoundError) -> PsevenNotFoundError:
@@ -337,7 +332,7 @@ def get_run(ref: RunRef) -> Op[Run]:
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
     assert isinstance(reply, Reply)
-    return Run.from_json(reply.json_object())
+    return reply.model(Run.from_json)
 
 
 def get_run_summary(ref: RunRef, *, unless: str | None = None, pause: Sleep | None = None) -> Op[Run]:
@@ -354,7 +349,7 @@ def get_run_summary(ref: RunRef, *, unless: str | None = None, pause: Sleep | No
     except PsevenNotFoundError as error:
         raise _no_such_run(ref, error) from None
     assert isinstance(reply, Reply)
-    return Run.from_json(reply.json_object())
+    return reply.model(Run.from_json)
 
 
 def start_run(ref: RunRef) -> Op[None]:

@@ -23,7 +23,6 @@ told plainly what to do instead, and nothing is sent that could reset a Secret.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -37,8 +36,9 @@ from airflow_provider_pseven.client.errors import (
 from airflow_provider_pseven.client.models import JSON, Parameter, Run
 from airflow_provider_pseven.client.operations import RunRef, get_run
 from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 
 class PsevenParametersNotKeptError(PsevenConfigError):
@@ -135,7 +135,7 @@ def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
             ref, Call("PATCH", ref.path(), base=ref.base, json=body), CONFIGURATION
         )
     assert isinstance(reply, Reply)
-    return checked(Run.from_json(reply.json_object()), new_by_id, before=run)
+    return checked(reply.model(Run.from_json), new_by_id, before=run)
 
 
 def _same(shown: Any, sent: Any) -> bool:

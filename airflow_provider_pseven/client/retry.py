@@ -6,7 +6,6 @@ One policy serves the sync and the async driver: it produces the keyword argumen
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +18,9 @@ from airflow_provider_pseven.client.errors import (
     PsevenRequestMayHaveSucceeded,
     PsevenTransportError,
 )
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ are read from disk as they are sent (:class:`~airflow_provider_pseven.client.mul
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import posixpath
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from airflow_provider_pseven.client.calls import Base, Call, Op, Reply, Retry
@@ -16,7 +17,10 @@ from airflow_provider_pseven.client.errors import (
     PsevenConfigError,
     PsevenError,
     PsevenNotFoundError,
+    PsevenTreeLimitError,
+    PsevenUnsafeNameError,
 )
+from airflow_provider_pseven.client.ids import unsafe_reason
 from airflow_provider_pseven.client.models import FileEntry, UploadResult
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.operations import RunRef, get_run
@@ -92,7 +96,7 @@ def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]
         ) from None
     assert isinstance(reply, Reply)
     data = reply.json_object()
-    entries = [FileEntry.from_json(e) for e in data.get("entries") or [] if isinstance(e, dict)]
+    entries = reply.parsed(FileEntry.list_from_json, data)
     count = data.get("count")
     if isinstance(count, int) and not isinstance(count, bool) and count != len(entries):
         raise PsevenError(
@@ -101,6 +105,68 @@ def list_files(ref: RunRef, directory: str | None = None) -> Op[list[FileEntry]]
             "rest, so nothing was taken from it. List a smaller directory (a subdirectory)"
         )
     return entries
+
+
+def safe_name(name: str, folder: str = "") -> str:
+    """A server-given entry name, refused if it could step out of its folder or forge a log line."""
+    reason = unsafe_reason(name)
+    if reason is not None:
+        where = f"folder {folder!r}" if folder else "the run directory"
+        raise PsevenUnsafeNameError(
+            f"The server listed an unsafe file name {name!r} in {where} ({reason}); refusing to write it"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class TreeLimits:
+    """Bounds of a recursive listing: a server whose listing repeats itself (``a/a/a/...``) or a
+    tree too big to fetch in one task stops here, with a message, instead of filling the disk."""
+
+    max_depth: int = 64
+    max_entries: int = 100_000
+    #: The sum of the listed file sizes (bytes); None: no limit.
+    max_bytes: int | None = 100 * 1024**3
+
+
+def walk(
+    ref: RunRef, directory: str = "", limits: TreeLimits = TreeLimits()
+) -> Op[list[tuple[str, FileEntry]]]:
+    """Every entry under ``directory``, depth first, each listed after its folder, as (path relative
+    to the run, entry); iterative, and bounded by ``limits``. Every name is checked with
+    :func:`safe_name` before it is used in a path."""
+    found: list[tuple[str, FileEntry]] = []
+    listed_bytes = 0
+    stack: list[tuple[str, int, Iterator[FileEntry]]] = [
+        (directory, 0, iter((yield from list_files(ref, directory or None))))
+    ]
+    while stack:
+        folder, depth, rest = stack[-1]
+        entry = next(rest, None)
+        if entry is None:
+            stack.pop()
+            continue
+        name = safe_name(entry.name, folder)
+        path = posixpath.join(folder, name) if folder else name
+        found.append((path, entry))
+        if len(found) > limits.max_entries:
+            raise _over(ref, directory, f"more than {limits.max_entries} entries", "max_entries")
+        if entry.is_dir:
+            if depth + 1 > limits.max_depth:
+                raise _over(ref, directory, f"folders nested deeper than {limits.max_depth}", "max_depth")
+            stack.append((path, depth + 1, iter((yield from list_files(ref, path)))))
+        else:
+            listed_bytes += max(entry.size, 0)
+            if limits.max_bytes is not None and listed_bytes > limits.max_bytes:
+                raise _over(ref, directory, f"more than {limits.max_bytes} bytes of files", "max_bytes")
+    return found
+
+
+def _over(ref: RunRef, directory: str, what: str, knob: str) -> PsevenTreeLimitError:
+    return PsevenTreeLimitError(
+        f"{directory or 'The run directory'!s} of run {ref.run_id} lists {what}: a listing that "
+        f"repeats itself, or a tree too big for one task. Fetch a sub-folder, or raise TreeLimits.{knob}"
+    )
 
 
 def upload(
@@ -129,20 +195,19 @@ def upload(
     body = MultipartBody(fields, parts, chunk_size=chunk_size, label=f"upload to run {ref.run_id}")
     call = Call("POST", ref.path("upload/"), base=ref.base, body=body, retry=Retry.UNSENT_ONLY)
     reply = yield from state_checked(ref, call, CONFIGURATION)
-    data = reply.json_object()
-    return UploadResult(
-        files=tuple(str(p) for p in data.get("uploaded_files") or ()),
-        directories=tuple(str(p) for p in data.get("uploaded_directories") or ()),
-    )
+    return reply.model(UploadResult.from_json)
 
 
 __all__ = [
     "LOG_FILE",
     "LogTail",
+    "TreeLimits",
     "UploadSpec",
     "download",
     "list_files",
     "read_log_tail",
     "run_log_tail",
+    "safe_name",
     "upload",
+    "walk",
 ]

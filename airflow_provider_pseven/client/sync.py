@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     # the first client is made, so importing the provider's operators in a DAG file stays cheap.
     import requests
 
+    from airflow_provider_pseven.client.limits import AnswerLimit
+
 T = TypeVar("T")
 
 
@@ -107,6 +109,7 @@ class PsevenClient(PsevenApi):
 
     def _send_once(self, call: Call) -> Reply:
         import requests
+        import urllib3
 
         core = self.core
         kwargs: dict[str, Any] = {}
@@ -114,6 +117,7 @@ class PsevenClient(PsevenApi):
             kwargs["json"] = call.json
         if call.body is not None:
             kwargs["data"] = call.body
+        limit = core.answer_limit(call)
         try:
             response = self.session.request(
                 call.method,
@@ -141,6 +145,8 @@ class PsevenClient(PsevenApi):
             raise core.transport_error(
                 call, f"no answer within {self.config.timeout:g} s", sent=True
             ) from None
+        if call.body is not None:
+            limit.restart()
         with response:
             try:
                 headers = {k.lower(): v for k, v in response.headers.items()}
@@ -149,12 +155,13 @@ class PsevenClient(PsevenApi):
                     self._stream(response, call, headers)
                     content = b""
                 else:
-                    content = response.content
+                    content = self._read(response, headers, limit)
             except (
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError,
                 requests.ConnectionError,
                 requests.Timeout,
+                urllib3.exceptions.HTTPError,
             ) as exc:
                 if call.sink is not None:
                     call.sink.abort()
@@ -162,6 +169,17 @@ class PsevenClient(PsevenApi):
                     call, f"the answer broke off: {type(exc).__name__}", sent=True
                 ) from None
         return check_reply(Reply(response.status_code, headers, content, response.url, call))
+
+    def _read(self, response: requests.Response, headers: dict[str, str], limit: AnswerLimit) -> bytes:
+        """The whole body, within the limit's size and deadline. ``read1`` returns what has arrived,
+        so a trickling server is cut off at the deadline (plus at most one read timeout)."""
+        status = response.status_code
+        limit.declared(status, headers)
+        body = bytearray()
+        while chunk := response.raw.read1(self.config.chunk_size, decode_content=True):
+            body += chunk
+            limit.add(status, len(body))
+        return bytes(body)
 
     def _stream(self, response: requests.Response, call: Call, headers: dict[str, str]) -> None:
         sink = call.sink

@@ -8,7 +8,6 @@ file beside the target and renames it only on ``finish``, so nothing half-writte
 from __future__ import annotations
 
 import collections
-import logging
 import os
 import tempfile
 import time
@@ -16,8 +15,9 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 
 def _human(size: float) -> str:

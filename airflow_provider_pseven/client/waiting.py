@@ -9,7 +9,6 @@ retries) never end a wait: the loop logs them and polls again at the next interv
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,8 +23,9 @@ from airflow_provider_pseven.client.errors import (
 from airflow_provider_pseven.client.lifecycle import stop_run
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
 from airflow_provider_pseven.client.operations import RunRef, get_run_summary, message_pop
+from airflow_provider_pseven.client.text import client_logger
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 TRANSIENT = (PsevenTransportError, PsevenServerError)
 

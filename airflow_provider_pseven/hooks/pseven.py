@@ -58,6 +58,7 @@ def config_from_connection(conn: Connection, extras: dict[str, Any]) -> ClientCo
         "api_path": _extra(extras, "api_path") or api_path_in_host or "auto",
         "verify": verify,
         "timeout": timeout_value,
+        "require_https": bool(_as_bool(_extra(extras, "require_https"), "require_https")),
         # Tasks run in new processes: an `auto` path detected by one is reused by the next ones.
         "connection_id": conn.conn_id or "",
         "api_path_cache": default_cache(),

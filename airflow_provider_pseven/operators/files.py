@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,13 @@ from airflow_provider_pseven.client import (
     PsevenClient,
     PsevenConfigError,
     PsevenRequestMayHaveSucceeded,
+    PsevenTreeLimitError,
+    PsevenUnsafeNameError,
     RunRef,
     RunState,
     StreamSink,
 )
+from airflow_provider_pseven.client.run_files import TreeLimits, safe_name
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
 
@@ -123,19 +126,27 @@ def upload_files(
 
 
 def _safe_name(name: str) -> str:
-    """A server-given entry name, refused if it could step out of the destination."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
-        raise AirflowFailException(f"The server listed an unsafe file name {name!r}; refusing to write it")
-    return name
+    """A name for a local file, refused if it could step out of the destination."""
+    try:
+        return safe_name(name)
+    except PsevenUnsafeNameError as error:
+        raise AirflowFailException(str(error)) from None
 
 
-def walk(client: PsevenClient, ref: RunRef, directory: str) -> Iterator[tuple[str, FileEntry]]:
-    """Every entry under ``directory`` (recursively), as (path relative to the run, entry)."""
-    for entry in client.list_files(ref, directory or None):
-        relative = posixpath.join(directory, _safe_name(entry.name)) if directory else _safe_name(entry.name)
-        yield relative, entry
-        if entry.is_dir:
-            yield from walk(client, ref, relative)
+#: Bounds of recursive listings and downloads (see TreeLimits); module-level so a deployment may
+#: tune them.
+TREE_LIMITS = TreeLimits()
+
+
+def walk(
+    client: PsevenClient, ref: RunRef, directory: str, limits: TreeLimits | None = None
+) -> list[tuple[str, FileEntry]]:
+    """Every entry under ``directory`` (recursively, bounded), as (path relative to the run, entry);
+    an unsafe name or a tree over the limits fails the task: a retry would meet the same listing."""
+    try:
+        return client.walk(ref, directory, limits or TREE_LIMITS)
+    except (PsevenUnsafeNameError, PsevenTreeLimitError) as error:
+        raise AirflowFailException(str(error)) from None
 
 
 class _Target:

@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_pseven.client import RunKind, RunRef
+from airflow_provider_pseven.client.ids import check_id, is_literal
 
 
 class RunAddress(BaseOperator):
@@ -34,6 +35,11 @@ class RunAddress(BaseOperator):
             raise ValueError("Give workflow_id or app_id, not both")
         if workflow_id is None and app_id is None:
             raise ValueError("Give workflow_id (a workflow run) or app_id (an AppsHub app run)")
+        # An id written as a literal fails when the DAG is parsed; a templated one when it has
+        # rendered (``ref``), before any request.
+        for name, value in (("workflow_id", workflow_id), ("app_id", app_id), ("run_id", run_id)):
+            if is_literal(value):
+                check_id(name, value)
         self.workflow_id = workflow_id
         self.app_id = app_id
         self.run_id = run_id

@@ -30,7 +30,7 @@ NEEDS: dict[str, tuple[tuple[int, int], str]] = {
         (3, 2),
         "ProvidersManagerTaskRuntime is Airflow 3.2+; on {version} the provider-info tests above cover it",
     ),
-    "tests/unit/airflow/test_af_provider_info.py::test_connection_form_widgets_are_the_four_extras": (
+    "tests/unit/airflow/test_af_provider_info.py::test_connection_form_widgets_are_the_extras": (
         (3, 2),
         CONN_FIELDS,
     ),

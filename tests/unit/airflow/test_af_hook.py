@@ -346,3 +346,23 @@ def _conn_json() -> str:
     return json.dumps(
         {"conn_type": "pseven", "host": HOST, "password": TOKEN, "extra": {"api_path": ".rest"}}
     )
+
+
+# --- require_https ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [True, "true", "True"])
+def test_require_https_extra_refuses_plain_http_to_another_host(value: Any) -> None:
+    with pytest.raises(PsevenConfigError, match="require_https"):
+        config_of(conn(host="http://p7.corp", password="t", extra={"require_https": value}))
+
+
+def test_require_https_extra_defaults_to_off_and_keeps_loopback() -> None:
+    assert config_of(conn(host="http://p7.corp", password="t")).require_https is False
+    on = config_of(conn(host="http://127.0.0.1:8765", password="t", extra={"require_https": True}))
+    assert on.require_https is True
+
+
+def test_require_https_must_be_a_boolean() -> None:
+    with pytest.raises(PsevenConfigError, match="require_https"):
+        config_of(conn(host="https://p7.corp", password="t", extra={"require_https": "maybe"}))

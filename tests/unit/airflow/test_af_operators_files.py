@@ -256,3 +256,63 @@ def test_list_a_folder_not_recursively(requests_mock: requests_mock.Mocker) -> N
     FakeRun(requests_mock, "FINISHED", files=FILES)
     entries = std_log(ListFilesOperator(task_id="l", directory="out", **IDS)).execute(make_context())
     assert [e["path"] for e in entries] == ["out/result.txt", "out/sub"]
+
+
+# --- bounded recursive downloads ----------------------------------------------------------------------
+
+
+def _listing_that_repeats_itself(requests_mock: requests_mock.Mocker) -> list[str]:
+    """Every folder lists one folder ``a``: the listing never ends."""
+    FakeRun(requests_mock, "FINISHED")
+    asked: list[str] = []
+
+    def ls(request: Any, context: Any) -> dict[str, Any]:
+        asked.append(request.qs.get("directory", [""])[0])
+        return {"entries": [{"name": "a", "size": 0, "is_dir": True}]}
+
+    requests_mock.get(f"{RUN_URL}ls/", json=ls)
+    return asked
+
+
+def test_a_listing_that_repeats_itself_stops_at_the_depth_limit(
+    requests_mock: requests_mock.Mocker, tmp_path: Path
+) -> None:
+    asked = _listing_that_repeats_itself(requests_mock)
+    destination = tmp_path / "dest"
+    destination.mkdir()
+    with pytest.raises(AirflowFailException, match=r"nested deeper than 64.*max_depth"):
+        download_op("a", str(destination)).execute(make_context())
+    assert len(asked) <= 66
+    assert not list(destination.rglob("*"))  # nothing is written before the tree is known
+
+
+def test_a_listing_over_the_entry_or_byte_limit_fails_with_the_knob_to_raise(
+    requests_mock: requests_mock.Mocker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider_pseven.client.run_files import TreeLimits
+    from airflow_provider_pseven.operators import files
+
+    listing = {"": [{"name": "out", "size": 0, "is_dir": True}]}
+    listing["out"] = [{"name": f"f{i}.txt", "size": 10, "is_dir": False} for i in range(5)]
+    FakeRun(requests_mock, "FINISHED", listing=listing)
+    monkeypatch.setattr(files, "TREE_LIMITS", TreeLimits(max_entries=3))
+    with pytest.raises(AirflowFailException, match=r"more than 3 entries.*max_entries"):
+        download_op("out", str(tmp_path)).execute(make_context())
+    monkeypatch.setattr(files, "TREE_LIMITS", TreeLimits(max_bytes=25))
+    with pytest.raises(AirflowFailException, match=r"more than 25 bytes.*max_bytes"):
+        download_op("out", str(tmp_path)).execute(make_context())
+
+
+@pytest.mark.parametrize("evil", ["line\nbreak.txt", "esc\x1b[31m.txt", "nul\x00.txt", "del\x7f", " "])
+def test_names_with_control_characters_are_refused_escaped(
+    requests_mock: requests_mock.Mocker, tmp_path: Path, evil: str
+) -> None:
+    listing = {
+        "": [{"name": "out", "size": 0, "is_dir": True}],
+        "out": [{"name": evil, "size": 4, "is_dir": False}],
+    }
+    FakeRun(requests_mock, "FINISHED", listing=listing, files={f"out/{evil}": b"evil"})
+    with pytest.raises(AirflowFailException, match="unsafe file name") as info:
+        download_op("out", str(tmp_path)).execute(make_context())
+    assert not any(ch in str(info.value) for ch in "\n\x1b\x00\x7f")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

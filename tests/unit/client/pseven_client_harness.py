@@ -171,6 +171,10 @@ class _BrokenReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read1(self, size: int = -1) -> bytes | None:
+        """http.client's answers have it; the client reads bodies with it (a piece as it comes)."""
+        return self.read(size)
+
     def readinto(self, buffer: Any) -> int:
         if self._data:
             count = min(len(buffer), len(self._data))

@@ -193,9 +193,9 @@ def test_run_ref_with_an_empty_id(factory: Any, name: str) -> None:
 
 
 def test_run_ref_paths_are_quoted() -> None:
-    ref = RunRef.app(f"{WF_ID}@2", "a/b c")
+    ref = RunRef.app(f"{WF_ID}@2", "a?b c")
     # An app's runs live under its plain id (AppsHub API), whichever version a pin names.
-    assert ref.path("ls/") == f"apps/{WF_ID}/runs/a%2Fb%20c/ls/"
+    assert ref.path("ls/") == f"apps/{WF_ID}/runs/a%3Fb%20c/ls/"
     assert ref.base is Base.APPSHUB
-    assert ref.as_dict() == {"app_id": WF_ID, "run_id": "a/b c"}
+    assert ref.as_dict() == {"app_id": WF_ID, "run_id": "a?b c"}
     assert RunRef.workflow(WF_ID, RUN_ID).as_dict() == {"workflow_id": WF_ID, "run_id": RUN_ID}
