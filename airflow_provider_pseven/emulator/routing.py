@@ -95,9 +95,13 @@ def content_type(request: Request) -> str:
 async def read_fields(request: Request, form_only: bool = False) -> dict[str, Any]:
     """A JSON, form or multipart body as a dict; an empty body is ``{}`` (the guide posts those).
 
-    ``form_only``: a non-empty body that is not a form is refused with 415.
+    ``form_only``: a non-empty body that is not a form is refused with 415. ``text/plain`` is
+    refused with 415 too: the guide sends JSON, form or multipart bodies only, and text/plain is
+    what a web page can post to another site without asking (guard.py).
     """
     ctype = content_type(request)
+    if ctype == "text/plain":
+        raise unsupported_media_type(ctype)
     if ctype in FORM_TYPES:
         form = await request.form()
         return {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError, bad_request
 from .fields import optional_str
-from .files import copy_stream, list_dir, resolve_inside
+from .files import copy_stream, list_dir, resolve_inside, storable
 from .params import value_json
 from .records import LOG_FILE, AppRecord, AppVersionRecord, PortRecord, RunRecord
 from .routing import Ctx, Route, RunDetailsJSON, RunFile, read_fields, route
@@ -247,6 +247,7 @@ async def _store_upload(ctx: Ctx, run: RunRecord, form: FormData) -> Response:
         name = (item.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
         if not name or name in (".", ".."):
             raise bad_request("Each file field needs a filename.")
+        storable(name, "file name")
         files.append((item, dest / name))
     dirs = []
     for item in form.getlist("directory"):
