@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -50,6 +51,17 @@ def resolve_inside(run_dir: Path, run_path: str, rel: str, what: str, base: Path
     if target != root and root not in target.parents:
         raise bad_request(f"{what} {rel!r} is outside the run directory.")
     return target
+
+
+def make_dir(directory: Path, storage: Callable[[Path], str]) -> None:
+    """``mkdir -p`` inside a run directory; a file where a folder must go is the client's 400.
+
+    ``storage`` names a path as the client knows it (its storage path, never the disk path).
+    """
+    for path in (*reversed(directory.parents), directory):
+        if path.exists() and not path.is_dir():
+            raise bad_request(f"Cannot create directory {storage(directory)}: {storage(path)} is a file.")
+    directory.mkdir(parents=True, exist_ok=True)
 
 
 def list_dir(directory: Path) -> list[dict[str, Any]]:

@@ -56,12 +56,11 @@ def _is_ip(name: str) -> bool:
 
 def split_authority(authority: str) -> tuple[str, int | None]:
     """``host[:port]`` (``[v6]:port`` too) as a lower-case name without the trailing dot, and the port."""
-    parts = urlsplit("//" + authority)
     try:
-        port = parts.port
-    except ValueError:
-        port = -1  # not a port: matches nothing
-    return (parts.hostname or "").rstrip("."), port
+        parts = urlsplit("//" + authority)
+        return (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:  # "[", "host:port:x", "host:99999": names nothing
+        return "", -1
 
 
 class BodyTooLarge(ApiError):

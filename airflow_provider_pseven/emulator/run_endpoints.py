@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError, bad_request
 from .fields import optional_str
-from .files import copy_stream, list_dir, resolve_inside, storable
+from .files import copy_stream, list_dir, make_dir, resolve_inside, storable
 from .params import value_json
 from .records import LOG_FILE, AppRecord, AppVersionRecord, PortRecord, RunRecord
 from .routing import Ctx, Route, RunDetailsJSON, RunFile, read_fields, route
@@ -257,11 +257,12 @@ async def _store_upload(ctx: Ctx, run: RunRecord, form: FormData) -> Response:
     if not files and not dirs:
         raise bad_request("Send at least one file or directory field.")
     ctx.world.require(run, CONFIGURATION)
-    dest.mkdir(parents=True, exist_ok=True)
 
     def storage(p: Path) -> str:
         rel = p.relative_to(root).as_posix()
         return run.path if rel == "." else f"{run.path}/{rel}"
+
+    make_dir(dest, storage)
 
     uploaded = []
     for item, target in files:
@@ -271,7 +272,7 @@ async def _store_upload(ctx: Ctx, run: RunRecord, form: FormData) -> Response:
         uploaded.append(storage(target))
     made = []
     for d in dirs:
-        d.mkdir(parents=True, exist_ok=True)
+        make_dir(d, storage)
         made.append(storage(d))
     return JSONResponse(
         {"status": 200, "message": "OK", "uploaded_files": uploaded, "uploaded_directories": made}
