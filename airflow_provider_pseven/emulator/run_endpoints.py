@@ -23,7 +23,7 @@ from .fields import optional_str
 from .files import copy_stream, list_dir, make_dir, resolve_inside, storable
 from .params import value_json
 from .records import LOG_FILE, AppRecord, AppVersionRecord, PortRecord, RunRecord
-from .routing import Ctx, Route, RunDetailsJSON, RunFile, read_fields, route
+from .routing import Ctx, Route, RunDetailsJSON, RunFile, parse_form, read_fields, route
 from .states import CONFIGURATION, FINISHED
 from .urls import owner_pattern, run_pattern
 from .variants import Variants
@@ -202,7 +202,7 @@ class RunEndpoints(ABC):
         _, run = self.load(ctx)
         # guide: "Files can only be uploaded if the run state is CONFIGURATION" (File upload)
         ctx.world.require(run, CONFIGURATION)
-        form = await ctx.request.form(max_files=10_000, max_fields=10_000)
+        form = await parse_form(ctx.request, limit=10_000)
         try:
             return await _store_upload(ctx, run, form)
         finally:

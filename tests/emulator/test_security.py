@@ -238,6 +238,29 @@ def test_a_nul_in_a_name_is_a_400(server):
         assert "NUL" in r.json()["detail"]
 
 
+def test_what_the_fuzz_suite_found_is_a_400(server):
+    """A folder where a file is, and a part header with a bare CR, answered 500 before."""
+    run = deploy(server)
+    assert _upload(server, run, b"1").status_code == 200  # f.bin is a file now
+    for field in ("directory", "destination"):
+        r = requests.post(
+            run["url"] + "upload/",
+            headers=server.auth_header,
+            files={field: (None, "f.bin/sub"), "file": ("g", b"")},
+        )
+        assert r.status_code == 400 and "f.bin is a file" in r.json()["detail"]
+    boundary = "b0undary"
+    body = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="\r"\r\n\r\n1\r\n--{boundary}--\r\n'
+    r = requests.post(
+        run["url"] + "upload/",
+        headers={**server.auth_header, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        data=body.encode(),
+    )
+    assert r.status_code == 400 and r.json()["detail"].startswith("Multipart form parse error")
+    r = requests.get(server.api_url + "workflows/", headers={**server.auth_header, "Host": "["})
+    assert r.status_code == 421
+
+
 def test_an_internal_error_is_500_without_internal_text(server, monkeypatch, caplog):
     def broken(token):
         raise RuntimeError("/srv/secret/path: internals")
