@@ -9,7 +9,7 @@ The invariant, for every request: no 5xx (an emulator bug shows as 500 ``Interna
 internal text in the answer (no traceback, no disk path of the data directory), no file written
 outside the emulator's data directory, and an answer within ``CALL_SECONDS``.
 
-Size: ``PSEVEN_FUZZ_EXAMPLES`` examples per test (default 150 here, a few seconds each in CI);
+Size: ``PSEVEN_FUZZ_EXAMPLES`` examples per test (default 300: about 5 s in all);
 ``PSEVEN_FUZZ_EXAMPLES=5000`` is the deep run the figures in docs/reliability.md come from.
 """
 
@@ -35,7 +35,7 @@ from airflow_provider_pseven.emulator import EmulatorServer
 
 from .conftest import FAST, TOY_ID, deploy
 
-EXAMPLES = int(os.environ.get("PSEVEN_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("PSEVEN_FUZZ_EXAMPLES", "300"))
 CALL_SECONDS = 10.0
 MAX_BODY = 64 * 1024
 FUZZ = settings(
