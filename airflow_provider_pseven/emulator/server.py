@@ -78,6 +78,11 @@ class EmulatorServer:
     Use as a context manager (``with EmulatorServer() as server:``) to serve in a background
     thread, or call ``serve_forever()`` in the main thread (the CLI does; SIGINT/SIGTERM stop it).
     ``world`` is the emulated state tests inspect (runs, apps, timing, ``deploy_count()``, ...).
+
+    Safe on a developer's machine (guard.py): requests must name ``host`` (or ``public_url``) in
+    their Host header, browsers' cross-origin requests are refused, bodies over
+    ``max_upload_bytes`` get 413, and a non-loopback ``host`` gets a random token and password
+    instead of the public defaults (``exposed``).
     """
 
     def __init__(
