@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -81,8 +79,8 @@ async def _prepare(config: ClientConfig, workflows: int) -> tuple[list[str], lis
         return ids, list(running), list(later)
 
 
-def _requests(url: str) -> list[dict[str, Any]]:
-    return list(httpx.get(f"{url}/_emulator/requests", timeout=60).json()["entries"])
+def _requests(emulator: EmulatorProcess) -> list[dict[str, Any]]:
+    return list(emulator.control("GET", "requests")["entries"])
 
 
 def _cpu() -> float:
@@ -133,7 +131,7 @@ async def _measure(
         async for _ in trigger.run():
             return
 
-    httpx.request("DELETE", f"{emulator.url}/_emulator/requests", timeout=30)
+    emulator.control("DELETE", "requests")
     if variant == "run-state triggers":
         refs = [running[i % len(running)] for i in range(args.watchers)]
         tasks = [asyncio.ensure_future(wait(ref)) for ref in refs]
@@ -143,7 +141,7 @@ async def _measure(
     window_start, cpu_before = time.time(), _cpu()
     await asyncio.sleep(args.interval * args.intervals)
     window_end, cpu_after = time.time(), _cpu()
-    steady = [e for e in _requests(emulator.url) if window_start <= e["time"] < window_end]
+    steady = [e for e in _requests(emulator) if window_start <= e["time"] < window_end]
     row: dict[str, Any] = {
         "variant": variant,
         "triggers": args.watchers,
@@ -160,7 +158,7 @@ async def _measure(
         while len(events) < args.watchers and time.time() < deadline:
             await asyncio.sleep(0.1)
         await asyncio.sleep(args.interval)
-        after = [e for e in _requests(emulator.url) if e["time"] >= mark and e["method"] == "GET"]
+        after = [e for e in _requests(emulator) if e["time"] >= mark and e["method"] == "GET"]
         details = [e for e in after if not e["path"].endswith("/runs/")]
         row["events"] = len(events)
         row["details_requests_for_the_ended_runs"] = len(details)

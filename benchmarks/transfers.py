@@ -274,7 +274,8 @@ def main() -> int:
         parser.error(f"{CURL} is needed for the comparison")
 
     work = Path(tempfile.mkdtemp(prefix="pseven-bench-transfers-"))
-    emulator = EmulatorProcess("--data-dir", str(work / "data"))
+    # uploads of up to 4 GiB, over the emulator's default body limit (2 GiB)
+    emulator = EmulatorProcess("--data-dir", str(work / "data"), "--max-upload-size", str(max(sizes) + MIB))
     discard = DiscardServer()
     # name -> size -> list of (MiB/s, peak RSS MiB or None)
     samples: Samples = {}

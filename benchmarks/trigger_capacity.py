@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -167,8 +165,8 @@ async def _measure(
         client.coalescer.list_requests = client.coalescer.answered_from_lists = 0
     if client.watches is not None:
         client.watches.kept_asleep = 0
-    httpx.get(f"{emulator.url}/_emulator/requests", timeout=30)  # warm
-    httpx.request("DELETE", f"{emulator.url}/_emulator/requests", timeout=30)
+    emulator.control("GET", "requests")  # warm
+    emulator.control("DELETE", "requests")
     POLLS.count = 0
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.time()
@@ -187,7 +185,7 @@ async def _measure(
     POLLS.count += client.watches.kept_asleep if client.watches is not None else 0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
-    entries = httpx.get(f"{emulator.url}/_emulator/requests", timeout=60).json()["entries"]
+    entries = emulator.control("GET", "requests")["entries"]
     requests_seen = len(entries)
 
     finished = {}

@@ -1,4 +1,5 @@
-"""The ASGI application: fault/log middleware around the API router and the control endpoints."""
+"""The ASGI application: the guard (guard.py), then fault/log middleware around the API router
+and the control endpoints."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from starlette.types import Receive, Scope, Send
 
 from .api import Api
 from .control import PREFIX, handle_control
+from .errors import ApiError
 from .faults import FaultMiddleware, Faults
+from .guard import Guard, GuardConfig
 from .reqlog import RequestLog
 from .world import World
 
@@ -20,12 +23,20 @@ logger = logging.getLogger("airflow_provider_pseven.emulator")
 class EmulatorApp:
     """A plain ASGI app (no framework routing): one dispatcher, so every request costs little."""
 
-    def __init__(self, world: World, base_path: str, faults: Faults, log: RequestLog) -> None:
+    def __init__(
+        self,
+        world: World,
+        base_path: str,
+        faults: Faults,
+        log: RequestLog,
+        guard: GuardConfig | None = None,
+    ) -> None:
         self.world = world
         self.api = Api(world, base_path)
         self.faults = faults
         self.log = log
-        self.asgi = FaultMiddleware(self._dispatch, faults, log, exempt_prefix=PREFIX)
+        inner = FaultMiddleware(self._dispatch, faults, log, exempt_prefix=PREFIX)
+        self.asgi = Guard(inner, guard or GuardConfig())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -47,7 +58,9 @@ class EmulatorApp:
                 response = await handle_control(request, self.world, self.faults, self.log)
             else:
                 response = await self.api.handle(request)
-        except Exception as exc:  # a bug in the emulator: answer like a server would, and say it
-            logger.exception("emulator error on %s %s", scope["method"], scope["path"])
-            response = JSONResponse({"detail": f"Internal server error: {type(exc).__name__}: {exc}"}, 500)
+        except ApiError as exc:  # raised outside a route handler: the body limit, the control routes
+            response = JSONResponse(exc.body, exc.status, exc.headers)
+        except Exception:  # a bug in the emulator: a server shows no internals; the log has them
+            logger.exception("emulator error on %s %r", scope["method"], scope["path"])
+            response = JSONResponse({"detail": "Internal error."}, 500)
         await response(scope, receive, send)

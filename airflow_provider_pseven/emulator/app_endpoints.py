@@ -12,7 +12,7 @@ from .errors import bad_request, not_found, wrong_state
 from .fields import optional_str, parse_bool
 from .params import value_json
 from .records import AppRecord, AppVersionRecord, RunRecord, Workspace
-from .routing import Ctx, Route, content_type, read_fields, route
+from .routing import Ctx, Route, content_type, parse_form, read_fields, route
 from .run_endpoints import Owner, RunEndpoints
 from .states import READY
 from .urls import owner_pattern
@@ -134,7 +134,7 @@ class AppEndpoints(RunEndpoints):
     async def publish(self, ctx: Ctx) -> Response:
         thumbnail: str | None = None
         if content_type(ctx.request) == "multipart/form-data":
-            form = await ctx.request.form()
+            form = await parse_form(ctx.request)
             try:
                 fields: dict[str, Any] = {
                     k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)

@@ -3,6 +3,11 @@
 GET/PUT/DELETE ``/_emulator/faults``, GET/DELETE ``/_emulator/requests``, POST ``/_emulator/reset``,
 GET/PUT ``/_emulator/timing``, GET/PUT ``/_emulator/variants`` (``{"spec": "strictest"}`` or
 ``{"wrong_state_status": 409}``), GET ``/_emulator/health``.
+
+Each needs ``Authorization: Token <a user's token>`` (the one the emulator printed), and each
+request with a method other than GET a JSON content type: a web page can send neither without
+a CORS preflight, which the emulator never grants. Only ``health`` is open: it changes nothing
+and tells nothing but "ok", and start-up scripts poll it before they know a token.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .auth import authenticate
+from .errors import ApiError
 from .faults import Faults
 from .reqlog import RequestLog
+from .routing import content_type
 from .variants import Variants
 from .world import Timing, World
 
@@ -33,12 +41,29 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
+def _admit(request: Request, world: World) -> None:
+    """The token, and a JSON content type on anything but GET (module docstring), else 403/415."""
+    try:
+        authenticate(world, request)
+    except ApiError as exc:
+        raise ApiError(
+            403, f"{exc.body['detail']} The emulator's control routes need Authorization: Token <token>."
+        ) from None
+    if request.method != "GET" and content_type(request) != "application/json":
+        raise ApiError(
+            415,
+            f"The emulator's control routes take Content-Type: application/json on {request.method}, "
+            f"not {content_type(request) or 'none'!r}.",
+        )
+
+
 async def handle_control(request: Request, world: World, faults: Faults, log: RequestLog) -> Response:
     name = request.url.path[len(PREFIX) :].strip("/")
     method = request.method
+    if name == "health" and method == "GET":
+        return JSONResponse({"status": "ok"})
+    _admit(request, world)
     try:
-        if name == "health" and method == "GET":
-            return JSONResponse({"status": "ok"})
         if name == "faults":
             if method in ("PUT", "POST", "PATCH"):
                 faults.set(**(await _json_body(request)))

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from .errors import bad_request
+from .files import storable
 from .records import RunRecord, User
 from .workflows import Workflow
 from .world_state import WorldState
@@ -33,6 +34,8 @@ class Deployment(WorldState):
             raise bad_request("name is required when path is given.")
         if name is not None and ("/" in name or name in (".", "..") or not name.strip()):
             raise bad_request(f"Invalid run name: {name!r}.")
+        if name is not None:
+            storable(name, "run name", room=len(" (9999).p7run"))  # _named_place's suffixes
         if directory is not None:
             directory = self._check_directory(user, directory)
         now = time.monotonic()
@@ -66,7 +69,7 @@ class Deployment(WorldState):
     @staticmethod
     def _check_directory(user: User, directory: str) -> str:
         """``path``: "specify the absolute path to that directory" (Run deployment), in your storage."""
-        directory = directory.rstrip("/") or "/"
+        directory = storable(directory, "path").rstrip("/") or "/"
         root = user.storage_root
         if (
             not directory.startswith("/")

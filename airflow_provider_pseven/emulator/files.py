@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -13,6 +14,26 @@ from starlette.responses import HTMLResponse, Response
 from .errors import bad_request
 
 COPY_CHUNK = 1024 * 1024
+NAME_MAX = 255  # bytes in one file name on the file systems a server stores runs on
+
+
+def storable(text: str, what: str, room: int = 0) -> str:
+    """``text`` if a file system can hold it as a path, else 400 naming the fault.
+
+    A NUL, a lone surrogate (JSON allows ``"\\ud800"``) or a name over 255 bytes would make the
+    operating system, not the request, fail: the client gets the guide's 400 for bad input
+    (Error handling) instead of an internal error. ``room``: bytes the server adds to the name.
+    """
+    shown = repr(text[:60]) + ("..." if len(text) > 60 else "")
+    if "\x00" in text:
+        raise bad_request(f"{what} {shown} contains a NUL character, which no file name can hold.")
+    try:
+        parts = [part.encode("utf-8") for part in text.split("/")]
+    except UnicodeEncodeError:
+        raise bad_request(f"{what} {shown} is not valid Unicode (it holds a lone surrogate).") from None
+    if any(len(part) > NAME_MAX - room for part in parts):
+        raise bad_request(f"{what} {shown} has a name longer than {NAME_MAX - room} bytes.")
+    return text
 
 
 def resolve_inside(run_dir: Path, run_path: str, rel: str, what: str, base: Path | None = None) -> Path:
@@ -22,6 +43,7 @@ def resolve_inside(run_dir: Path, run_path: str, rel: str, what: str, base: Path
     only under it, as the guide allows for the upload destination. Relative paths start at ``base``
     (default: the run directory).
     """
+    storable(rel, what)
     if rel.startswith("/"):
         prefix = run_path.rstrip("/")
         if rel != prefix and not rel.startswith(prefix + "/"):
@@ -32,6 +54,17 @@ def resolve_inside(run_dir: Path, run_path: str, rel: str, what: str, base: Path
     if target != root and root not in target.parents:
         raise bad_request(f"{what} {rel!r} is outside the run directory.")
     return target
+
+
+def make_dir(directory: Path, storage: Callable[[Path], str]) -> None:
+    """``mkdir -p`` inside a run directory; a file where a folder must go is the client's 400.
+
+    ``storage`` names a path as the client knows it (its storage path, never the disk path).
+    """
+    for path in (*reversed(directory.parents), directory):
+        if path.exists() and not path.is_dir():
+            raise bad_request(f"Cannot create directory {storage(directory)}: {storage(path)} is a file.")
+    directory.mkdir(parents=True, exist_ok=True)
 
 
 def list_dir(directory: Path) -> list[dict[str, Any]]:

@@ -20,10 +20,10 @@ from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError, bad_request
 from .fields import optional_str
-from .files import copy_stream, list_dir, proxy_body_limit, resolve_inside
+from .files import copy_stream, list_dir, make_dir, proxy_body_limit, resolve_inside, storable
 from .params import value_json
 from .records import LOG_FILE, AppRecord, AppVersionRecord, PortRecord, RunRecord
-from .routing import Ctx, Route, RunDetailsJSON, RunFile, read_fields, route
+from .routing import Ctx, Route, RunDetailsJSON, RunFile, parse_form, read_fields, route
 from .states import CONFIGURATION, FINISHED, STOPPED
 from .urls import owner_pattern, run_pattern
 from .variants import LS_LIMIT, UPLOAD_LIMIT, Variants
@@ -212,7 +212,7 @@ class RunEndpoints(ABC):
                 return too_big
         # guide: "Files can only be uploaded if the run state is CONFIGURATION" (File upload)
         ctx.world.require(run, CONFIGURATION)
-        form = await ctx.request.form(max_files=10_000, max_fields=10_000)
+        form = await parse_form(ctx.request, limit=10_000)
         try:
             return await _store_upload(ctx, run, form)
         finally:
@@ -257,6 +257,7 @@ async def _store_upload(ctx: Ctx, run: RunRecord, form: FormData) -> Response:
         name = (item.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
         if not name or name in (".", ".."):
             raise bad_request("Each file field needs a filename.")
+        storable(name, "file name")
         files.append((item, dest / name))
     dirs = []
     for item in form.getlist("directory"):
@@ -266,11 +267,12 @@ async def _store_upload(ctx: Ctx, run: RunRecord, form: FormData) -> Response:
     if not files and not dirs:
         raise bad_request("Send at least one file or directory field.")
     ctx.world.require(run, CONFIGURATION)
-    dest.mkdir(parents=True, exist_ok=True)
 
     def storage(p: Path) -> str:
         rel = p.relative_to(root).as_posix()
         return run.path if rel == "." else f"{run.path}/{rel}"
+
+    make_dir(dest, storage)
 
     uploaded = []
     for item, target in files:
@@ -280,7 +282,7 @@ async def _store_upload(ctx: Ctx, run: RunRecord, form: FormData) -> Response:
         uploaded.append(storage(target))
     made = []
     for d in dirs:
-        d.mkdir(parents=True, exist_ok=True)
+        make_dir(d, storage)
         made.append(storage(d))
     return JSONResponse(
         {"status": 200, "message": "OK", "uploaded_files": uploaded, "uploaded_directories": made}

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -21,15 +23,44 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
+from urllib.request import ProxyHandler, Request, build_opener
 
 from .faults import Faults
-from .records import DEFAULT_TOKEN, Timing, User, Workspace
+from .guard import DEFAULT_MAX_BODY, GuardConfig, is_loopback
+from .records import DEFAULT_PASSWORD, DEFAULT_TOKEN, Timing, User, Workspace
 from .reqlog import RequestLog
 from .variants import Variants
 from .workflows import Workflow
 from .world import World
 
 BASE_PATHS = (".rest", "@rest")
+logger = logging.getLogger("airflow_provider_pseven.emulator")
+_DIRECT = build_opener(ProxyHandler({}))  # the emulator's own URL: never through an HTTP(S)_PROXY
+
+
+def control(url: str, token: str, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
+    """Call a control route (``/_emulator/<name>``) as it wants: the token, a JSON body and type."""
+    data = json.dumps(body or {}).encode() if method != "GET" else None
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    request = Request(f"{url}/_emulator/{name}", data=data, headers=headers, method=method)
+    with _DIRECT.open(request, timeout=60) as response:
+        return json.load(response)
+
+
+def _exposed_users(host: str, token: str, users: list[User] | None) -> list[User]:
+    """The users of a server bound to a non-loopback ``host``: the public default token and
+    password would let anyone on the network in, so they are replaced by random ones (printed by
+    the CLI) and an explicit user with the default token is refused."""
+    if users is not None:
+        if any(u.token == DEFAULT_TOKEN or u.password == DEFAULT_PASSWORD for u in users):
+            raise ValueError(
+                f"The emulator is bound to {host}, reachable from the network: give its users "
+                "a token and a password other than the public default ones."
+            )
+        return users
+    if token == DEFAULT_TOKEN:
+        token = secrets.token_hex(20)
+    return [User(token=token, password=secrets.token_urlsafe(12))]
 
 
 def _bind(host: str, port: int, backlog: int) -> socket.socket:
@@ -47,6 +78,11 @@ class EmulatorServer:
     Use as a context manager (``with EmulatorServer() as server:``) to serve in a background
     thread, or call ``serve_forever()`` in the main thread (the CLI does; SIGINT/SIGTERM stop it).
     ``world`` is the emulated state tests inspect (runs, apps, timing, ``deploy_count()``, ...).
+
+    Safe on a developer's machine (guard.py): requests must name ``host`` (or ``public_url``) in
+    their Host header, browsers' cross-origin requests are refused, bodies over
+    ``max_upload_bytes`` get 413, and a non-loopback ``host`` gets a random token and password
+    instead of the public defaults (``exposed``).
     """
 
     def __init__(
@@ -68,10 +104,20 @@ class EmulatorServer:
         variants: Variants | str | None = None,
         max_workers: int = 32,
         backlog: int = 2048,
+        public_url: str | None = None,
+        max_upload_bytes: int = DEFAULT_MAX_BODY,
     ) -> None:
         if base_path not in BASE_PATHS:
             raise ValueError(f"base_path must be one of {BASE_PATHS}, got {base_path!r}")
         self.host = host
+        self.exposed = not is_loopback(host)
+        if self.exposed:
+            users = _exposed_users(host, token, list(users) if users is not None else None)
+            logger.warning(
+                "The pSeven emulator listens on %s: anyone who can reach this machine can use it. "
+                "Bind to 127.0.0.1 unless other machines must reach it.",
+                host,
+            )
         self.base_path = base_path
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="pseven-emulator-")
         self.data_dir = Path(data_dir if data_dir is not None else self._tmp)  # type: ignore[arg-type]
@@ -98,6 +144,7 @@ class EmulatorServer:
         self.requests = RequestLog()
         self._sock = _bind(host, port, backlog)
         self.port: int = self._sock.getsockname()[1]
+        self.guard = GuardConfig(host, self.port, public_url, max_upload_bytes)
         self._backlog = backlog
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -110,7 +157,9 @@ class EmulatorServer:
     # --- addresses ---------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The sign-in URL (what a connection's host is)."""
+        """The sign-in URL (what a connection's host is): ``public_url`` when one was given."""
+        if self.guard.public_url:
+            return self.guard.public_url.rstrip("/")
         return f"http://{self.host}:{self.port}"
 
     @property
@@ -126,8 +175,17 @@ class EmulatorServer:
         return next(iter(self.world.users))
 
     @property
+    def password(self) -> str:
+        """The default user's password (random when the server is exposed, see ``exposed``)."""
+        return next(iter(self.world.users.values())).password
+
+    @property
     def auth_header(self) -> dict[str, str]:
         return {"Authorization": f"Token {self.token}"}
+
+    def control(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
+        """A control route over HTTP (``server.control("PUT", "faults", {...})``), as a script would."""
+        return control(self.url, self.token, method, name, body)
 
     def connection_json(self) -> str:
         """An Airflow connection as JSON, e.g. for ``AIRFLOW_CONN_PSEVEN_DEFAULT``."""
@@ -159,6 +217,8 @@ class EmulatorServer:
         return self.world.add_workflow(workflow)
 
     def add_user(self, user: User) -> User:
+        if self.exposed:
+            _exposed_users(self.host, user.token, [user])
         return self.world.add_user(user)
 
     def reset(self) -> None:
@@ -168,16 +228,19 @@ class EmulatorServer:
         self.requests.clear()
 
     # --- serving ---------------------------------------------------------------------------
+    def asgi_app(self) -> Any:
+        """The ASGI app this server serves (in-process tests use it with Starlette's TestClient)."""
+        from .app import EmulatorApp
+
+        return EmulatorApp(self.world, self.base_path, self.faults, self.requests, self.guard)
+
     def _uvicorn(self) -> Any:
         import importlib.util
 
         import uvicorn
 
-        from .app import EmulatorApp
-
-        app = EmulatorApp(self.world, self.base_path, self.faults, self.requests)
         config = uvicorn.Config(
-            app,
+            self.asgi_app(),
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
             http="httptools" if importlib.util.find_spec("httptools") else "h11",
             lifespan="off",
@@ -268,6 +331,10 @@ class EmulatorProcess:
         self.url = ""
         self.token = DEFAULT_TOKEN
         self.output: list[str] = []
+
+    def control(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
+        """A control route of the subprocess (``EmulatorServer.control``)."""
+        return control(self.url, self.token, method, name, body)
 
     @property
     def pid(self) -> int:

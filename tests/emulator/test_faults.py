@@ -106,21 +106,25 @@ def test_seeded_fractions_are_reproducible():
 
 def test_control_endpoints(server):
     base = server.url + "/_emulator/"
-    r = requests.put(base + "faults", json={"error_503_fraction": 1.0, "methods": ["get"]})
-    assert r.status_code == 200 and r.json()["error_503_fraction"] == 1.0 and r.json()["methods"] == ["GET"]
+    control = server.control
+    r = control("PUT", "faults", {"error_503_fraction": 1.0, "methods": ["get"]})
+    assert r["error_503_fraction"] == 1.0 and r["methods"] == ["GET"]
     assert requests.get(server.api_url + "workflows/", headers=server.auth_header).status_code == 503
-    assert requests.put(base + "faults", json={"nope": 1}).status_code == 400
+    json_auth = {**server.auth_header, "Content-Type": "application/json"}
+    assert requests.put(base + "faults", json={"nope": 1}, headers=json_auth).status_code == 400
     assert (
-        requests.put(base + "faults", json={"drop_fraction": 0.9, "error_503_fraction": 0.9}).status_code
+        requests.put(
+            base + "faults", json={"drop_fraction": 0.9, "error_503_fraction": 0.9}, headers=json_auth
+        ).status_code
         == 400
     )
-    assert requests.delete(base + "faults").json()["error_503_fraction"] == 0.0
-    log = requests.get(base + "requests").json()
+    assert control("DELETE", "faults")["error_503_fraction"] == 0.0
+    log = control("GET", "requests")
     assert log["count"] == 1 and log["entries"][0]["status"] == 503 and log["entries"][0]["fault"] == "503"
     assert requests.get(base + "health").json() == {"status": "ok"}
-    assert requests.put(base + "timing", json={"results_lag": 2}).json()["results_lag"] == 2.0
+    assert control("PUT", "timing", {"results_lag": 2})["results_lag"] == 2.0
     deploy(server, wait=False)
-    assert requests.post(base + "reset").json() == {"status": "reset"}
+    assert control("POST", "reset") == {"status": "reset"}
     assert server.world.deploy_count() == 0 and len(server.requests) == 0
     assert requests.get(runs_url(server), headers=server.auth_header).json() == []
 

@@ -144,13 +144,14 @@ def test_server_exposes_and_switches_variants(make):
     assert server.variants is PRESETS["strictest"] and server.world.variants is server.variants
     server.variants = "guide,value_style=typed"
     assert server.variants == Variants(value_style="typed")
-    control = server.url + "/_emulator/variants"
-    assert requests.get(control).json() == {"spec": "value_style=typed", **server.variants.as_dict()}
-    assert requests.put(control, json={"spec": "lenient", "pop_on_ended_run": 204}).json()["spec"] == (
+    assert server.control("GET", "variants") == {"spec": "value_style=typed", **server.variants.as_dict()}
+    assert server.control("PUT", "variants", {"spec": "lenient", "pop_on_ended_run": 204})["spec"] == (
         "lenient,pop_on_ended_run=204"
     )
     assert server.variants == Variants.parse("lenient,pop_on_ended_run=204")
-    assert requests.put(control, json={"colour": "red"}).status_code == 400
+    control = server.url + "/_emulator/variants"
+    refused = requests.put(control, json={"colour": "red"}, headers=server.auth_header)
+    assert refused.status_code == 400
     with pytest.raises(ValueError):
         EmulatorServer(variants="nope")
 
