@@ -54,3 +54,10 @@ missing_file = one_task_dag(
 undeclared = one_task_dag(
     "it_sp_undeclared", DeployRunOperator, parameters={"License": "{{ var.value.other_license }}", "Size": 3}
 )
+
+with DAG("it_sp_mapped", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as mapped:
+    # Airflow renders a mapped task's fields on the task it unmaps (not through that task's
+    # render_template_fields): the Secret is masked as each rendered field is assigned.
+    RunWorkflowOperator.partial(
+        task_id="task", workflow=WORKFLOW, deferrable=False, poll_interval=0.2, retries=0, **DECLARED
+    ).expand(parameters=[{"License": LICENSE, "Size": 1}, {"License": LICENSE, "Size": 2}])
