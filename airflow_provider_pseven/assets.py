@@ -156,7 +156,9 @@ def attach_run(
         "url": run.url,
         "state": run.state_text,
     }
-    return attach_to_outlets(context, run_extra(summary, run.result_values(), files))
+    from airflow_provider_pseven.operators.parameters import shown_results  # operators import this module
+
+    return attach_to_outlets(context, run_extra(summary, shown_results(run), files))
 
 
 __all__ = [

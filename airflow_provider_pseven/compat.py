@@ -140,22 +140,13 @@ def require_event_watchers(what: str) -> None:
 
 
 def mask_secret(secret: str, name: str | None = None) -> None:
-    """Register ``secret`` with Airflow's secret masker, like ``airflow.sdk.log.mask_secret``.
+    """Register ``secret`` with Airflow's secret masker through its public API,
+    ``airflow.sdk.log.mask_secret`` (3.1+): the task process's masker and the supervisor's.
 
-    That function also sends the value to the supervisor as a ``MaskSecret`` message. Under
-    ``airflow dags test`` and ``dag.test()`` (3.1, 3.2 and 3.3 alike) the supervisor runs in the task's
-    own process and its comms log every message in full at DEBUG ("Sending request
-    msg=MaskSecret(value='...')"): there the value is only added to the process's masker, which that
-    supervisor shares. A real supervisor (3.1+) logs a MaskSecret message without its body.
+    Looked up at each call (tests patch it). Under ``airflow dags test`` and ``dag.test()`` at DEBUG,
+    Airflow's in-process supervisor logs the message in full (docs/compatibility.md, Secrets).
     """
-    from airflow.sdk.execution_time import task_runner
-
-    if type(getattr(task_runner, "SUPERVISOR_COMMS", None)).__name__ == "InProcessSupervisorComms":
-        from airflow.sdk._shared.secrets_masker import _secrets_masker  # Airflow 3.1+
-
-        _secrets_masker().add_mask(secret, name)
-        return
-    from airflow.sdk.log import mask_secret as airflow_mask_secret  # looked up now: tests patch it
+    from airflow.sdk.log import mask_secret as airflow_mask_secret
 
     airflow_mask_secret(secret, name)
 

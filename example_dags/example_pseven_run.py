@@ -54,9 +54,10 @@ with DAG(
     run = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
 
     # Secrets belong in a connection or an Airflow Variable (a secrets backend in production),
-    # never in DAG code. The template is rendered only when the task runs; a Variable whose name
-    # contains "secret" is masked in the UI and logs, and the operator masks every value it sets
-    # on a Secret parameter. The XCom shows Secrets as "".
+    # never in DAG code. The template is rendered only when the task runs. Airflow masks a Variable
+    # only when its key holds a word like "secret"; secret_parameters masks the value whatever the
+    # names, as the task renders its templates, before the UI, the metadata database or lineage
+    # see it. The XCom shows Secrets as "".
     patch = PatchParametersOperator(
         task_id="set_parameters",
         parameters={
@@ -64,6 +65,7 @@ with DAG(
             "MySecondParameter": 3.14,
             "MySecret": "{{ var.value.pseven_my_secret }}",
         },
+        secret_parameters=["MySecret"],
         **run,
     )
 

@@ -43,6 +43,11 @@ taken as written.
 Fields are listed in the order Airflow renders them. "Rendered as JSON" names the fields that the
 UI's *Rendered Template* view shows as JSON (`template_fields_renderers`); it changes nothing in what
 the task receives.
+
+The *Rendered Template* view and the metadata database show what the task rendered, masked by
+Airflow's secret masker. A Variable is masked only when its key holds a sensitive word: give the
+operators that set parameters `secret_parameters=[names or ids]`, and those values are masked as
+the templates render (see [Runs](runs.md#secret_parameters-masked-before-they-are-ever-rendered)).
 """
 
 

@@ -23,7 +23,7 @@ told plainly what to do instead, and nothing is sent that could reset a Secret.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_pseven.client.calls import Call, Op, Reply
@@ -105,14 +105,23 @@ def patch_body(run: Run, new_by_id: Mapping[str, Any], *, echo_unset: bool) -> t
     return body, left_out
 
 
-def set_parameters(ref: RunRef, values: Mapping[str, Any]) -> Op[Run]:
+def set_parameters(
+    ref: RunRef, values: Mapping[str, Any], on_possible_secret: Callable[[Any], None] | None = None
+) -> Op[Run]:
     """Set parameter values by name or id, check they took, and return the run as the PATCH shows it.
 
-    Unknown names fail before anything is sent. In the run returned, parameters found to be
-    Secrets (see the module docstring) have ``is_secret`` set, so their values show as ``""``.
+    Unknown names fail before anything is sent. ``on_possible_secret`` is called, before the PATCH,
+    with each value sent to a parameter that reads as a possible Secret (``null`` or ``""``), so an
+    application can mask it before an error or a log line could show it. In the run returned,
+    parameters found to be Secrets (see the module docstring) have ``is_secret`` set, so their
+    values show as ``""``.
     """
     run = yield from get_run(ref)
     matched = match_parameters(run.parameters, values)
+    if on_possible_secret is not None:
+        for key, parameter in matched.items():
+            if may_hide_secret(parameter):
+                on_possible_secret(values[key])
     new_by_id = {parameter.id: values[key] for key, parameter in matched.items()}
     body, left_out = patch_body(run, new_by_id, echo_unset=False)
     try:

@@ -28,7 +28,11 @@ from airflow_provider_pseven.operators.base import (
     WaitingMixin,
     positive,
 )
-from airflow_provider_pseven.operators.parameters import apply_parameters
+from airflow_provider_pseven.operators.parameters import (
+    SecretParametersMixin,
+    apply_parameters,
+    shown_results,
+)
 from airflow_provider_pseven.tasks.runs import (
     RUN_KEY,
     deploy_for_task,
@@ -64,7 +68,7 @@ class _WaitsForRun(WaitingMixin):
         raise NotImplementedError
 
 
-class DeployingOperator(PsevenBaseOperator):
+class DeployingOperator(SecretParametersMixin, PsevenBaseOperator):
     """Base of the operators that deploy a run: what to deploy, checked when the DAG is parsed.
 
     :param workflow: workflow id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name.
@@ -75,6 +79,8 @@ class DeployingOperator(PsevenBaseOperator):
     :param run_path: absolute storage folder for the run (workflows only; needs a name).
     :param personal: AppsHub only: run on the user's resources, not the workspace's.
     :param parameters: ``{name or id: value}`` set once the run is in CONFIGURATION.
+    :param secret_parameters: names or ids (as ``parameters`` spells them) of Secret parameters:
+        their values are masked as the task renders its templates, before anything is stored or sent.
     """
 
     template_fields: Sequence[str] = (
@@ -97,6 +103,7 @@ class DeployingOperator(PsevenBaseOperator):
         run_path: str | None = None,
         personal: bool = False,
         parameters: Mapping[str, Any] | None = None,
+        secret_parameters: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -111,7 +118,7 @@ class DeployingOperator(PsevenBaseOperator):
         self.run_name = run_name
         self.run_path = run_path
         self.personal = personal
-        self.parameters = parameters
+        self.init_secret_parameters(secret_parameters, parameters)
 
     def deploy(self, context: Any) -> tuple[RunRef, Run]:
         """Deploy this task's run, or adopt the one an earlier try of it deployed."""
@@ -174,11 +181,12 @@ class DeployRunOperator(_WaitsForRun, DeployingOperator):
         return summary
 
 
-class PatchParametersOperator(PsevenRunOperator):
+class PatchParametersOperator(SecretParametersMixin, PsevenRunOperator):
     """Set run parameters by name or id, and check they took.
 
     Parameters not named here keep their values, a Secret set earlier included. Values of Secret
-    parameters are masked in logs and shown as ``""`` in the returned XCom.
+    parameters are masked in logs and shown as ``""`` in the returned XCom; those named in
+    ``secret_parameters`` are masked as the task renders its templates, before anything is stored.
 
     :return: the applied values ``{name: value}``, Secrets as ``""``.
     """
@@ -188,9 +196,11 @@ class PatchParametersOperator(PsevenRunOperator):
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "parameters")
     template_fields_renderers = {"parameters": "json"}
 
-    def __init__(self, *, parameters: Mapping[str, Any], **kwargs: Any) -> None:
+    def __init__(
+        self, *, parameters: Mapping[str, Any], secret_parameters: Sequence[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.parameters = parameters
+        self.init_secret_parameters(secret_parameters, parameters)
 
     def execute(self, context: Any) -> dict[str, Any]:
         applied = apply_parameters(self.hook.client, self.ref, self.parameters)
@@ -242,7 +252,7 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
 
     def after_wait(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
         run = self.hook.client.get_results(ref, lag_timeout=self.results_lag_timeout)
-        results = run.result_values()
+        results = shown_results(run)
         self.log.info("Run %s finished; results: %s", ref.run_id, results)
         return results
 
@@ -266,7 +276,7 @@ class GetRunResultsOperator(PsevenRunOperator):
                 f"Run {self.ref.run_id} is {run.state_text}; results are available once it is FINISHED"
             )
         assets.attach_run(context, self.hook.client, self.ref, run)
-        return run.result_values()
+        return shown_results(run)
 
 
 class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):

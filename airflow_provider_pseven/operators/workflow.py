@@ -11,7 +11,7 @@ from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.compat import TaskDeferred
 from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.operators.files import check_local_files, download_item, upload_files
-from airflow_provider_pseven.operators.parameters import apply_parameters
+from airflow_provider_pseven.operators.parameters import apply_parameters, shown_results
 from airflow_provider_pseven.operators.runs import DeployingOperator
 from airflow_provider_pseven.tasks.runs import RUN_KEY, discarding_on_failure, resolve_parent, start_run_once
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
@@ -26,7 +26,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
     set-up failure reuses the still-live run; a cleared task deploys a new run.
 
     What to deploy (``workflow`` or ``app``, ``run_name``, ``run_path``, ``personal``,
-    ``parameters``): see :class:`DeployingOperator`.
+    ``parameters``, ``secret_parameters``): see :class:`DeployingOperator`.
 
     :param files: local files to upload (path or ``(path, name)``), into ``upload_destination``;
         checked before anything is deployed.
@@ -136,7 +136,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
             if not watched:
                 self._delete_after(ref)
         TaskStateMemory(context, RUN_KEY).forget()
-        results = run.result_values()
+        results = shown_results(run)
         self.log.info("Run %s results: %s", ref.run_id, results)
         return results
 

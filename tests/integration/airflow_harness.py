@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +67,30 @@ def xcom(dag_run: Any, task_id: str, key: str = "return_value", map_index: int =
             )
         ).first()
         return XComModel.deserialize_value(row) if row is not None else None
+
+
+def run_with_openlineage(
+    script: str, args: tuple[str, ...], events_file: Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` (which runs DAGs) in a fresh interpreter with the OpenLineage provider's
+    listener writing events to ``events_file``: the listener decides at start-up whether it is on.
+    The child makes its own AIRFLOW_HOME (tests/conftest.py); fails unless it exits 0."""
+    root = Path(__file__).resolve().parents[2]
+    child_env = {
+        **os.environ,
+        **env,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events_file), "append": True}
+        ),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "pseven-tests",
+        "PYTHONPATH": str(root),
+    }
+    child_env.pop("AIRFLOW_HOME", None)
+    command = [sys.executable, "-c", script, *args]
+    options: dict[str, Any] = {"env": child_env, "cwd": root, "capture_output": True, "text": True}
+    done = subprocess.run(command, check=False, timeout=300, **options)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ with the transport configured (the test's emulator, the suite's token and Secret
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -21,6 +20,7 @@ from urllib.parse import urlparse
 import jsonschema
 import pytest
 
+from tests.integration.airflow_harness import run_with_openlineage
 from tests.sweep_values import leaks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,27 +44,8 @@ def test_operators_emit_valid_lineage_without_secrets(pseven_connection, tmp_pat
     pytest.importorskip("airflow.providers.openlineage")
     events_file = tmp_path / "openlineage.jsonl"
     (tmp_path / "input.csv").write_text("x\n1\n")
-    env = {
-        **os.environ,
-        "PSEVEN_IT_OUTPUT": str(tmp_path),
-        "PSEVEN_OL_CONN": pseven_connection.connection_json(),
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-            {"type": "file", "log_file_path": str(events_file), "append": True}
-        ),
-        "AIRFLOW__OPENLINEAGE__NAMESPACE": "pseven-tests",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("AIRFLOW_HOME", None)  # the child's tests/conftest.py makes its own
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_DAG],
-        check=False,
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    env = {"PSEVEN_IT_OUTPUT": str(tmp_path), "PSEVEN_OL_CONN": pseven_connection.connection_json()}
+    run_with_openlineage(RUN_DAG, (), events_file, env)
 
     text = events_file.read_text()
     assert not leaks(text), f"{leaks(text)} in the OpenLineage events"

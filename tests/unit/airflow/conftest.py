@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from af_support import CONN, RUN_NAME_TOKEN, FakeClock
+from airflow.sdk.log import mask_secret as REAL_MASK_SECRET  # imported before the fixtures patch it
 
 from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
 from airflow_provider_pseven.hooks import pseven as hook_module
@@ -56,6 +57,18 @@ def masked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     calls: list[Any] = []
     monkeypatch.setattr("airflow.sdk.log.mask_secret", lambda secret, name=None: calls.append(secret))
     return calls
+
+
+@pytest.fixture
+def real_masker(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Airflow's own secret masker, restored afterwards."""
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    masker = _secrets_masker()
+    saved = (set(masker.patterns), masker.replacer)
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", REAL_MASK_SECRET)
+    yield masker
+    masker.patterns, masker.replacer = saved
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from af_support import (
     workflow_json,
 )
 from airflow.sdk.execution_time.task_runner import _serialize_rendered_fields
-from airflow.sdk.log import mask_secret as REAL_MASK_SECRET  # imported before the fixtures patch it
 
 from airflow_provider_pseven.client import PsevenError
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException
@@ -211,17 +210,6 @@ def test_config_and_client_reprs_hide_the_token() -> None:
 
 # --- rendered template fields (the UI's "Rendered Template" tab) -------------------------------------
 # These use Airflow's real secret masker, so they come last in this module and restore it afterwards.
-
-
-@pytest.fixture
-def real_masker(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-    masker = _secrets_masker()
-    saved = (set(masker.patterns), masker.replacer)
-    monkeypatch.setattr("airflow.sdk.log.mask_secret", REAL_MASK_SECRET)
-    yield masker
-    masker.patterns, masker.replacer = saved
 
 
 PARAMETER_OPERATORS = [
