@@ -254,12 +254,12 @@ class RunEventTrigger(BaseEventTrigger):
             trial = mark.copy()
             selection = ev.select(trial, snapshot.runs, states, snapshot.seq, snapshot.at)
             results: dict[str, dict[str, Any]] = {}
+            deferred: set[str] = set()
             if self.include_results and selection.report:
                 finished = [r for r in selection.report if r.state is RunState.FINISHED]
                 read = await asyncio.gather(
                     *(snapshot.stream.results(r) for r in finished), return_exceptions=True
                 )
-                deferred = set()
                 for run, got in zip(finished, read, strict=True):
                     if isinstance(got, BaseException):
                         self._complain(f"cannot read the results of run {run.id}", got)
@@ -271,6 +271,23 @@ class RunEventTrigger(BaseEventTrigger):
                     selection = ev.select(
                         trial, snapshot.runs, states, snapshot.seq, snapshot.at, defer=deferred
                     )
+            runs = self._objects(snapshot, selection, results)
+            taken = ev.fitting(runs)
+            if taken < len(runs):  # the rest in later events, one per look: never cut, never two at once
+                self.log.info(
+                    "pSeven run watcher of %s: %d runs ended; reporting %d now, the rest at the next poll "
+                    "(an event holds at most %d bytes)",
+                    self.spec,
+                    len(runs),
+                    taken,
+                    ev.EVENT_BYTES,
+                )
+                later = {r.id for r in selection.report[taken:]}
+                trial = mark.copy()
+                selection = ev.select(
+                    trial, snapshot.runs, states, snapshot.seq, snapshot.at, defer=deferred | later
+                )
+                runs = runs[:taken]
             if selection.changed or self._dirty or first:
                 try:
                     await store.write(trial.to_json())
@@ -285,16 +302,27 @@ class RunEventTrigger(BaseEventTrigger):
                 self.log.info(
                     "pSeven run watcher of %s started: reporting runs that end from now on", self.spec
                 )
-            events = []
+            if not runs:
+                return []
             for run in selection.report:
                 self.log.info("pSeven run %s of %s ended %s: reporting it", run.id, self.spec, run.state_text)
-                parent_id = snapshot.stream.parent_id or ""
-                value = results.get(run.id, {}) if self.include_results else None
-                redelivered = run.id in selection.redelivered
-                events.append(
-                    TriggerEvent(ev.payload(self.kind, parent_id, run, value, redelivered=redelivered))
-                )
-            return events
+            return [TriggerEvent(ev.batch_payload(runs))]
+
+    def _objects(
+        self, snapshot: Snapshot, selection: ev.Selection, results: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The run objects of the event, in list order."""
+        parent_id = snapshot.stream.parent_id or ""
+        return [
+            ev.payload(
+                self.kind,
+                parent_id,
+                run,
+                results.get(run.id, {}) if self.include_results else None,
+                redelivered=run.id in selection.redelivered,
+            )
+            for run in selection.report
+        ]
 
     async def _confirm(self, seq: int) -> None:
         """Airflow stored the events of poll ``seq``: their runs are seen, for good."""
