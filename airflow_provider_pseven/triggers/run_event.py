@@ -1,4 +1,5 @@
-"""RunEventTrigger: every run of a workflow (or app) that ends becomes one asset event.
+"""RunEventTrigger: every run of a workflow (or app) that ends reaches one DAG run, through one asset
+event per look that carries every run the look found ended (``pseven_runs`` reads them in a DAG).
 
 For event-driven scheduling (Airflow 3.3+)::
 
@@ -7,6 +8,9 @@ For event-driven scheduling (Airflow 3.3+)::
 
 How it runs in the triggerer (docs/events.md):
 
+- One event per look, not per run: Airflow 3.3.2 queues one DAG run per (asset, DAG) and leaves an
+  event stored while that queue row waits behind it (docs/events.md). A look's runs over
+  ``EVENT_BYTES`` go in later looks' events, never cut.
 - One polling stream per (connection, workflow or app, poll interval), shared by every watcher on
   it (``shared_stream_key``): one runs-list request per interval, however many watchers.
 - Each watcher keeps its watermark (client/events.py) in the asset state store of its assets, and
@@ -35,8 +39,8 @@ from airflow_provider_pseven.triggers.watermark_store import WatermarkStore, sto
 
 
 class RunEventTrigger(BaseEventTrigger):
-    """An asset watcher's trigger: one event per run of ``workflow`` (or ``app``) that reaches one of
-    ``states``.
+    """An asset watcher's trigger: one event per look carrying the runs of ``workflow`` (or ``app``)
+    that reached one of ``states`` since the last.
 
     :param workflow: the workflow: id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name.
     :param app: or an AppsHub app: id or unique name.
@@ -50,9 +54,10 @@ class RunEventTrigger(BaseEventTrigger):
         without it, a first start reports only runs that end after it.
     :param pseven_conn_id: the pSeven connection.
 
-    Event payload: ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state",
-    "results"}``, plus ``"redelivered": true`` for a run reported again after a crash (see
-    docs/events.md). Needs Airflow 3.3+.
+    Event payload: ``{"runs": [run, ...]}``, each run ``{"workflow_id" | "app_id", "run_id", "name",
+    "path", "url", "state", "results"}``, plus ``"redelivered": true`` for a run reported again
+    after a crash (see docs/events.md); read it with ``airflow_provider_pseven.pseven_runs``. Needs
+    Airflow 3.3+.
     """
 
     def __init__(

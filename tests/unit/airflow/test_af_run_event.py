@@ -1,5 +1,6 @@
-"""RunEventTrigger: one event per run, the watermark in the asset state store, restarts, the store
-being unavailable, ack-mode confirmation, the shared stream's key and its error handling.
+"""RunEventTrigger: one event per look carrying its runs, split by size; the watermark in the asset
+state store, restarts, the store being unavailable, ack-mode confirmation, the shared stream's key
+and its error handling.
 
 The runs lists are built here (snapshots fed to ``filter_shared_stream`` as the triggerer's shared
 stream would); run details and the stream's own polling go through respx; the clock is fake.
