@@ -3,7 +3,9 @@ RunEventTrigger watchers; each DAG run reads its runs with ``pseven_runs``.
 
 - ``burst``: one workflow, a consumer with Airflow's default ``max_active_runs``;
 - ``busy``: a consumer with ``max_active_runs=1`` whose DAG runs take ``PSEVEN_E2E_BUSY`` seconds;
-- ``trio``: three watchers on three workflows, one consumer scheduled on any of them.
+- ``trio``: three watchers on three workflows, one consumer scheduled on any of them;
+- ``pooled``: the workaround for ``busy`` (docs/events.md): default ``max_active_runs``, the work
+  serialised by a pool of one slot.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def finished(name: str) -> Asset:
     return Asset(f"pseven://127.0.0.1{path}", watchers=[AssetWatcher(name=f"e2e_{name}", trigger=watcher)])
 
 
-burst, busy = finished("Burst"), finished("Busy")
+burst, busy, pooled = finished("Burst"), finished("Busy"), finished("Pooled")
 trio = [finished(f"Trio{i}") for i in (1, 2, 3)]
 
 with DAG("burst", schedule=[burst], start_date=START, catchup=False):
@@ -56,3 +58,12 @@ with DAG("trio", schedule=(trio[0] | trio[1] | trio[2]), start_date=START, catch
         return [run["run_id"] for run in pseven_runs(triggering_asset_events)]
 
     collect()
+
+with DAG("pooled", schedule=[pooled], start_date=START, catchup=False):
+
+    @task(pool="pseven_post")
+    def serialised(triggering_asset_events: Any = None) -> list[str]:
+        time.sleep(BUSY)
+        return [run["run_id"] for run in pseven_runs(triggering_asset_events[pooled])]
+
+    serialised()
