@@ -161,6 +161,44 @@ def attach_run(
     return attach_to_outlets(context, run_extra(summary, shown_results(run), files))
 
 
+def pseven_runs(events: Any) -> list[dict[str, Any]]:
+    """The pSeven runs a DAG run received from ``RunEventTrigger`` watchers, one dict per run (the
+    fields of docs/events.md), oldest event first, each run once: ready for ``.expand()``.
+
+    ``events`` is ``triggering_asset_events[asset]`` (or the whole ``triggering_asset_events``, or
+    any list of asset events). A watcher's event carries every run one look found ended, under
+    ``extra["payload"]["runs"]``; events of earlier provider versions carry one run as the payload
+    itself: both are read here, so a DAG never parses payload shapes. Events that did not come from
+    a trigger (an API or a task made them) carry no runs and are passed over. A run in two events
+    (redelivered after a triggerer crash) is returned once, marked ``redelivered``.
+    """
+    if isinstance(events, Mapping):
+        events = [event for group in events.values() for event in group]
+    found: dict[str, dict[str, Any]] = {}
+    for event in events:
+        extra = event.get("extra") if isinstance(event, Mapping) else getattr(event, "extra", None)
+        if not isinstance(extra, Mapping) or "payload" not in extra:
+            continue
+        for run in _runs_of(extra["payload"]):
+            if run["run_id"] in found:
+                found[run["run_id"]]["redelivered"] = True
+            else:
+                found[run["run_id"]] = dict(run)
+    return list(found.values())
+
+
+def _runs_of(payload: Any) -> list[Mapping[str, Any]]:
+    runs = payload.get("runs") if isinstance(payload, Mapping) else None
+    if isinstance(payload, Mapping) and "run_id" in payload and runs is None:
+        runs = [payload]  # one run, as RunEventTrigger sent it before 0.3
+    if not isinstance(runs, list) or not all(isinstance(r, Mapping) and "run_id" in r for r in runs):
+        raise ValueError(
+            "pseven_runs: an asset event's extra['payload'] is not a RunEventTrigger payload "
+            f"(expected {{'runs': [{{'run_id': ...}}, ...]}}): {str(payload)[:200]}"
+        )
+    return runs
+
+
 __all__ = [
     "EXTRA_KEY",
     "SCHEME",
@@ -171,6 +209,7 @@ __all__ = [
     "create_asset",
     "destination_of",
     "download_asset",
+    "pseven_runs",
     "run_extra",
     "sanitize_uri",
 ]

@@ -16,6 +16,10 @@ Variants, in the same run:
   (coalesced into one list request per workflow per interval).
 
 Usage: python benchmarks/event_watchers.py [--watchers 100] [--workflows 10] [--interval 2] [--intervals 10]
+
+``--burst``: instead, 100 runs of 10 workflows ending within one poll, through real Airflow
+processes, watched by 10 watchers (benchmarks/event_bursts.py): FINISHED to the DAG run holding each
+run, requests per interval, triggerer CPU.
 """
 
 from __future__ import annotations
@@ -205,7 +209,17 @@ def main() -> None:
         default="watchers;watchers, unshared;run-state triggers",
         type=lambda s: [v.strip() for v in s.split(";")],
     )
+    parser.add_argument("--burst", action="store_true", help="a burst through real Airflow processes")
+    parser.add_argument("--runs", default=100, type=int, help="--burst: runs ending together")
+    parser.add_argument("--provider", default=None, help="--burst: run Airflow on this copy of the provider")
+    parser.add_argument("--settle", default=30.0, type=float, help="--burst: the measured window, seconds")
     args = parser.parse_args()
+    if args.burst:
+        from benchmarks import event_bursts
+
+        row = event_bursts.run_burst(args.workflows, args.runs, args.interval, args.provider, args.settle)
+        event_bursts.report(row, args.interval)
+        return
     rows = asyncio.run(_main(args))
     print(f"\n`{' '.join([Path(sys.executable).name, *sys.argv])}` (poll interval {args.interval:g} s)\n")
     print(

@@ -2,10 +2,11 @@
 
 1. ``example_pseven_events``: scheduled on an Asset watched by a ``RunEventTrigger``. Every run of
    the ToyWorkflow that FINISHES, however it was started (an engineer in Studio, AppsHub, a script,
-   another DAG), becomes one asset event; this DAG then downloads that run's ``results.json`` and
-   writes a summary. The event's payload holds the run: ``{"workflow_id", "run_id", "name",
-   "path", "url", "state", "results"}``. Run it by hand with ``{"runs": [payload, ...]}`` as its
-   conf to post-process given runs again.
+   another DAG), reaches one DAG run: the watcher reports the runs each look finds ended in one
+   asset event, and ``pseven_runs(...)`` reads them back, one dict per run (``{"workflow_id",
+   "run_id", "name", "path", "url", "state", "results"}``); this DAG downloads each run's
+   ``results.json`` and writes a summary. Run it by hand with ``{"runs": [run, ...]}`` as its conf
+   to post-process given runs again.
 2. ``example_pseven_events_producer`` runs the workflow and downloads its results to a folder
    declared as an Asset (``destination=download_asset(...)``, one line), and
    ``example_pseven_events_consumer`` is scheduled on that Asset: it learns from the asset event
@@ -25,6 +26,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
+from airflow_provider_pseven import pseven_runs
 from airflow_provider_pseven.assets import download_asset
 from airflow_provider_pseven.operators import (
     DeleteRunOperator,
@@ -64,13 +66,12 @@ with DAG(
 
     @task
     def finished_runs(triggering_asset_events: Any = None, dag_run: Any = None) -> list[dict[str, Any]]:
-        """The runs this DAG run is for: one per asset event (Airflow puts several events into one
-        DAG run when they arrive within one scheduler loop), or those given in the run's conf."""
+        """The runs this DAG run is for: every run of its asset events (an event holds all the runs
+        one look found ended), or those given in the run's conf."""
         given = (dag_run.conf or {}).get("runs") if dag_run is not None else None
         if given:
             return list(given)
-        events = triggering_asset_events[toy_finished] if triggering_asset_events else []
-        return [event.extra["payload"] for event in events]
+        return pseven_runs(triggering_asset_events[toy_finished]) if triggering_asset_events else []
 
     runs = finished_runs()
 

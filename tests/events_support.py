@@ -68,3 +68,23 @@ class FinishWatch:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+def deploy_run(server: Any, path: str = TOY_WORKFLOW, timeout: float = 60.0) -> str:
+    """Deploy a run and wait for CONFIGURATION; its id (start it with :func:`launch_run`)."""
+    wid = workflow_id(server, path)
+    run = requests.post(
+        f"{server.api_url}workflows/{wid}/runs/", json={}, headers=server.auth_header, timeout=30
+    )
+    run_id = str(run.json()["id"])
+    deadline = time.monotonic() + timeout
+    while state(server, wid, run_id) != "CONFIGURATION":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id} never reached CONFIGURATION")
+        time.sleep(0.05)
+    return run_id
+
+
+def launch_run(server: Any, wid: str, run_id: str) -> None:
+    url = f"{server.api_url}workflows/{wid}/runs/{run_id}/run/"
+    requests.post(url, headers=server.auth_header, timeout=30).raise_for_status()

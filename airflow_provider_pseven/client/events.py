@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -39,6 +38,7 @@ from typing import Any
 from airflow_provider_pseven.client import errors
 from airflow_provider_pseven.client.appshub import resolve_app
 from airflow_provider_pseven.client.calls import Op, Sleep
+from airflow_provider_pseven.client.event_payload import EVENT_BYTES, batch_payload, fitting, payload
 from airflow_provider_pseven.client.models import FileEntry, Run, RunKind, RunState
 from airflow_provider_pseven.client.operations import (
     RunRef,
@@ -379,47 +379,8 @@ class Pacer:
         return max(self.interval, delay)
 
 
-# --- the event ---------------------------------------------------------------------------------
-
-
-def payload(
-    kind: RunKind,
-    parent_id: str,
-    run: Run,
-    results: Mapping[str, Any] | None,
-    *,
-    redelivered: bool = False,
-) -> dict[str, Any]:
-    """The trigger event's payload (stored as the asset event's ``extra["payload"]``): the run's
-    address and summary, plus ``results`` (Secrets as ``""``) unless they were not asked for.
-    ``redelivered`` (only when true) marks a run that may have been reported already."""
-    data: dict[str, Any] = {
-        kind.id_field: parent_id,
-        "run_id": run.id,
-        "name": run.name,
-        "path": run.path,
-        "url": run.url,
-        "state": run.state_text,
-    }
-    if results is not None:
-        data["results"] = _finite(dict(results))
-    if redelivered:
-        data["redelivered"] = True
-    return data
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: they become None (as in XComs)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 __all__ = [
+    "EVENT_BYTES",
     "FORGET_AFTER",
     "MAX_ABSENT",
     "Pacer",
@@ -429,9 +390,11 @@ __all__ = [
     "WatermarkError",
     "backfill",
     "baseline",
+    "batch_payload",
     "confirm",
     "digest",
     "end_time",
+    "fitting",
     "forget_pending",
     "parse_time",
     "pause",

@@ -1,4 +1,5 @@
-"""RunEventTrigger: every run of a workflow (or app) that ends becomes one asset event.
+"""RunEventTrigger: every run of a workflow (or app) that ends reaches one DAG run, through one asset
+event per look that carries every run the look found ended (``pseven_runs`` reads them in a DAG).
 
 For event-driven scheduling (Airflow 3.3+)::
 
@@ -7,6 +8,9 @@ For event-driven scheduling (Airflow 3.3+)::
 
 How it runs in the triggerer (docs/events.md):
 
+- One event per look, not per run: Airflow 3.3.2 queues one DAG run per (asset, DAG) and leaves an
+  event stored while that queue row waits behind it (docs/events.md). A look's runs over
+  ``EVENT_BYTES`` go in later looks' events, never cut.
 - One polling stream per (connection, workflow or app, poll interval), shared by every watcher on
   it (``shared_stream_key``): one runs-list request per interval, however many watchers.
 - Each watcher keeps its watermark (client/events.py) in the asset state store of its assets, and
@@ -35,8 +39,8 @@ from airflow_provider_pseven.triggers.watermark_store import WatermarkStore, sto
 
 
 class RunEventTrigger(BaseEventTrigger):
-    """An asset watcher's trigger: one event per run of ``workflow`` (or ``app``) that reaches one of
-    ``states``.
+    """An asset watcher's trigger: one event per look carrying the runs of ``workflow`` (or ``app``)
+    that reached one of ``states`` since the last.
 
     :param workflow: the workflow: id, storage path (``/Users/1/ToyWorkflow.p7wf``) or unique name.
     :param app: or an AppsHub app: id or unique name.
@@ -50,9 +54,10 @@ class RunEventTrigger(BaseEventTrigger):
         without it, a first start reports only runs that end after it.
     :param pseven_conn_id: the pSeven connection.
 
-    Event payload: ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state",
-    "results"}``, plus ``"redelivered": true`` for a run reported again after a crash (see
-    docs/events.md). Needs Airflow 3.3+.
+    Event payload: ``{"runs": [run, ...]}``, each run ``{"workflow_id" | "app_id", "run_id", "name",
+    "path", "url", "state", "results"}``, plus ``"redelivered": true`` for a run reported again
+    after a crash (see docs/events.md); read it with ``airflow_provider_pseven.pseven_runs``. Needs
+    Airflow 3.3+.
     """
 
     def __init__(
@@ -254,12 +259,12 @@ class RunEventTrigger(BaseEventTrigger):
             trial = mark.copy()
             selection = ev.select(trial, snapshot.runs, states, snapshot.seq, snapshot.at)
             results: dict[str, dict[str, Any]] = {}
+            deferred: set[str] = set()
             if self.include_results and selection.report:
                 finished = [r for r in selection.report if r.state is RunState.FINISHED]
                 read = await asyncio.gather(
                     *(snapshot.stream.results(r) for r in finished), return_exceptions=True
                 )
-                deferred = set()
                 for run, got in zip(finished, read, strict=True):
                     if isinstance(got, BaseException):
                         self._complain(f"cannot read the results of run {run.id}", got)
@@ -271,6 +276,23 @@ class RunEventTrigger(BaseEventTrigger):
                     selection = ev.select(
                         trial, snapshot.runs, states, snapshot.seq, snapshot.at, defer=deferred
                     )
+            runs = self._objects(snapshot, selection, results)
+            taken = ev.fitting(runs)
+            if taken < len(runs):  # the rest in later events, one per look: never cut, never two at once
+                self.log.info(
+                    "pSeven run watcher of %s: %d runs ended; reporting %d now, the rest at the next poll "
+                    "(an event holds at most %d bytes)",
+                    self.spec,
+                    len(runs),
+                    taken,
+                    ev.EVENT_BYTES,
+                )
+                later = {r.id for r in selection.report[taken:]}
+                trial = mark.copy()
+                selection = ev.select(
+                    trial, snapshot.runs, states, snapshot.seq, snapshot.at, defer=deferred | later
+                )
+                runs = runs[:taken]
             if selection.changed or self._dirty or first:
                 try:
                     await store.write(trial.to_json())
@@ -285,16 +307,27 @@ class RunEventTrigger(BaseEventTrigger):
                 self.log.info(
                     "pSeven run watcher of %s started: reporting runs that end from now on", self.spec
                 )
-            events = []
+            if not runs:
+                return []
             for run in selection.report:
                 self.log.info("pSeven run %s of %s ended %s: reporting it", run.id, self.spec, run.state_text)
-                parent_id = snapshot.stream.parent_id or ""
-                value = results.get(run.id, {}) if self.include_results else None
-                redelivered = run.id in selection.redelivered
-                events.append(
-                    TriggerEvent(ev.payload(self.kind, parent_id, run, value, redelivered=redelivered))
-                )
-            return events
+            return [TriggerEvent(ev.batch_payload(runs))]
+
+    def _objects(
+        self, snapshot: Snapshot, selection: ev.Selection, results: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The run objects of the event, in list order."""
+        parent_id = snapshot.stream.parent_id or ""
+        return [
+            ev.payload(
+                self.kind,
+                parent_id,
+                run,
+                results.get(run.id, {}) if self.include_results else None,
+                redelivered=run.id in selection.redelivered,
+            )
+            for run in selection.report
+        ]
 
     async def _confirm(self, seq: int) -> None:
         """Airflow stored the events of poll ``seq``: their runs are seen, for good."""

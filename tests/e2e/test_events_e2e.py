@@ -24,6 +24,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from airflow_provider_pseven import pseven_runs
 from airflow_provider_pseven.compat import HAS_EVENT_WATCHERS
 from airflow_provider_pseven.emulator import EmulatorServer
 from tests.e2e.cluster import AirflowCluster
@@ -72,7 +73,7 @@ def reported_runs(airflow: AirflowCluster, dag_run_id: str) -> list[str]:
         events = airflow.api("GET", f"dags/{DAG_ID}/dagRuns/{quote(dag_run_id)}/upstreamAssetEvents")
     except requests.HTTPError:
         return []
-    return [event["extra"]["payload"]["run_id"] for event in events["asset_events"]]
+    return [run["run_id"] for run in pseven_runs(events["asset_events"])]
 
 
 def created(dag_run: dict) -> float:

@@ -24,11 +24,14 @@ pytestmark = pytest.mark.skipif(
 
 
 async def _events(trigger, count: int, timeout: float = 60.0) -> list[dict]:
+    """The runs of the trigger's events, read with ``pseven_runs`` as a DAG would."""
+    from airflow_provider_pseven import pseven_runs
+
     async def take() -> list[dict]:
-        found = []
+        found: list[dict] = []
         async for event in trigger.run():
-            found.append(event.payload)
-            if len(found) == count:
+            found += pseven_runs([{"extra": {"from_trigger": True, "payload": event.payload}}])
+            if len(found) >= count:
                 return found
         return found
 

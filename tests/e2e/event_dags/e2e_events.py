@@ -9,6 +9,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
+from airflow_provider_pseven import pseven_runs
 from airflow_provider_pseven.triggers import RunEventTrigger
 
 POLL = float(os.environ.get("PSEVEN_E2E_POLL", "2"))
@@ -26,6 +27,6 @@ with DAG("e2e_events", schedule=[finished], start_date=pendulum.datetime(2026, 1
 
     @task
     def record(triggering_asset_events: Any = None) -> list[str]:
-        return [event.extra["payload"]["run_id"] for event in triggering_asset_events[finished]]
+        return [run["run_id"] for run in pseven_runs(triggering_asset_events[finished])]
 
     record()

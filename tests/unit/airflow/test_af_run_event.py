@@ -1,5 +1,6 @@
-"""RunEventTrigger: one event per run, the watermark in the asset state store, restarts, the store
-being unavailable, ack-mode confirmation, the shared stream's key and its error handling.
+"""RunEventTrigger: one event per look carrying its runs, split by size; the watermark in the asset
+state store, restarts, the store being unavailable, ack-mode confirmation, the shared stream's key
+and its error handling.
 
 The runs lists are built here (snapshots fed to ``filter_shared_stream`` as the triggerer's shared
 stream would); run details and the stream's own polling go through respx; the clock is fake.
@@ -7,6 +8,7 @@ stream would); run details and the stream's own polling go through respx; the cl
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -106,9 +108,15 @@ async def feed(shared: RunsStream, *polls: list[Run]) -> AsyncIterator[Snapshot]
         yield Snapshot(seq, tuple(runs), 1_800_000_000.0 + 30 * seq, shared)
 
 
-async def reported(trigger: RunEventTrigger, *polls: list[Run], acked: bool = False) -> list[dict[str, Any]]:
+async def payloads(trigger: RunEventTrigger, *polls: list[Run], acked: bool = False) -> list[dict[str, Any]]:
+    """The events' payloads, one per event."""
     shared = stream(trigger, acked=acked)
     return [event.payload async for event in trigger.filter_shared_stream(feed(shared, *polls))]
+
+
+async def reported(trigger: RunEventTrigger, *polls: list[Run], acked: bool = False) -> list[dict[str, Any]]:
+    """The runs of all events, in order."""
+    return [run for payload in await payloads(trigger, *polls, acked=acked) for run in payload["runs"]]
 
 
 # --- events and payloads ------------------------------------------------------------------------
@@ -139,15 +147,55 @@ async def test_each_run_that_ends_is_one_event_with_its_summary_and_results(rout
     assert [w["pending"] for w in store.writes] == [[], [R1], [], [R3], []]
 
 
-async def test_two_runs_ending_in_one_poll_are_two_events_and_two_writes(router):
+async def test_runs_ending_in_one_poll_are_one_event_and_two_writes(router):
+    """One event per look: Airflow 3.3.2 would leave a second event of the same look behind its
+    asset's queue row (docs/events.md)."""
     store = FakeAssetStore()
-    events = await reported(
+    events = await payloads(
         watcher(store),
         [summary(R1, "RUNNING"), summary(R2, "RUNNING")],
         [summary(R1, "FINISHED"), summary(R2, "FINISHED")],
     )
-    assert [e["run_id"] for e in events] == [R1, R2]
+    assert [[r["run_id"] for r in e["runs"]] for e in events] == [[R1, R2]]
+    assert set(events[0]) == {"runs"}
     assert [w["pending"] for w in store.writes] == [[], [R1, R2], []]
+
+
+async def test_a_burst_over_the_size_limit_is_split_across_looks_never_cut(router, monkeypatch):
+    from airflow_provider_pseven.client import event_payload
+
+    one = len(
+        json.dumps(
+            event_payload.batch_payload(
+                [
+                    (
+                        await reported(
+                            watcher(FakeAssetStore()), [summary(R1, "RUNNING")], [summary(R1, "FINISHED")]
+                        )
+                    )[0]
+                ]
+            )
+        )
+    )
+    monkeypatch.setattr(event_payload, "EVENT_BYTES", int(one * 2.5))  # two runs fit, not three
+    store = FakeAssetStore()
+    ended = [summary(R1, "FINISHED"), summary(R2, "FINISHED"), summary(R3, "FINISHED")]
+    events = await payloads(
+        watcher(store), [summary(r, "RUNNING") for r in (R1, R2, R3)], ended, ended, ended
+    )
+    assert [[r["run_id"] for r in e["runs"]] for e in events] == [[R1, R2], [R3]]
+    assert all(r["results"] == {"MyResult": 99, "Token": ""} for e in events for r in e["runs"])
+    assert [w["pending"] for w in store.writes] == [[], [R1, R2], [], [R3], []]
+
+
+async def test_a_run_larger_than_the_limit_goes_alone_and_whole(router, monkeypatch):
+    monkeypatch.setattr("airflow_provider_pseven.client.event_payload.EVENT_BYTES", 10)
+    ended = [summary(R1, "FINISHED"), summary(R2, "FINISHED")]
+    events = await payloads(
+        watcher(FakeAssetStore()), [summary(R1, "RUNNING"), summary(R2, "RUNNING")], ended, ended
+    )
+    assert [[r["run_id"] for r in e["runs"]] for e in events] == [[R1], [R2]]
+    assert events[0]["runs"][0]["results"] == {"MyResult": 99, "Token": ""}
 
 
 async def test_include_results_false_reads_no_details(router):
@@ -215,10 +263,11 @@ async def test_a_crash_between_the_event_and_its_confirmation_reports_the_run_ag
     trigger = watcher(store)
     shared = stream(trigger, acked=True)  # the triggerer never confirms: it died
     events = [
-        e.payload
+        run
         async for e in trigger.filter_shared_stream(
             feed(shared, [summary(R1, "RUNNING")], [summary(R1, "FINISHED")])
         )
+        for run in e.payload["runs"]
     ]
     assert [e["run_id"] for e in events] == [R1] and store.value["pending"] == [R1]
 
@@ -307,7 +356,7 @@ async def test_a_store_that_cannot_be_written_reports_nothing_until_it_can(route
         async def one(s: Snapshot = snapshot) -> AsyncIterator[Snapshot]:
             yield s
 
-        events += [e.payload async for e in trigger.filter_shared_stream(one())]
+        events += [run async for e in trigger.filter_shared_stream(one()) for run in e.payload["runs"]]
     assert [e["run_id"] for e in events] == [R1]
     assert store.value["pending"] == []
 
