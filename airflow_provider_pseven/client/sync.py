@@ -14,6 +14,7 @@ from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, 
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError, PsevenTransportError
+from airflow_provider_pseven.client.proxy import proxy_auth_required, proxy_for, tunnel_status, via
 
 if TYPE_CHECKING:
     # requests (with urllib3 and charset_normalizer) costs ~30 ms to import; it is imported when
@@ -60,6 +61,9 @@ class PsevenClient(PsevenApi):
         self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
         self.session = session or requests.Session()
+        # Per request, not session.proxies: requests lets the environment override those. The
+        # environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) applies when the connection sets none.
+        self._proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else None
         self._sleep = sleep
         self._ready_lock = threading.Lock()
 
@@ -114,10 +118,11 @@ class PsevenClient(PsevenApi):
             kwargs["json"] = call.json
         if call.body is not None:
             kwargs["data"] = call.body
+        url = core.url(call)
         try:
             response = self.session.request(
                 call.method,
-                core.url(call),
+                url,
                 params=list(call.params) or None,
                 headers=core.headers(call),
                 timeout=self.config.timeout,
@@ -126,8 +131,18 @@ class PsevenClient(PsevenApi):
                 stream=True,
                 # An explicit no-op auth stops requests from replacing our token with ~/.netrc.
                 auth=_keep_headers,
+                proxies=self._proxies,
                 **kwargs,
             )
+        except requests.exceptions.ProxyError as exc:
+            # The proxy itself failed the request (unreachable, or a CONNECT it refused): the
+            # pSeven server never saw it.
+            proxy = proxy_for(url, self.config.proxy)
+            status = tunnel_status(str(exc))
+            if status and status.startswith("407"):
+                raise proxy_auth_required(proxy, status) from None
+            reason = f"the proxy refused the tunnel ({status})" if status else "cannot connect to the proxy"
+            raise core.transport_error(call, f"{reason}{via(proxy)}", sent=False) from None
         except requests.exceptions.SSLError as exc:
             raise PsevenConfigError(
                 f"TLS verification of {self.config.host} failed ({exc.__class__.__name__}); set the "
@@ -136,12 +151,16 @@ class PsevenClient(PsevenApi):
         except requests.ConnectionError as exc:
             sent = not _never_sent(exc)
             reason = "connection dropped" if sent else "cannot connect"
-            raise core.transport_error(call, f"{reason}: {type(exc).__name__}", sent=sent) from None
+            proxy = via(proxy_for(url, self.config.proxy))
+            raise core.transport_error(call, f"{reason}{proxy}: {type(exc).__name__}", sent=sent) from None
         except requests.Timeout:
+            proxy = via(proxy_for(url, self.config.proxy))
             raise core.transport_error(
-                call, f"no answer within {self.config.timeout:g} s", sent=True
+                call, f"no answer within {self.config.timeout:g} s{proxy}", sent=True
             ) from None
         with response:
+            if response.status_code == 407:  # a proxy's answer to a plain-http request
+                raise proxy_auth_required(proxy_for(url, self.config.proxy), f"407 {response.reason}")
             try:
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 ok = response.status_code < 300

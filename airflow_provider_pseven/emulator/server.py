@@ -182,6 +182,8 @@ class EmulatorServer:
             http="httptools" if importlib.util.find_spec("httptools") else "h11",
             lifespan="off",
             access_log=False,
+            # The peer is the TCP peer: variant access="proxy_only" trusts no X-Forwarded-For.
+            proxy_headers=False,
             log_level="warning",
             backlog=self._backlog,
             timeout_keep_alive=75,

@@ -54,6 +54,13 @@ Why each point is open (quotes from the guide, section in parentheses):
     (``String``, ``Integer``, ``Real``, ``Boolean``, ``List``, ``Dict``; a Secret reads
     ``"String"`` unless ``secret_marker`` is ``"type"``). A PATCH whose ``value.type``
     contradicts ``value.data`` is refused with 400; a value without ``"type"`` is accepted.
+``access``
+    The guide's every example reaches ``{sign-in URL}`` directly (Introduction) and says nothing of
+    the network between: in most companies the server is reachable only through a forward proxy
+    (``HTTP_PROXY``/``HTTPS_PROXY``). ``"direct"``: any peer is served; ``"proxy_only"``: only
+    connections from the proxy's address (:data:`PROXY_PEER`, ``127.0.0.2``: the tests' proxy
+    binds its outgoing connections there, which covers ``CONNECT`` tunnels too) are served, any
+    other gets a firewall's 403 ``text/plain`` page that says so.
 """
 
 from __future__ import annotations
@@ -61,6 +68,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+#: The peer address of the forward proxy that ``access="proxy_only"`` serves.
+PROXY_PEER = "127.0.0.2"
 
 # Each open point: its answers (the guide's first, the default of ``Variants``), then the answer of
 # the preset "strictest" (the hardest for a client), then that of "lenient".
@@ -74,6 +84,7 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     "pop_on_ended_run": ((400, 204), 204, 400),
     "unknown_base_path": (("json_404", "html", "redirect"), "html", "json_404"),
     "value_style": (("data_only", "typed"), "typed", "data_only"),
+    "access": (("direct", "proxy_only"), "proxy_only", "direct"),
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 
@@ -91,6 +102,7 @@ class Variants:
     pop_on_ended_run: int = 400  # 400 | 204 : message_pop on a FINISHED/FAILED/INTERRUPTED run
     unknown_base_path: str = "json_404"  # "json_404" | "html" (200 sign-in page) | "redirect" (302 /login/)
     value_style: str = "data_only"  # "data_only" (guide) | "typed": value carries {"data":..., "type": ...}
+    access: str = "direct"  # "direct" | "proxy_only": only connections from PROXY_PEER are served
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():

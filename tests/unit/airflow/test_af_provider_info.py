@@ -14,7 +14,7 @@ from airflow_provider_pseven import __version__
 from airflow_provider_pseven.get_provider_info import get_provider_info
 
 PACKAGE = "airflow-provider-pseven"
-EXTRA_FIELDS = ("api_path", "verify_ssl", "ca_bundle", "timeout")
+EXTRA_FIELDS = ("api_path", "verify_ssl", "ca_bundle", "timeout", "proxy")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_hook_and_extra_link_are_registered(manager: ProvidersManager) -> None:
     assert "airflow_provider_pseven.links.PsevenRunLink" in manager.extra_links_class_names
 
 
-def test_connection_form_widgets_are_the_four_extras(manager: ProvidersManager) -> None:
+def test_connection_form_widgets_are_the_extras(manager: ProvidersManager) -> None:
     widgets = {k: v for k, v in manager.connection_form_widgets.items() if k.startswith("extra__pseven__")}
     assert sorted(widgets) == sorted(f"extra__pseven__{name}" for name in EXTRA_FIELDS)
     api_path = widgets["extra__pseven__api_path"]
