@@ -141,8 +141,12 @@ class PsevenClient(PsevenApi):
             status = tunnel_status(str(exc))
             if status and status.startswith("407"):
                 raise proxy_auth_required(proxy, status) from None
-            reason = f"the proxy refused the tunnel ({status})" if status else "cannot connect to the proxy"
-            raise core.transport_error(call, f"{reason}{via(proxy)}", sent=False) from None
+            reason = (
+                f"the proxy refused the tunnel ({status}){via(proxy)}"
+                if status
+                else f"cannot connect{via(proxy)}"
+            )
+            raise core.transport_error(call, reason, sent=False) from None
         except requests.exceptions.SSLError as exc:
             raise PsevenConfigError(
                 f"TLS verification of {self.config.host} failed ({exc.__class__.__name__}); set the "

@@ -68,11 +68,14 @@ class EmulatorServer:
         variants: Variants | str | None = None,
         max_workers: int = 32,
         backlog: int = 2048,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
         if base_path not in BASE_PATHS:
             raise ValueError(f"base_path must be one of {BASE_PATHS}, got {base_path!r}")
         self.host = host
         self.base_path = base_path
+        #: (certificate file, key file): serve HTTPS with them (a private CA's, for TLS tests).
+        self.tls = tls
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="pseven-emulator-")
         self.data_dir = Path(data_dir if data_dir is not None else self._tmp)  # type: ignore[arg-type]
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         """The sign-in URL (what a connection's host is)."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def api_url(self) -> str:
@@ -188,6 +191,8 @@ class EmulatorServer:
             backlog=self._backlog,
             timeout_keep_alive=75,
             timeout_graceful_shutdown=2,
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )
         return uvicorn.Server(config)
 
