@@ -31,12 +31,16 @@ def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest
 def _never_sent(error: requests.ConnectionError) -> bool:
     """True when the connection was never made, so the server cannot have seen the request."""
     import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProxyError
 
     if isinstance(error, requests.ConnectTimeout):
         return True
     reason = error.args[0] if error.args else None
     reason = getattr(reason, "reason", reason)
+    if isinstance(reason, ProxyError):
+        # urllib3 calls any failure on a connection it no longer counts as connected a proxy
+        # error, also an answer that broke off after the request went through: look inside.
+        reason = reason.original_error
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
@@ -135,18 +139,18 @@ class PsevenClient(PsevenApi):
                 **kwargs,
             )
         except requests.exceptions.ProxyError as exc:
-            # The proxy itself failed the request (unreachable, or a CONNECT it refused): the
-            # pSeven server never saw it.
+            # A CONNECT the proxy refused (the pSeven server never saw the request), a proxy it
+            # could not reach, or a connection through it that dropped.
             proxy = proxy_for(url, self.config.proxy)
             status = tunnel_status(str(exc))
             if status and status.startswith("407"):
                 raise proxy_auth_required(proxy, status) from None
-            reason = (
-                f"the proxy refused the tunnel ({status}){via(proxy)}"
-                if status
-                else f"cannot connect{via(proxy)}"
-            )
-            raise core.transport_error(call, reason, sent=False) from None
+            if status:
+                reason, sent = f"the proxy refused the tunnel ({status})", False
+            else:
+                sent = not _never_sent(exc)
+                reason = "connection dropped" if sent else "cannot connect"
+            raise core.transport_error(call, f"{reason}{via(proxy)}", sent=sent) from None
         except requests.exceptions.SSLError as exc:
             raise PsevenConfigError(
                 f"TLS verification of {self.config.host} failed ({exc.__class__.__name__}); set the "
