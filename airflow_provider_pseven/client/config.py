@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client.errors import PsevenConfigError
-from airflow_provider_pseven.client.proxy import checked_proxy, credentials
+from airflow_provider_pseven.client.proxy import checked_proxy, credentials, port_is_valid
 from airflow_provider_pseven.client.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -41,13 +41,11 @@ def normalize_sign_in_url(host: str, port: int | None = None) -> tuple[str, str 
         raise PsevenConfigError(
             f"The pSeven host {host!r} is not an http(s) URL. Use the sign-in URL, e.g. https://app.pseven.io"
         )
-    try:
-        parts.port  # noqa: B018 - raises for a port that is not a number
-    except ValueError:
+    if not port_is_valid(parts):
         raise PsevenConfigError(
             f"The pSeven host {host!r} has an invalid port; use a number from 1 to 65535, "
             "e.g. https://app.pseven.io:8443"
-        ) from None
+        )
     path = parts.path.rstrip("/")
     api_path = None
     match = _API_SUFFIX.search(path + "/")

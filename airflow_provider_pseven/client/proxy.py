@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenProxyError
 
@@ -40,13 +40,18 @@ def checked_proxy(url: str | None) -> str | None:
             f"The connection's proxy {shown(text)!r} is not an http:// or https:// URL with a host; "
             f"write it with its scheme, {example}"
         )
+    if not port_is_valid(parts):
+        raise PsevenConfigError(f"The connection's proxy {shown(text)!r} has an invalid port; {example}")
+    return text
+
+
+def port_is_valid(parts: SplitResult) -> bool:
+    """False for a URL whose port is not a number from 0 to 65535."""
     try:
         parts.port  # noqa: B018 - raises for a port that is not a number
     except ValueError:
-        raise PsevenConfigError(
-            f"The connection's proxy {shown(text)!r} has an invalid port; {example}"
-        ) from None
-    return text
+        return False
+    return True
 
 
 def credentials(url: str | None) -> tuple[str, ...]:
