@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench constraints clean test-compat compat-constraints dist dist-check cluster-deps test-cluster
+.PHONY: install test lint typecheck unit demo bench constraints clean test-compat compat-constraints dist dist-check cluster-deps test-cluster proxy-deps
 
 install: $(STAMP)
 
@@ -24,8 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck cluster-deps
+test: lint typecheck cluster-deps proxy-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Debian's tinyproxy: the integration tests under the "strictest" variants run behind it.
+proxy-deps:
+	scripts/install_proxy.sh
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
@@ -77,7 +81,7 @@ COMPAT_VERSIONS ?= $(COMPAT_FLOOR) 3.1.8 3.2.2
 
 # In each: the unit, reliability, integration and compat suites, the example DAGs under
 # `airflow dags test` against the emulator, and a secret sweep (scripts/test_compat.py).
-test-compat: $(foreach v,$(COMPAT_VERSIONS),.venv-compat-$(v)/.installed)
+test-compat: $(foreach v,$(COMPAT_VERSIONS),.venv-compat-$(v)/.installed) proxy-deps
 	$(PYTHON) scripts/test_compat.py $(COMPAT_VERSIONS)
 
 # Regenerate constraints/airflow-<version>.txt from throw-away environments resolved from

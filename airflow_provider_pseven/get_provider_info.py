@@ -74,6 +74,12 @@ def get_provider_info() -> dict[str, Any]:
                         "(without it, such a URL only logs a warning)",
                         "schema": {"type": ["boolean", "null"], "default": False},
                     },
+                    "proxy": {
+                        "label": "Proxy URL",
+                        "description": "http://[user:password@]host:port of a forward proxy for every "
+                        "request; empty: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY decide",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
                 # The port stays visible: Airflow 3.3.2's UI tests a saved connection only when its
                 # stored port matches the number the UI sends (0 for none), apache/airflow#73298.

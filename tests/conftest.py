@@ -39,15 +39,46 @@ for _name in ("PSEVEN_IT_SECRET", "AIRFLOW_VAR_PSEVEN_MY_SECRET"):
 
 import pytest  # noqa: E402
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(scope="session")
+def forward_proxy(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The session's forward proxy (tinyproxy on loopback, see tests/support/forward_proxy.py)."""
+    from tests.support.forward_proxy import ForwardProxy
+
+    with ForwardProxy(tmp_path_factory.mktemp("forward-proxy")) as proxy:
+        yield proxy
+
+
+def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str | None) -> None:
+    """Set HTTP_PROXY and HTTPS_PROXY to ``url`` for this test (None: no proxy), clearing every
+    other proxy variable of either case (lower case wins where both are set)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    if url is not None:
+        monkeypatch.setenv("HTTP_PROXY", url)
+        monkeypatch.setenv("HTTPS_PROXY", url)
+
 
 @pytest.fixture
-def pseven_emulator_factory(pseven_emulator_factory):  # type: ignore[no-untyped-def]
-    """The plugin's factory, giving every emulator the suite's recognisable token by default."""
+def pseven_emulator_factory(pseven_emulator_factory, request, monkeypatch):  # type: ignore[no-untyped-def]
+    """The plugin's factory, giving every emulator the suite's recognisable token by default.
+
+    An emulator reachable only through a proxy (variant ``access=proxy_only``, in the preset
+    ``strictest``) puts the test behind the session's real forward proxy: HTTP_PROXY and
+    HTTPS_PROXY point at it, as on a corporate network, so every client of the test (sync and
+    deferred) must honour them to reach it.
+    """
 
     def factory(**kwargs):  # type: ignore[no-untyped-def]
         if "users" not in kwargs:
             kwargs.setdefault("token", SWEEP_TOKEN)
-        return pseven_emulator_factory(**kwargs)
+        server = pseven_emulator_factory(**kwargs)
+        if server.variants.access == "proxy_only":
+            use_proxy(monkeypatch, request.getfixturevalue("forward_proxy").address)
+        return server
 
     return factory
 
@@ -88,7 +119,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if not _INTEGRATION_TESTS_RUN or session.config.option.collectonly:
             return
         if not _airflow_db_used():
-            # Integration tests of the client alone (tests/integration/test_client_aio_network.py).
+            # Integration tests of the client alone (tests/integration/test_client_aio_http.py).
             if reporter is not None:
                 reporter.write_line("Suite sweep: no integration test that ran used Airflow's database")
             return

@@ -11,7 +11,6 @@ from typing import TypeVar
 import httpx
 from tenacity import AsyncRetrying
 
-from airflow_provider_pseven.client.aio_transport import AsyncioTransport
 from airflow_provider_pseven.client.api import PsevenApi
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, check_reply, polled
 from airflow_provider_pseven.client.coalesce import ListCoalescer
@@ -19,6 +18,7 @@ from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
 from airflow_provider_pseven.client.limits import AnswerLimit
+from airflow_provider_pseven.client.proxy import proxy_auth_required, proxy_for, tunnel_status, via
 from airflow_provider_pseven.client.ticks import SharedTicks
 from airflow_provider_pseven.client.watches import ListWatches
 
@@ -26,9 +26,11 @@ T = TypeVar("T")
 
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """One TLS context for the client's transports (httpx makes one per proxy transport
+    otherwise, each loading the CA bundle again)."""
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
-    return verify
+    return httpx.create_ssl_context() if verify else False
 
 
 class AsyncPsevenClient(PsevenApi):
@@ -37,6 +39,8 @@ class AsyncPsevenClient(PsevenApi):
     All its requests go through one connection pool (keep-alive), which is what lets one triggerer
     follow thousands of runs cheaply. The pool is small on purpose: polls are short, and httpcore
     checks every pooled connection for each request it places (benchmarks/trigger_capacity.py).
+    httpx's own transport carries them, so its proxy support applies: the connection's ``proxy``,
+    else ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` (``trust_env``), as the sync client does.
     """
 
     def __init__(
@@ -52,13 +56,15 @@ class AsyncPsevenClient(PsevenApi):
     ) -> None:
         self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
-        #: The pool's transport, when this client made its own httpx client (None with ``http``).
-        self.transport: AsyncioTransport | None = None
         if http is None:
             limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-            self.transport = AsyncioTransport(verify=_ssl_verify(config.verify), limits=limits)
             http = httpx.AsyncClient(
-                transport=self.transport, timeout=httpx.Timeout(config.timeout), follow_redirects=False
+                verify=_ssl_verify(config.verify),
+                limits=limits,
+                proxy=config.proxy,
+                trust_env=True,
+                timeout=httpx.Timeout(config.timeout),
+                follow_redirects=False,
             )
         self.http = http
         self._sleep = sleep
@@ -187,20 +193,38 @@ class AsyncPsevenClient(PsevenApi):
             content=call.body.aiter() if call.body is not None else None,
         )
         try:
-            return await self.http.send(request, stream=True)
+            response = await self.http.send(request, stream=True)
+        except httpx.ProxyError as exc:
+            # A CONNECT the proxy refused: the pSeven server never saw the request.
+            proxy = proxy_for(str(request.url), self.config.proxy)
+            status = tunnel_status(str(exc)) or type(exc).__name__
+            if status.startswith("407"):
+                raise proxy_auth_required(proxy, status) from None
+            reason = f"the proxy refused the tunnel ({status}){via(proxy)}"
+            raise core.transport_error(call, reason, sent=False) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__cause__, ssl.SSLError):
                 raise PsevenConfigError(
                     f"TLS verification of {self.config.host} failed; set the connection's ca_bundle to "
                     "your CA file, or verify_ssl to false for a test server"
                 ) from None
-            raise core.transport_error(call, f"cannot connect: {type(exc).__name__}", sent=False) from None
-        except httpx.TimeoutException:
+            proxy = via(proxy_for(str(request.url), self.config.proxy))
             raise core.transport_error(
-                call, f"no answer within {self.config.timeout:g} s", sent=True
+                call, f"cannot connect{proxy}: {type(exc).__name__}", sent=False
+            ) from None
+        except httpx.TimeoutException:
+            proxy = via(proxy_for(str(request.url), self.config.proxy))
+            raise core.transport_error(
+                call, f"no answer within {self.config.timeout:g} s{proxy}", sent=True
             ) from None
         except httpx.TransportError as exc:
             raise core.transport_error(call, f"connection dropped: {type(exc).__name__}", sent=True) from None
+        if response.status_code == 407:  # a proxy's answer to a plain-http request
+            await response.aclose()
+            raise proxy_auth_required(
+                proxy_for(str(request.url), self.config.proxy), f"407 {response.reason_phrase}"
+            )
+        return response
 
     @staticmethod
     async def _read(response: httpx.Response, headers: dict[str, str], limit: AnswerLimit) -> bytes:

@@ -316,13 +316,14 @@ def check_reply(reply: Reply) -> Reply:
         raise PsevenHTTPError(call.method, call.path, status, html_first_line(reply.content), _NOT_THE_API)
     detail = error_detail(reply)
     if status in (401, 403):
-        error = PsevenAuthError(
-            call.method,
-            call.path,
-            status,
-            detail,
-            "check the connection's API token, or its login and password, and the user's permissions",
-        )
+        hint = "check the connection's API token, or its login and password, and the user's permissions"
+        if not reply.is_json:  # not the API's JSON: a firewall or proxy answered
+            hint = (
+                "the answer is not the REST API's JSON, so a firewall or proxy may have refused it: "
+                "if the server is reachable only through a proxy, set the connection's proxy or "
+                f"HTTPS_PROXY / HTTP_PROXY; otherwise {hint}"
+            )
+        error = PsevenAuthError(call.method, call.path, status, detail, hint)
     elif status == 404:
         error = PsevenNotFoundError(call.method, call.path, status, detail)
     elif status == 409 or (status == 400 and any(word in detail for word in _STATE_WORDS)):

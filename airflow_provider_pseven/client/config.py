@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client.errors import PsevenConfigError
+from airflow_provider_pseven.client.proxy import checked_proxy, credentials, port_is_valid
 from airflow_provider_pseven.client.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -51,13 +52,11 @@ def normalize_sign_in_url(host: str, port: int | None = None) -> tuple[str, str 
         raise PsevenConfigError(
             f"The pSeven host {host!r} is not an http(s) URL. Use the sign-in URL, e.g. https://app.pseven.io"
         )
-    try:
-        parts.port  # noqa: B018 - raises for a port that is not a number
-    except ValueError:
+    if not port_is_valid(parts):
         raise PsevenConfigError(
             f"The pSeven host {host!r} has an invalid port; use a number from 1 to 65535, "
             "e.g. https://app.pseven.io:8443"
-        ) from None
+        )
     path = parts.path.rstrip("/")
     api_path = None
     match = _API_SUFFIX.search(path + "/")
@@ -123,6 +122,9 @@ class ClientConfig:
         part of the ``api_path_cache`` key.
     :param api_path_cache: where a detected ``auto`` path is remembered for other clients and
         processes (see :mod:`~airflow_provider_pseven.client.path_cache`); ``None``: this client only.
+    :param proxy: a forward proxy URL (``http://[user:password@]host:port``) for every request,
+        overriding ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY``; None: those variables decide, in
+        both clients. Not in ``repr``; its password is one of :attr:`secrets`.
     """
 
     host: str
@@ -147,8 +149,10 @@ class ClientConfig:
     on_secret: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     connection_id: str = ""
     api_path_cache: ApiPathCache | None = field(default=None, repr=False, compare=False)
+    proxy: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "proxy", checked_proxy(self.proxy))
         sign_in, found_api_path = normalize_sign_in_url(self.host)
         object.__setattr__(self, "host", sign_in)
         check_scheme(sign_in, self.require_https)
@@ -171,4 +175,4 @@ class ClientConfig:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be shown (for log maskers)."""
-        return tuple(s for s in (self.token, self.password) if s)
+        return tuple(s for s in (self.token, self.password, *credentials(self.proxy)) if s)

@@ -27,6 +27,11 @@ class PsevenConfigError(PsevenError):
     """The client was configured with something unusable (no host, bad timeout, ...)."""
 
 
+class PsevenProxyError(PsevenConfigError):
+    """A forward proxy refused the request itself (407, or a tunnel it would not open): the
+    pSeven server never saw it. Not an authentication failure of the server."""
+
+
 class PsevenHTTPError(PsevenError):
     """The server answered with a 4xx or 5xx status.
 

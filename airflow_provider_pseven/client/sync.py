@@ -14,6 +14,7 @@ from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, 
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError, PsevenTransportError
+from airflow_provider_pseven.client.proxy import proxy_auth_required, proxy_for, tunnel_status, via
 
 if TYPE_CHECKING:
     # requests (with urllib3 and charset_normalizer) costs ~30 ms to import; it is imported when
@@ -32,12 +33,16 @@ def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest
 def _never_sent(error: requests.ConnectionError) -> bool:
     """True when the connection was never made, so the server cannot have seen the request."""
     import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProxyError
 
     if isinstance(error, requests.ConnectTimeout):
         return True
     reason = error.args[0] if error.args else None
     reason = getattr(reason, "reason", reason)
+    if isinstance(reason, ProxyError):
+        # urllib3 calls any failure on a connection it no longer counts as connected a proxy
+        # error, also an answer that broke off after the request went through: look inside.
+        reason = reason.original_error
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
@@ -62,6 +67,9 @@ class PsevenClient(PsevenApi):
         self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
         self.session = session or requests.Session()
+        # Per request, not session.proxies: requests lets the environment override those. The
+        # environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) applies when the connection sets none.
+        self._proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else None
         self._sleep = sleep
         self._ready_lock = threading.Lock()
 
@@ -118,10 +126,11 @@ class PsevenClient(PsevenApi):
         if call.body is not None:
             kwargs["data"] = call.body
         limit = core.answer_limit(call)
+        url = core.url(call)
         try:
             response = self.session.request(
                 call.method,
-                core.url(call),
+                url,
                 params=list(call.params) or None,
                 headers=core.headers(call),
                 timeout=self.config.timeout,
@@ -130,8 +139,22 @@ class PsevenClient(PsevenApi):
                 stream=True,
                 # An explicit no-op auth stops requests from replacing our token with ~/.netrc.
                 auth=_keep_headers,
+                proxies=self._proxies,
                 **kwargs,
             )
+        except requests.exceptions.ProxyError as exc:
+            # A CONNECT the proxy refused (the pSeven server never saw the request), a proxy it
+            # could not reach, or a connection through it that dropped.
+            proxy = proxy_for(url, self.config.proxy)
+            status = tunnel_status(str(exc))
+            if status and status.startswith("407"):
+                raise proxy_auth_required(proxy, status) from None
+            if status:
+                reason, sent = f"the proxy refused the tunnel ({status})", False
+            else:
+                sent = not _never_sent(exc)
+                reason = "connection dropped" if sent else "cannot connect"
+            raise core.transport_error(call, f"{reason}{via(proxy)}", sent=sent) from None
         except requests.exceptions.SSLError as exc:
             raise PsevenConfigError(
                 f"TLS verification of {self.config.host} failed ({exc.__class__.__name__}); set the "
@@ -140,14 +163,18 @@ class PsevenClient(PsevenApi):
         except requests.ConnectionError as exc:
             sent = not _never_sent(exc)
             reason = "connection dropped" if sent else "cannot connect"
-            raise core.transport_error(call, f"{reason}: {type(exc).__name__}", sent=sent) from None
+            proxy = via(proxy_for(url, self.config.proxy))
+            raise core.transport_error(call, f"{reason}{proxy}: {type(exc).__name__}", sent=sent) from None
         except requests.Timeout:
+            proxy = via(proxy_for(url, self.config.proxy))
             raise core.transport_error(
-                call, f"no answer within {self.config.timeout:g} s", sent=True
+                call, f"no answer within {self.config.timeout:g} s{proxy}", sent=True
             ) from None
         if call.body is not None:
             limit.restart()
         with response:
+            if response.status_code == 407:  # a proxy's answer to a plain-http request
+                raise proxy_auth_required(proxy_for(url, self.config.proxy), f"407 {response.reason}")
             try:
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 ok = response.status_code < 300

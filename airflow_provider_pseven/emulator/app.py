@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 from .api import Api
@@ -15,6 +15,7 @@ from .errors import ApiError
 from .faults import FaultMiddleware, Faults
 from .guard import Guard, GuardConfig
 from .reqlog import RequestLog
+from .variants import PROXY_PEER
 from .world import World
 
 logger = logging.getLogger("airflow_provider_pseven.emulator")
@@ -49,7 +50,19 @@ class EmulatorApp:
                     return
         if scope["type"] != "http":
             return
+        if self._refused(scope):
+            # What a corporate firewall answers a host that bypasses the proxy (variant "access").
+            text = f"403 Forbidden: direct connections are refused; this server is reachable only through its proxy ({PROXY_PEER})"
+            await PlainTextResponse(text, 403)(scope, receive, send)
+            return
         await self.asgi(scope, receive, send)
+
+    def _refused(self, scope: Scope) -> bool:
+        """Variant ``access="proxy_only"``: a peer other than the proxy, outside the control API."""
+        if self.world.variants.access != "proxy_only" or scope["path"].startswith(PREFIX):
+            return False
+        client = scope.get("client")
+        return not client or client[0] != PROXY_PEER
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

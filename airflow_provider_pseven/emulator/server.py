@@ -106,6 +106,7 @@ class EmulatorServer:
         backlog: int = 2048,
         public_url: str | None = None,
         max_upload_bytes: int = DEFAULT_MAX_BODY,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
         if base_path not in BASE_PATHS:
             raise ValueError(f"base_path must be one of {BASE_PATHS}, got {base_path!r}")
@@ -119,6 +120,8 @@ class EmulatorServer:
                 host,
             )
         self.base_path = base_path
+        #: (certificate file, key file): serve HTTPS with them (a private CA's, for TLS tests).
+        self.tls = tls
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="pseven-emulator-")
         self.data_dir = Path(data_dir if data_dir is not None else self._tmp)  # type: ignore[arg-type]
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +163,7 @@ class EmulatorServer:
         """The sign-in URL (what a connection's host is): ``public_url`` when one was given."""
         if self.guard.public_url:
             return self.guard.public_url.rstrip("/")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def api_url(self) -> str:
@@ -245,10 +248,14 @@ class EmulatorServer:
             http="httptools" if importlib.util.find_spec("httptools") else "h11",
             lifespan="off",
             access_log=False,
+            # The peer is the TCP peer: variant access="proxy_only" trusts no X-Forwarded-For.
+            proxy_headers=False,
             log_level="warning",
             backlog=self._backlog,
             timeout_keep_alive=75,
             timeout_graceful_shutdown=2,
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )
         return uvicorn.Server(config)
 

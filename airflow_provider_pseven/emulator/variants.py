@@ -105,6 +105,13 @@ Why each point is open (quotes from the guide, section in parentheses):
     directory" (File download). ``"path"``: ``directory`` is a path relative to the run directory
     (or an absolute storage path inside it), like download's ``file``; ``"root_only"``: a folder
     below the root is refused with 400.
+``access``
+    The guide's every example reaches ``{sign-in URL}`` directly (Introduction) and says nothing of
+    the network between: in most companies the server is reachable only through a forward proxy
+    (``HTTP_PROXY``/``HTTPS_PROXY``). ``"direct"``: any peer is served; ``"proxy_only"``: only
+    connections from the proxy's address (:data:`PROXY_PEER`, ``127.0.0.2``: the tests' proxy
+    binds its outgoing connections there, which covers ``CONNECT`` tunnels too) are served, any
+    other gets a firewall's 403 ``text/plain`` page that says so.
 """
 
 from __future__ import annotations
@@ -112,6 +119,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+#: The peer address of the forward proxy that ``access="proxy_only"`` serves.
+PROXY_PEER = "127.0.0.2"
 
 # Each open point: its answers (the guide's first, the default of ``Variants``), then the answer of
 # the preset "strictest" (the hardest for a client), then that of "lenient".
@@ -134,6 +144,7 @@ _POINTS: dict[str, tuple[tuple[Any, ...], Any, Any]] = {
     "run_log": (("finished_only", "every_end"), "finished_only", "every_end"),
     "ls_listing": (("complete", "truncated"), "truncated", "complete"),
     "ls_nested": (("path", "root_only"), "root_only", "path"),
+    "access": (("direct", "proxy_only"), "proxy_only", "direct"),
 }
 _CHOICES = {name: answers for name, (answers, _, _) in _POINTS.items()}
 #: Bytes of an ``upload/`` body above which ``upload_limit="html_413"`` answers 413.
@@ -163,6 +174,7 @@ class Variants:
     run_log: str = "finished_only"  # "finished_only": logfile_url on FINISHED runs | "every_end": any end
     ls_listing: str = "complete"  # "complete" | "truncated": at most LS_LIMIT entries, count gives all
     ls_nested: str = "path"  # "path": directory=a/b lists a nested folder | "root_only": 400 for one
+    access: str = "direct"  # "direct" | "proxy_only": only connections from PROXY_PEER are served
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():

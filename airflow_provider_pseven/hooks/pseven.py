@@ -11,6 +11,7 @@ from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, Psev
 from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.config import normalize_sign_in_url
 from airflow_provider_pseven.client.path_cache import default_cache
+from airflow_provider_pseven.client.proxy import credentials
 from airflow_provider_pseven.compat import BaseHook
 from airflow_provider_pseven.hooks.async_clients import loop_clients
 
@@ -50,6 +51,8 @@ def config_from_connection(conn: Connection, extras: dict[str, Any]) -> ClientCo
         raise PsevenConfigError(
             f"Connection extra 'timeout' must be a number of seconds, not {timeout!r}"
         ) from None
+    proxy = _extra(extras, "proxy")
+    _mask(*credentials(str(proxy) if proxy is not None else None))  # before any error can show it
     settings: dict[str, Any] = {
         "host": host,
         "token": None if login else password,
@@ -59,6 +62,7 @@ def config_from_connection(conn: Connection, extras: dict[str, Any]) -> ClientCo
         "verify": verify,
         "timeout": timeout_value,
         "require_https": bool(_as_bool(_extra(extras, "require_https"), "require_https")),
+        "proxy": str(proxy) if proxy is not None else None,
         # Tasks run in new processes: an `auto` path detected by one is reused by the next ones.
         "connection_id": conn.conn_id or "",
         "api_path_cache": default_cache(),

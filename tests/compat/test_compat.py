@@ -241,7 +241,7 @@ def test_event_watchers_allowed_on_3_3():
 
 # --- the connection form: conn-fields (3.2+) or the hook's widgets (3.1) --------------------------------
 
-FIELDS = {"api_path", "verify_ssl", "ca_bundle", "timeout"}
+FIELDS = {"api_path", "verify_ssl", "ca_bundle", "timeout", "require_https", "proxy"}
 
 
 @pytest.fixture

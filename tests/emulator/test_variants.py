@@ -77,6 +77,7 @@ def test_presets_are_as_specified():
         "run_log": "finished_only",
         "ls_listing": "truncated",
         "ls_nested": "root_only",
+        "access": "proxy_only",
     }
     assert PRESETS["lenient"].as_dict() == {
         "secret_marker": "type",
@@ -96,6 +97,7 @@ def test_presets_are_as_specified():
         "run_log": "every_end",
         "ls_listing": "complete",
         "ls_nested": "path",
+        "access": "direct",
     }
 
 
@@ -708,3 +710,37 @@ def test_strictest_still_runs_the_guides_whole_scenario(make):
     )
     assert app.status_code == 201
     assert requests.delete(run["url"], headers=h).json() == {"status": 200}
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+def test_proxy_only_refuses_a_direct_peer_and_serves_the_proxys(make, monkeypatch):
+    """access=proxy_only: a direct request gets the firewall's 403; the same request from the
+    proxy's address (PROXY_PEER, as the tests' tinyproxy binds its outgoing connections) is served."""
+    import socket
+
+    from airflow_provider_pseven.emulator.variants import PROXY_PEER
+    from tests.conftest import use_proxy
+
+    server = make("access=proxy_only")
+    use_proxy(monkeypatch, None)  # the factory put this test behind the proxy: go direct here
+    direct = requests.get(server.api_url + "workflows/", headers=server.auth_header, timeout=10)
+    assert direct.status_code == 403 and "only through its proxy" in direct.text
+    assert direct.headers["content-type"].startswith("text/plain")
+    with socket.create_connection((server.host, server.port), 10, source_address=(PROXY_PEER, 0)) as sock:
+        sock.sendall(
+            f"GET /pseven/.rest/v2/workflows/ HTTP/1.1\r\nHost: {server.host}\r\n"
+            f"Authorization: Token {server.token}\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    # A forged X-Forwarded-For does not make a direct peer the proxy.
+    forged = requests.get(
+        server.api_url + "workflows/",
+        headers={**server.auth_header, "X-Forwarded-For": PROXY_PEER},
+        timeout=10,
+    )
+    assert forged.status_code == 403

@@ -366,3 +366,16 @@ def test_require_https_extra_defaults_to_off_and_keeps_loopback() -> None:
 def test_require_https_must_be_a_boolean() -> None:
     with pytest.raises(PsevenConfigError, match="require_https"):
         config_of(conn(host="https://p7.corp", password="t", extra={"require_https": "maybe"}))
+
+
+def test_the_proxy_extra_reaches_the_config_and_its_password_the_masker(masked: list[Any]) -> None:
+    proxy = "http://alice:pr0xy-SECRET@proxy.corp:3128"
+    config = config_of(conn(host=HOST, password="t", extra={"proxy": proxy}))
+    assert config.proxy == proxy and "pr0xy-SECRET" in masked
+    assert config_of(conn(host=HOST, password="t", extra={"proxy": ""})).proxy is None
+
+
+def test_a_bad_proxy_extra_is_masked_before_the_error(masked: list[Any]) -> None:
+    with pytest.raises(PsevenConfigError, match=r"proxy '\*\*\*@proxy.corp:3128' is not an http") as caught:
+        config_of(conn(host=HOST, password="t", extra={"proxy": "alice:pr0xy-SECRET@proxy.corp:3128"}))
+    assert "pr0xy-SECRET" in masked and "pr0xy-SECRET" not in str(caught.value)

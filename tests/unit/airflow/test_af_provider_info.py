@@ -14,7 +14,7 @@ from airflow_provider_pseven import __version__
 from airflow_provider_pseven.get_provider_info import get_provider_info
 
 PACKAGE = "airflow-provider-pseven"
-EXTRA_FIELDS = ("api_path", "verify_ssl", "ca_bundle", "timeout", "require_https")
+EXTRA_FIELDS = ("api_path", "verify_ssl", "ca_bundle", "timeout", "require_https", "proxy")
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from airflow_provider_pseven.client import (
     PsevenBadRequestError,
     PsevenHTTPError,
     PsevenNotJsonError,
+    PsevenProxyError,
     PsevenStateError,
     RunRef,
 )
@@ -84,12 +85,20 @@ async def test_a_403_is_an_auth_error_when_the_run_cannot_be_read_either(api: Ap
         await api.call("start_run", REF)
 
 
-@pytest.mark.parametrize("status", [401, 404, 407])
-async def test_401_404_and_407_are_taken_as_they_are_without_reading_the_run(api: Api, status: int) -> None:
+@pytest.mark.parametrize("status", [401, 404])
+async def test_401_and_404_are_taken_as_they_are_without_reading_the_run(api: Api, status: int) -> None:
     api.route("POST", f"{RUN_URL}run/", detail(status, "No."))
     with pytest.raises(PsevenHTTPError) as info:
         await api.call("start_run", REF)
     assert info.value.status == status
+    assert [s.method for s in api.sent] == ["POST"]
+
+
+async def test_a_407_is_the_proxys_answer_and_reads_no_run(api: Api) -> None:
+    """A 407 comes from a proxy: the server never saw the start, so its run's state says nothing."""
+    api.route("POST", f"{RUN_URL}run/", detail(407, "Proxy Authentication Required"))
+    with pytest.raises(PsevenProxyError, match="proxy asks for credentials"):
+        await api.call("start_run", REF)
     assert [s.method for s in api.sent] == ["POST"]
 
 
