@@ -100,7 +100,7 @@ async def client(
             try:
                 writer.write(request)
                 status, body = await asyncio.wait_for(read_response(reader), timeout=10)
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                 stats.error(type(exc).__name__)
                 return
             if status != 200 or not body.startswith(b"{"):

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ class Bed:
 def stamp(value: Any) -> float:
     """A UTC time of the metadata database (PostgreSQL: aware; SQLite: text without a zone)."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -9,7 +9,7 @@ matter: tests/unit/airflow/test_af_run_event.py.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -98,7 +98,7 @@ def test_states_not_watched_are_remembered_without_a_report():
 def test_clock_skew_between_server_and_triggerer_changes_nothing(skew):
     """Only ids and states decide: server times in the runs (any field a newer server adds) are
     not compared with the triggerer's clock."""
-    server_now = datetime.fromtimestamp(T0 + skew, timezone.utc).isoformat()
+    server_now = datetime.fromtimestamp(T0 + skew, UTC).isoformat()
 
     def seen_by(now: float) -> list[list[str]]:
         mark = ev.baseline("id", [run("a", "RUNNING", updated=server_now)], now)
@@ -213,7 +213,7 @@ def test_a_damaged_watermark_is_an_error_not_an_empty_one(stored):
 
 
 def test_backfill_reports_runs_that_ended_since_by_the_servers_times():
-    since = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    since = datetime(2026, 1, 10, tzinfo=UTC)
     old, new, unknown = run("old", "FINISHED"), run("new", "FINISHED"), run("unknown", "FINISHED")
     ended = {"old": since - timedelta(seconds=1), "new": since, "unknown": None}
     assert ids(ev.backfill([old, new, unknown], ended, since)) == ["new", "unknown"]
@@ -221,17 +221,17 @@ def test_backfill_reports_runs_that_ended_since_by_the_servers_times():
 
 def test_end_time_from_a_run_field_or_the_newest_file_of_the_run():
     with_field = run("a", "FINISHED", finished="2026-01-10T12:00:00Z")
-    assert ev.end_time(with_field) == datetime(2026, 1, 10, 12, tzinfo=timezone.utc)
+    assert ev.end_time(with_field) == datetime(2026, 1, 10, 12, tzinfo=UTC)
     entries = [
-        FileEntry("x", 1, False, datetime(2026, 1, 9, 8, 0, tzinfo=timezone.utc)),
-        FileEntry(".p7.log.txt", 1, False, datetime(2026, 1, 9, 9, 0, tzinfo=timezone.utc)),
+        FileEntry("x", 1, False, datetime(2026, 1, 9, 8, 0, tzinfo=UTC)),
+        FileEntry(".p7.log.txt", 1, False, datetime(2026, 1, 9, 9, 0, tzinfo=UTC)),
     ]
-    assert ev.end_time(run("b", "FINISHED"), entries) == datetime(2026, 1, 9, 9, tzinfo=timezone.utc)
+    assert ev.end_time(run("b", "FINISHED"), entries) == datetime(2026, 1, 9, 9, tzinfo=UTC)
     assert ev.end_time(run("c", "FINISHED")) is None
 
 
 def test_parse_time_takes_datetimes_iso_text_and_unix_times():
-    aware = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    aware = datetime(2026, 1, 10, tzinfo=UTC)
     assert ev.parse_time(aware) == aware
     assert ev.parse_time("2026-01-10T00:00:00Z") == aware
     assert ev.parse_time(aware.timestamp()) == aware

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pseven_client_harness import APP_ID, HOST, PASSWORD, TOKEN, USERNAME, app_json, param_json, params_json
@@ -134,7 +134,7 @@ def test_file_entry_parsing() -> None:
     zulu = FileEntry.from_json(
         {"name": "d", "size": None, "modified": "2025-03-13T15:07:00Z", "is_dir": True}
     )
-    assert zulu == FileEntry("d", 0, True, datetime(2025, 3, 13, 15, 7, 0, tzinfo=timezone.utc))
+    assert zulu == FileEntry("d", 0, True, datetime(2025, 3, 13, 15, 7, 0, tzinfo=UTC))
     assert FileEntry.from_json({"name": "x", "modified": "yesterday"}).modified is None
 
 

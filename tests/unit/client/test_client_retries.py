@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -44,7 +44,7 @@ async def test_429_honours_retry_after_seconds(api: Api, caplog: pytest.LogCaptu
 
 
 async def test_retry_after_as_http_date(api: Api) -> None:
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     api.route("GET", WORKFLOWS, detail(503, "maintenance", Retry_After=when), ok([]))
     await api.call("list_workflows")
     (wait,) = api.sleeps
