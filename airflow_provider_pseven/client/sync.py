@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +30,12 @@ T = TypeVar("T")
 
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
+
+
+def _close_late_answer(future: concurrent.futures.Future[requests.Response]) -> None:
+    """Close an answer that came after its call gave up (its error, if any, is already reported)."""
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
 
 
 def _never_sent(error: requests.ConnectionError) -> bool:
@@ -72,8 +80,11 @@ class PsevenClient(PsevenApi):
         self._proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else None
         self._sleep = sleep
         self._ready_lock = threading.Lock()
+        #: Where answers' heads are awaited (see _head_within); threads start as calls need them.
+        self._heads = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="pseven-http")
 
     def close(self) -> None:
+        self._heads.shutdown(wait=False, cancel_futures=True)
         self.session.close()
 
     def __enter__(self) -> PsevenClient:
@@ -127,21 +138,24 @@ class PsevenClient(PsevenApi):
             kwargs["data"] = call.body
         limit = core.answer_limit(call)
         url = core.url(call)
+        request = functools.partial(
+            self.session.request,
+            call.method,
+            url,
+            params=list(call.params) or None,
+            headers=core.headers(call),
+            timeout=self.config.timeout,
+            verify=self.config.verify,
+            allow_redirects=False,
+            stream=True,
+            # An explicit no-op auth stops requests from replacing our token with ~/.netrc.
+            auth=_keep_headers,
+            proxies=self._proxies,
+            **kwargs,
+        )
         try:
-            response = self.session.request(
-                call.method,
-                url,
-                params=list(call.params) or None,
-                headers=core.headers(call),
-                timeout=self.config.timeout,
-                verify=self.config.verify,
-                allow_redirects=False,
-                stream=True,
-                # An explicit no-op auth stops requests from replacing our token with ~/.netrc.
-                auth=_keep_headers,
-                proxies=self._proxies,
-                **kwargs,
-            )
+            # An upload's sending may rightly take long: its deadline counts from its answer.
+            response = request() if call.body is not None else self._head_within(request, limit)
         except requests.exceptions.ProxyError as exc:
             # A CONNECT the proxy refused (the pSeven server never saw the request), a proxy it
             # could not reach, or a connection through it that dropped.
@@ -196,6 +210,20 @@ class PsevenClient(PsevenApi):
                     call, f"the answer broke off: {type(exc).__name__}", sent=True
                 ) from None
         return check_reply(Reply(response.status_code, headers, content, response.url, call))
+
+    def _head_within(self, request: Callable[[], requests.Response], limit: AnswerLimit) -> requests.Response:
+        """``request()`` (up to the answer's head), given up at the call's deadline.
+
+        requests' read timeout bounds each read, not the whole head, so a server trickling its status
+        line and headers would hold the call; and requests offers no wall-clock limit. So the head is
+        awaited on a helper thread; one that comes too late is closed when it comes.
+        """
+        future = self._heads.submit(request)
+        try:
+            return future.result(timeout=limit.remaining())
+        except concurrent.futures.TimeoutError:
+            future.add_done_callback(_close_late_answer)
+            raise limit.too_slow() from None
 
     def _read(self, response: requests.Response, headers: dict[str, str], limit: AnswerLimit) -> bytes:
         """The whole body, within the limit's size and deadline. ``read1`` returns what has arrived,
