@@ -79,7 +79,7 @@ def state_checked(ref: RunRef, call: Call, allowed: Collection[RunState]) -> Op[
     try:
         read = yield Call("GET", ref.path(), base=ref.base)
         assert isinstance(read, Reply)
-        run = Run.from_json(read.json_object())
+        run = read.model(Run.from_json)
     except PsevenError:
         raise refused from None
     if run.state in allowed:
