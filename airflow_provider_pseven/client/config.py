@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,11 +12,12 @@ from urllib.parse import urlsplit
 from airflow_provider_pseven.client.errors import PsevenConfigError
 from airflow_provider_pseven.client.proxy import checked_proxy, credentials, port_is_valid
 from airflow_provider_pseven.client.retry import RetryPolicy
+from airflow_provider_pseven.client.text import client_logger
 
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.path_cache import ApiPathCache
 
-log = logging.getLogger("airflow_provider_pseven.client")
+log = client_logger()
 
 API_PATHS = (".rest", "@rest")
 """``.rest``: pSeven Enterprise v2025.03 and earlier; ``@rest``: the v2026.10 documentation."""

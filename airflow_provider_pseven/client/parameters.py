@@ -125,9 +125,7 @@ def set_parameters(
     new_by_id = {parameter.id: values[key] for key, parameter in matched.items()}
     body, left_out = patch_body(run, new_by_id, echo_unset=False)
     try:
-        reply = yield from state_checked(
-            ref, Call("PATCH", ref.path(), base=ref.base, json=body), CONFIGURATION
-        )
+        reply = yield from _patch(ref, body)
     except PsevenBadRequestError as error:
         if not left_out:
             raise
@@ -140,11 +138,13 @@ def set_parameters(
             ", ".join(p.name for p in left_out),
         )
         body, _ = patch_body(run, new_by_id, echo_unset=True)
-        reply = yield from state_checked(
-            ref, Call("PATCH", ref.path(), base=ref.base, json=body), CONFIGURATION
-        )
-    assert isinstance(reply, Reply)
+        reply = yield from _patch(ref, body)
     return checked(reply.model(Run.from_json), new_by_id, before=run)
+
+
+def _patch(ref: RunRef, body: JSON) -> Op[Reply]:
+    """The PATCH, its refusal judged by the run's state (only CONFIGURATION takes one)."""
+    return state_checked(ref, Call("PATCH", ref.path(), base=ref.base, json=body), CONFIGURATION)
 
 
 def _same(shown: Any, sent: Any) -> bool:
