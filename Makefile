@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench constraints clean test-compat compat-constraints dist dist-check cluster-deps test-cluster proxy-deps
+.PHONY: install test lint typecheck unit demo bench docs constraints clean test-compat compat-constraints dist dist-check cluster-deps test-cluster proxy-deps
 
 install: $(STAMP)
 
@@ -45,6 +45,15 @@ $(VENV)/.installed-bench: $(STAMP)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run_all.py
 
+# The documentation site (mkdocs.yml) in site/, strict: a broken link, a missing page, anchor or
+# snippet, or an API reference that does not resolve fails the build. About 10 s.
+$(VENV)/.installed-docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # --- production-shaped cluster (tests/cluster, docs/deployment.md) -----------------------------
 # PostgreSQL and Redis are the machine's services; the cluster extra brings Celery, psycopg2,
 # asyncpg, redis and Playwright, and scripts/install_browser.sh Debian's Chromium. make test runs
@@ -64,7 +73,7 @@ constraints:
 	rm -rf /tmp/pseven-constraints-venv
 	$(PYTHON) -m venv /tmp/pseven-constraints-venv
 	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,bench,cluster]"
+	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,bench,cluster,docs]"
 	/tmp/pseven-constraints-venv/bin/python -m pip freeze --exclude airflow-provider-pseven > constraints.txt
 
 # --- Airflow version matrix (docs/compatibility.md) -------------------------------------------
@@ -121,4 +130,4 @@ dist-check: dist
 	  --dags-folder $(CURDIR)/example_dags --workdir /tmp/pseven-dist-check $(DIST_DAGS)
 
 clean:
-	rm -rf $(VENV) .venv-compat-* demo-output dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-compat-* demo-output dist build site .mypy_cache .ruff_cache .pytest_cache

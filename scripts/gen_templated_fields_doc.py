@@ -62,7 +62,8 @@ def _code(names: Sequence[str]) -> str:
     return ", ".join(f"`{name}`" for name in names) or "none"
 
 
-def row(cls: type) -> str:
+def row(cls: type, module_name: str) -> str:
+    """One table row; the class links to its entry in the API reference (mkdocstrings' anchor)."""
     fields = list(getattr(cls, "template_fields", ()))
     renderers: dict[str, str] = dict(getattr(cls, "template_fields_renderers", None) or {})
     rendered = [
@@ -70,8 +71,8 @@ def row(cls: type) -> str:
         for name in fields
         if name in renderers
     ]
-    source = cls.__module__.replace(".", "/") + ".py"
-    return f"| [`{cls.__name__}`](../{source}) | {_code(fields)} | {', '.join(rendered) or 'none'} |"
+    link = f"reference/{module_name.rsplit('.', 1)[-1]}.md#{module_name}.{cls.__name__}"
+    return f"| [`{cls.__name__}`]({link}) | {_code(fields)} | {', '.join(rendered) or 'none'} |"
 
 
 def render() -> str:
@@ -80,7 +81,7 @@ def render() -> str:
     for title, module_name in PACKAGES:
         parts.append(f"\n## {title}\n\n`from {module_name} import ...`\n\n")
         parts.append("| class | templated fields | rendered as JSON |\n|---|---|---|\n")
-        parts.extend(row(cls) + "\n" for cls in exported(module_name))
+        parts.extend(row(cls, module_name) + "\n" for cls in exported(module_name))
     return "".join(parts)
 
 
