@@ -158,6 +158,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Workflow:
+    """A workflow as ``workflows/`` lists it: its id, name, storage path and API URL."""
+
     id: str
     name: str
     path: str
@@ -252,6 +254,8 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class UploadResult:
+    """What an upload answered: the storage paths of the files and folders it created."""
+
     files: tuple[str, ...]
     directories: tuple[str, ...]
 

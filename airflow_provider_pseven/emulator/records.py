@@ -57,6 +57,9 @@ class Timing:
 
 @dataclass
 class User:
+    """A user of the emulator: sign-in, API token, storage ``/Users/<id>`` and the workspaces
+    (ids) where the user may publish AppsHub apps."""
+
     username: str = DEFAULT_USER
     password: str = DEFAULT_PASSWORD
     token: str = DEFAULT_TOKEN
@@ -70,6 +73,8 @@ class User:
 
 @dataclass
 class Workspace:
+    """An AppsHub workspace that apps are published to."""
+
     id: str
     name: str
 
