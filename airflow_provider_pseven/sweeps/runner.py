@@ -11,7 +11,7 @@ Table I/O runs in threads (``asyncio.to_thread``): the triggerer's event loop is
 from __future__ import annotations
 
 import asyncio
-import logging
+import functools
 from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
@@ -51,6 +51,10 @@ def columns_check(columns: dict[str, int]) -> Callable[[Run], None]:
     return check
 
 
+def _open(gate: asyncio.Event, _task: object) -> None:
+    gate.set()
+
+
 class SweepRunner:
     """One pass of the sweep from whatever is stored and live, to its end or abort."""
 
@@ -67,7 +71,7 @@ class SweepRunner:
         max_failed_points: int | float,
         keep_runs: str,
         reason: Callable[[str], str],
-        log: logging.Logger | logging.LoggerAdapter[Any],
+        log: Any,
         flush_every: float = 5.0,
     ) -> None:
         self.client = client
@@ -141,7 +145,7 @@ class SweepRunner:
                 self.live.add(task)
                 task.add_done_callback(self._finished)
                 if check is not None:
-                    task.add_done_callback(lambda _task, opened=gate: opened.set())
+                    task.add_done_callback(functools.partial(_open, gate))
                     await gate.wait()  # no second run before the columns are known to fit
                     if isinstance(self.error, SweepInvalid):
                         raise self.error
