@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 from types import SimpleNamespace
 from typing import Any
 
@@ -61,6 +62,10 @@ def test_a_small_sweep_runs_every_point_once(pseven_connection, tmp_path):
     )
     assert server.state.deploy_count() == 6
     assert not (tmp_path / "out" / "_sweep").exists()
+    if importlib.util.find_spec("pyarrow"):
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(summary["parquet"]).num_rows == 6
     # keep_runs="failed": finished runs were deleted after their rows were stored
     assert server.state.event_count("delete") == 6
 
