@@ -86,25 +86,26 @@ def create_app(clients: Clients | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _forbidden_page)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(packages=[("airflow_provider_pseven.ui", "static")]), name="static")
 
-    def recorded(session: Any, dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
-        return recorded_run(read_summaries(session, TaskInstanceId(dag_id, run_id, task_id, map_index)))
+    def recorded(session: Any, dag_id: str, run_id: str, task_id: str, map_index: str) -> Any:
+        ti = TaskInstanceId(dag_id, run_id, task_id, _map_index(map_index))
+        return recorded_run(read_summaries(session, ti))
 
     def cached(cache: TtlCache[dict[str, Any]], what: str, rec: Any, fetch: Any) -> dict[str, Any]:
         key = (what, rec.conn_id, rec.ref, rec.secrets) if rec is not None else (what, None)
         return cache.get(key, lambda: views.guarded(rec, fetch, client_for))
 
     @app.get("/ti" + TI_PATH, response_class=HTMLResponse, dependencies=[CanRead])
-    def tab(request: Request, dag_id: str, run_id: str, task_id: str, map_index: int) -> HTMLResponse:
-        return _page(request, "tab.html", "/api/ti/" + _parts(dag_id, run_id, task_id, str(map_index)))
+    def tab(request: Request, dag_id: str, run_id: str, task_id: str, map_index: str) -> HTMLResponse:
+        return _page(request, "tab.html", "/api/ti/" + _parts(dag_id, run_id, task_id, str(_map_index(map_index))))
 
     @app.get("/api/ti" + TI_PATH, dependencies=[CanRead])
-    def run_data(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: int) -> JSONResponse:
+    def run_data(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str) -> JSONResponse:
         rec = recorded(session, dag_id, run_id, task_id, map_index)
         data = cached(pages, "page", rec, lambda c, ref: c.run(views.page_op(ref, rec.secrets if rec else ())))
         return JSONResponse({**data, "refresh_seconds": REFRESH_SECONDS}, headers=SAFE_HEADERS)
 
     @app.get("/api/ti" + TI_PATH + "/state", dependencies=[CanRead])
-    def run_state(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: int) -> JSONResponse:
+    def run_state(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str) -> JSONResponse:
         """The run's state from its runs list: one list request per workflow and refresh, for all tabs."""
         rec = recorded(session, dag_id, run_id, task_id, map_index)
 
@@ -118,14 +119,14 @@ def create_app(clients: Clients | None = None) -> FastAPI:
         return JSONResponse(views.guarded(rec, state, client_for), headers=SAFE_HEADERS)
 
     @app.get("/api/ti" + TI_PATH + "/log", dependencies=[CanRead])
-    def run_log(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: int) -> JSONResponse:
+    def run_log(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str) -> JSONResponse:
         rec = recorded(session, dag_id, run_id, task_id, map_index)
         data = cached(follows, "log", rec, lambda c, ref: c.run(views.log_op(ref)))
         return JSONResponse(data, headers=SAFE_HEADERS)
 
     @app.get("/api/ti" + TI_PATH + "/files", dependencies=[CanRead])
     def run_folder(
-        session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: int, path: str = Query(...)
+        session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str, path: str = Query(...)
     ) -> JSONResponse:
         folder = _checked(path)
         rec = recorded(session, dag_id, run_id, task_id, map_index)
@@ -138,7 +139,7 @@ def create_app(clients: Clients | None = None) -> FastAPI:
         dag_id: str,
         run_id: str,
         task_id: str,
-        map_index: int,
+        map_index: str,
         path: str = Query(...),
         inline: bool = False,
     ) -> Response:
@@ -163,7 +164,7 @@ def create_app(clients: Clients | None = None) -> FastAPI:
         dag_id: str,
         run_id: str,
         task_id: str,
-        map_index: int,
+        map_index: str,
         x_requested_by: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         """Interrupt the run. POST only, with edit permission, and with a header a form or a link
@@ -199,6 +200,14 @@ def create_app(clients: Clients | None = None) -> FastAPI:
         return JSONResponse({"runs": rows}, headers=SAFE_HEADERS)
 
     return app
+
+
+def _map_index(text: str) -> int:
+    """The UI fills ``{MAP_INDEX}`` only for a mapped task instance; otherwise it stays as is: -1."""
+    try:
+        return int(text)
+    except ValueError:
+        return -1
 
 
 def _checked(path: str) -> str:

@@ -100,7 +100,7 @@
     if (entry.dir) {
       const children = el("ul", { class: "tree" });
       let open = false;
-      item.append(el("button", { class: "link", text: "📁 " + entry.name, onclick: async () => {
+      item.append(el("button", { class: "link", text: "▸ " + entry.name + "/", onclick: async () => {
         open = !open;
         children.textContent = "";
         if (!open) return;
@@ -112,7 +112,7 @@
       } }), children);
       return item;
     }
-    item.append(el("a", { href: fileUrl(path, false), text: "📄 " + entry.name }), el("span", { class: "muted", text: "  " + entry.size + " bytes" }));
+    item.append(el("a", { href: fileUrl(path, false), text: entry.name }), el("span", { class: "muted", text: "  " + entry.size + " bytes" }));
     if (IMAGES.test(entry.name)) {
       item.append(el("img", { class: "preview", src: fileUrl(path, true), alt: entry.name, loading: "lazy" }));
     } else if (CSV.test(entry.name)) {
