@@ -43,7 +43,9 @@ class PsevenRunLink(BaseOperatorLink):
     name = "pSeven run"
 
     @classmethod
-    def persist(cls, context: Any, url: str | None, ref: RunRef | None = None, run: Run | None = None) -> None:
+    def persist(
+        cls, context: Any, url: str | None, ref: RunRef | None = None, run: Run | None = None
+    ) -> None:
         """Record the tab link and, with ``ref``, the address the tab reads (no secrets: ids only)."""
         ti = context["ti"]
         if ref is not None:

@@ -65,8 +65,9 @@ def _forbidden_page(request: Request, exc: StarletteHTTPException) -> Response:
     if path.startswith("/api/") or exc.status_code not in (401, 403):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     words = (
-        "You are not signed in to Airflow." if exc.status_code == 401 else
-        "You do not have access to this DAG's task instances, so its pSeven run is not shown."
+        "You are not signed in to Airflow."
+        if exc.status_code == 401
+        else "You do not have access to this DAG's task instances, so its pSeven run is not shown."
     )
     body = _static("denied.html").replace("{{MESSAGE}}", html.escape(words))
     return HTMLResponse(body, status_code=exc.status_code, headers=PAGE_HEADERS)
@@ -96,16 +97,22 @@ def create_app(clients: Clients | None = None) -> FastAPI:
 
     @app.get("/ti" + TI_PATH, response_class=HTMLResponse, dependencies=[CanRead])
     def tab(request: Request, dag_id: str, run_id: str, task_id: str, map_index: str) -> HTMLResponse:
-        return _page(request, "tab.html", "/api/ti/" + _parts(dag_id, run_id, task_id, str(_map_index(map_index))))
+        return _page(
+            request, "tab.html", "/api/ti/" + _parts(dag_id, run_id, task_id, str(_map_index(map_index)))
+        )
 
     @app.get("/api/ti" + TI_PATH, dependencies=[CanRead])
     def run_data(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str) -> JSONResponse:
         rec = recorded(session, dag_id, run_id, task_id, map_index)
-        data = cached(pages, "page", rec, lambda c, ref: c.run(views.page_op(ref, rec.secrets if rec else ())))
+        data = cached(
+            pages, "page", rec, lambda c, ref: c.run(views.page_op(ref, rec.secrets if rec else ()))
+        )
         return JSONResponse({**data, "refresh_seconds": REFRESH_SECONDS}, headers=SAFE_HEADERS)
 
     @app.get("/api/ti" + TI_PATH + "/state", dependencies=[CanRead])
-    def run_state(session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str) -> JSONResponse:
+    def run_state(
+        session: SessionDep, dag_id: str, run_id: str, task_id: str, map_index: str
+    ) -> JSONResponse:
         """The run's state from its runs list: one list request per workflow and refresh, for all tabs."""
         rec = recorded(session, dag_id, run_id, task_id, map_index)
 
@@ -152,7 +159,9 @@ def create_app(clients: Clients | None = None) -> FastAPI:
         except LookupError as error:
             raise HTTPException(404, str(error)) from None
         except PsevenNotFoundError:
-            raise HTTPException(404, f"{file!r} is not in the run directory (or the run was deleted)") from None
+            raise HTTPException(
+                404, f"{file!r} is not in the run directory (or the run was deleted)"
+            ) from None
         except PsevenError as error:
             raise HTTPException(502, str(error)) from None
         media_type, headers = file_headers(file, inline)

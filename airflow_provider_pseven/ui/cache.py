@@ -32,19 +32,19 @@ class TtlCache(Generic[T]):
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         found, value = self._fresh(key)
         if found:
-            return value  # type: ignore[no-any-return]
+            return value
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             found, value = self._fresh(key)
             if found:
-                return value  # type: ignore[no-any-return]
+                return value
             value = compute()
             with self._guard:
                 if len(self._values) >= self.size:
                     self._prune()
                 self._values[key] = (self._clock(), value)
-            return value  # type: ignore[no-any-return]
+            return value
 
     def _prune(self) -> None:
         now = self._clock()

@@ -22,13 +22,13 @@ def _hook_client(conn_id: str) -> PsevenClient:
     try:
         from airflow.sdk.exceptions import AirflowNotFoundException
     except ImportError:  # Airflow 3.1
-        from airflow.exceptions import AirflowNotFoundException  # type: ignore[no-redef,attr-defined]
+        from airflow.exceptions import AirflowNotFoundException  # type: ignore[no-redef,attr-defined,unused-ignore]
     try:
         return PsevenHook(conn_id).client
     except AirflowNotFoundException:
         raise MissingConnection(
-                f"The task's connection {conn_id!r} does not exist (any more) in Airflow: add it again "
-                "(Admin > Connections) to see this run"
+            f"The task's connection {conn_id!r} does not exist (any more) in Airflow: add it again "
+            "(Admin > Connections) to see this run"
         ) from None
     except PsevenError as error:
         raise MissingConnection(f"Connection {conn_id!r} cannot be used: {error}") from None

@@ -90,7 +90,8 @@ def read_summaries(session: Session, ti: TaskInstanceId) -> dict[str, Any]:
     query = XComModel.get_many(
         run_id=ti.run_id, dag_ids=ti.dag_id, task_ids=ti.task_id, map_indexes=ti.map_index
     ).where(XComModel.key.in_(SUMMARY_KEYS))
-    return {row.key: XComModel.deserialize_value(row) for row in session.scalars(query)}
+    rows: list[Any] = list(session.scalars(query))  # XComModel rows (typed as 1-tuples)
+    return {row.key: XComModel.deserialize_value(row) for row in rows}
 
 
 def read_dag_run(session: Session, dag_id: str, run_id: str) -> list[tuple[TaskInstanceId, RecordedRun]]:
@@ -99,10 +100,12 @@ def read_dag_run(session: Session, dag_id: str, run_id: str) -> list[tuple[TaskI
 
     query = XComModel.get_many(run_id=run_id, dag_ids=dag_id).where(XComModel.key.in_(SUMMARY_KEYS))
     grouped: dict[TaskInstanceId, dict[str, Any]] = {}
-    for row in session.scalars(query):
+    rows: list[Any] = list(session.scalars(query))
+    for row in rows:
         ti = TaskInstanceId(dag_id, run_id, row.task_id, row.map_index)
         grouped.setdefault(ti, {})[row.key] = XComModel.deserialize_value(row)
     found = [(ti, recorded_run(values)) for ti, values in grouped.items()]
     return sorted(
-        ((ti, run) for ti, run in found if run is not None), key=lambda pair: (pair[0].task_id, pair[0].map_index)
+        ((ti, run) for ti, run in found if run is not None),
+        key=lambda pair: (pair[0].task_id, pair[0].map_index),
     )

@@ -108,7 +108,11 @@ def page_op(ref: RunRef, secrets: Collection[str] = (), lines: int = LOG_LINES) 
         files = {"entries": [], "error": str(error)}
     return {
         "run": run_view(run, secrets),
-        "log": {"text": tail.text, "source": "logfile_url" if not tail.guessed else tail.source, "bytes": sink.bytes_seen},
+        "log": {
+            "text": tail.text,
+            "source": "logfile_url" if not tail.guessed else tail.source,
+            "bytes": sink.bytes_seen,
+        },
         "files": files,
     }
 
@@ -118,7 +122,12 @@ def log_op(ref: RunRef, lines: int = LOG_LINES) -> Op[dict[str, Any]]:
     run = yield from get_run(ref)
     sink = BoundedTail(lines)
     tail = yield from log_tail_of(ref, run, sink)
-    return {"state": run.state_text, "terminal": run.state.is_terminal, "text": tail.text, "bytes": sink.bytes_seen}
+    return {
+        "state": run.state_text,
+        "terminal": run.state.is_terminal,
+        "text": tail.text,
+        "bytes": sink.bytes_seen,
+    }
 
 
 def states_op(ref: RunRef) -> Op[dict[str, str]]:
@@ -126,8 +135,11 @@ def states_op(ref: RunRef) -> Op[dict[str, str]]:
     return {run.id: run.state_text for run in (yield from list_runs(ref.kind, ref.parent_id))}
 
 
-def guarded(recorded: RecordedRun | None, fetch: Callable[[PsevenClient, RunRef], dict[str, Any]],
-            client_for: Callable[[str], PsevenClient]) -> dict[str, Any]:
+def guarded(
+    recorded: RecordedRun | None,
+    fetch: Callable[[PsevenClient, RunRef], dict[str, Any]],
+    client_for: Callable[[str], PsevenClient],
+) -> dict[str, Any]:
     """``fetch`` for the recorded run, or a status that says in words why there is nothing to show."""
     if recorded is None:
         return {
@@ -150,6 +162,10 @@ def guarded(recorded: RecordedRun | None, fetch: Callable[[PsevenClient, RunRef]
             "Shown below is what the task recorded.",
         }
     except PsevenAuthError as error:
-        return {**base, "status": "error", "message": f"pSeven refused connection {recorded.conn_id!r}: {error}"}
+        return {
+            **base,
+            "status": "error",
+            "message": f"pSeven refused connection {recorded.conn_id!r}: {error}",
+        }
     except PsevenError as error:
         return {**base, "status": "error", "message": str(error)}

@@ -43,10 +43,18 @@ class AirflowServer:
         empty = home / "team_b_dags"
         empty.mkdir()
         bundles = [
-            {"name": "team-a", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-             "kwargs": {"path": str(DAGS), "refresh_interval": 0}, "team_name": "team_a"},
-            {"name": "team-b", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-             "kwargs": {"path": str(empty), "refresh_interval": 0}, "team_name": "team_b"},
+            {
+                "name": "team-a",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(DAGS), "refresh_interval": 0},
+                "team_name": "team_a",
+            },
+            {
+                "name": "team-b",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(empty), "refresh_interval": 0},
+                "team_name": "team_b",
+            },
         ]
         self.env = {
             **os.environ,
@@ -74,10 +82,17 @@ class AirflowServer:
     def airflow(self, *args: str, timeout: float = 300, ok: str = "") -> subprocess.CompletedProcess[str]:
         """Run an airflow command; a failure is one that exits non-zero without printing ``ok``."""
         done = subprocess.run(
-            [str(BIN / "airflow"), *args], env=self.env, capture_output=True, text=True, timeout=timeout
+            [str(BIN / "airflow"), *args],
+            check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if done.returncode and not (ok and ok in done.stdout + done.stderr):
-            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         return done
 
     def prepare(self) -> None:
@@ -94,7 +109,10 @@ class AirflowServer:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -127,6 +145,7 @@ class AirflowServer:
     def dag_run_id(self) -> str:
         runs = requests.get(
             self.url + f"/api/v2/dags/{DAG_ID}/dagRuns",
-            headers={"Authorization": "Bearer " + self.token("admin")}, timeout=10,
+            headers={"Authorization": "Bearer " + self.token("admin")},
+            timeout=10,
         ).json()["dag_runs"]
         return str(runs[0]["dag_run_id"])

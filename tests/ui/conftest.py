@@ -27,8 +27,14 @@ def client(emulator: Any) -> Iterator[PsevenClient]:
         yield c
 
 
-def run_of(client: PsevenClient, workflow: str, params: dict[str, Any], *, start: bool = True,
-           until: tuple[str, ...] = ("FINISHED", "FAILED")) -> RunRef:
+def run_of(
+    client: PsevenClient,
+    workflow: str,
+    params: dict[str, Any],
+    *,
+    start: bool = True,
+    until: tuple[str, ...] = ("FINISHED", "FAILED"),
+) -> RunRef:
     """A run of ``workflow`` with ``params`` set, started and (with ``until``) waited for."""
     from airflow_provider_pseven.client import RunKind, RunState
 

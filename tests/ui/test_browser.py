@@ -72,6 +72,12 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.fixture(scope="module")
+def eng(server: Any, browser: Any) -> Any:
+    """A page signed in as ``eng`` (a viewer of the DAG's team), shared by the module's tests."""
+    return signed_in(browser, server[0], "eng")
+
+
 def signed_in(browser: Any, airflow: AirflowServer, user: str) -> Any:
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.set_default_timeout(30_000)
@@ -86,10 +92,19 @@ def signed_in(browser: Any, airflow: AirflowServer, user: str) -> Any:
 
 def open_tab(page: Any, airflow: AirflowServer, run_id: str, task_id: str, map_index: int = -1) -> Any:
     mapped = f"/mapped/{map_index}" if map_index >= 0 else ""
-    page.goto(f"{airflow.url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{task_id}{mapped}/plugin/pseven-run")
+    page.goto(
+        f"{airflow.url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{task_id}{mapped}/plugin/pseven-run"
+    )
     frame = page.frame_locator("iframe")
     frame.locator("#state, #message, #denied").first.wait_for()
     return frame
+
+
+def open_tab_alone(page: Any, airflow: AirflowServer, run_id: str, task_id: str, map_index: int = -1) -> Any:
+    """The tab's own page (what the UI frames), without loading the whole UI around it."""
+    page.goto(f"{airflow.url}/pseven/ti/{DAG_ID}/{quote(run_id, safe='')}/{task_id}/{map_index}")
+    page.locator("#state, #message, #denied").first.wait_for()
+    return page
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -98,9 +113,9 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(DOCS_IMAGES / f"ui-{name}.png"))
 
 
-def test_finished_run_shows_values_log_and_its_plot(server: Any, browser: Any) -> None:
+def test_finished_run_shows_values_log_and_its_plot(server: Any, eng: Any) -> None:
     airflow, run_id, _ = server
-    page = signed_in(browser, airflow, "eng")
+    page = eng
     tab = open_tab(page, airflow, run_id, "toy")
     assert tab.locator("#state").inner_text() == "FINISHED"
     assert "Secret: set" in tab.locator("table").first.inner_text()
@@ -113,12 +128,13 @@ def test_finished_run_shows_values_log_and_its_plot(server: Any, browser: Any) -
     )
     assert tab.locator("table", has_text="mass").count() >= 1 or tab.get_by_text("design.csv").count() == 1
     assert not tab.locator("#interrupt").count()  # a finished run offers no interrupt
+    plot.scroll_into_view_if_needed()
     screenshot(page, "finished")
 
 
-def test_running_run_follows_its_state_and_log(server: Any, browser: Any) -> None:
+def test_running_run_follows_its_state_and_log(server: Any, eng: Any) -> None:
     airflow, run_id, _ = server
-    page = signed_in(browser, airflow, "eng")
+    page = eng
     tab = open_tab(page, airflow, run_id, "start_slow")
     assert tab.locator("#state").inner_text() == "RUNNING"
     first = tab.locator("#log").inner_text()
@@ -133,30 +149,30 @@ def test_running_run_follows_its_state_and_log(server: Any, browser: Any) -> Non
     tab.get_by_text("Interrupt refused: 403").wait_for()
 
 
-def test_failed_run_shows_the_reason_in_the_log_tail(server: Any, browser: Any) -> None:
+def test_failed_run_shows_the_reason_in_the_log_tail(server: Any, eng: Any) -> None:
     airflow, run_id, _ = server
-    page = signed_in(browser, airflow, "eng")
+    page = eng
     tab = open_tab(page, airflow, run_id, "failing")
     assert tab.locator("#state").inner_text() == "FAILED"
     assert "negative Jacobian" in tab.locator("#log").inner_text()
     screenshot(page, "failed")
 
 
-def test_mapped_instances_each_show_their_own_run(server: Any, browser: Any) -> None:
+def test_mapped_instances_each_show_their_own_run(server: Any, eng: Any) -> None:
     airflow, run_id, _ = server
-    page = signed_in(browser, airflow, "eng")
+    page = eng
     names = set()
     for index, value in ((0, "alpha"), (1, "beta")):
-        tab = open_tab(page, airflow, run_id, "sweep", index)
+        tab = open_tab_alone(page, airflow, run_id, "sweep", index)
         assert value in tab.locator("table").first.inner_text()
         names.add(tab.locator("h2").inner_text())
     assert len(names) == 2
 
 
-def test_a_task_without_a_run_says_so(server: Any, browser: Any) -> None:
+def test_a_task_without_a_run_says_so(server: Any, eng: Any) -> None:
     airflow, run_id, _ = server
-    page = signed_in(browser, airflow, "eng")
-    tab = open_tab(page, airflow, run_id, "not_pseven")
+    page = eng
+    tab = open_tab_alone(page, airflow, run_id, "not_pseven")
     assert "has not deployed" in tab.locator("#message").inner_text()
 
 
@@ -171,14 +187,19 @@ def test_a_user_of_another_team_gets_403_for_the_page_data_and_files(server: Any
     api = base.replace("/pseven/ti/", "/pseven/api/ti/")
     for suffix in ("", "/log", "/state", "/files?path=x", "/download?path=results.json"):
         assert requests.get(api + suffix, headers=token, timeout=10).status_code == 403, suffix
-    assert requests.post(api + "/interrupt", headers={**token, "X-Requested-By": "pseven-ui"}, timeout=10).status_code == 403
+    assert (
+        requests.post(
+            api + "/interrupt", headers={**token, "X-Requested-By": "pseven-ui"}, timeout=10
+        ).status_code
+        == 403
+    )
     # and the same files for a reader of the DAG's team
     reader = {"Authorization": "Bearer " + airflow.token("eng")}
     assert requests.get(api + "/download?path=results.json", headers=reader, timeout=10).status_code == 200
 
 
 def test_an_operator_of_the_team_interrupts_the_running_run(server: Any, browser: Any) -> None:
-    airflow, run_id, emulator = server
+    airflow, run_id, _ = server
     ops = {"Authorization": "Bearer " + airflow.token("ops")}
     api = f"{airflow.url}/pseven/api/ti/{DAG_ID}/{quote(run_id, safe='')}/start_slow/-1"
     assert requests.post(api + "/interrupt", headers=ops, timeout=10).status_code == 400  # no header

@@ -64,7 +64,11 @@ IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
 RESULTS = [param_json("r1", "y", 2.5, "Real"), param_json("r2", "token_out", "", "Secret")]
 LINK_KEY = PsevenRunLink().xcom_key
 #: What the "pSeven run" tab reads besides the ids (no parameter values).
-RUN_RECORD = {"conn_id": "pseven_default", "url": f"http://p7.test/pseven/runs/{RUN_ID}", "secret_parameters": []}
+RUN_RECORD = {
+    "conn_id": "pseven_default",
+    "url": f"http://p7.test/pseven/runs/{RUN_ID}",
+    "secret_parameters": [],
+}
 
 
 def summary(state: str, name: str = "run-1", run_id: str = RUN_ID) -> dict[str, Any]:
