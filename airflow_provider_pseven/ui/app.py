@@ -19,7 +19,6 @@ from airflow.api_fastapi.core_api.security import requires_access_dag
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_pseven.client import PsevenClient, PsevenError, RunRef
 from airflow_provider_pseven.client.errors import PsevenNotFoundError
@@ -59,7 +58,7 @@ def _page(request: Request, template: str, api: str) -> HTMLResponse:
     return HTMLResponse(body.replace("{{API}}", html.escape(root + api, quote=True)), headers=PAGE_HEADERS)
 
 
-def _forbidden_page(request: Request, exc: StarletteHTTPException) -> Response:
+def _forbidden_page(request: Request, exc: HTTPException) -> Response:
     """A page (not JSON) for a person who opened the tab without access; JSON for the data routes."""
     path = request.url.path[len(request.scope.get("root_path", "")) :]
     if path.startswith("/api/") or exc.status_code not in (401, 403):
@@ -84,7 +83,7 @@ def create_app(clients: Clients | None = None) -> FastAPI:
     follows: TtlCache[dict[str, Any]] = TtlCache(REFRESH_SECONDS)
     lists: TtlCache[dict[str, str]] = TtlCache(REFRESH_SECONDS)
     app = FastAPI(title="pSeven run", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_exception_handler(StarletteHTTPException, _forbidden_page)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _forbidden_page)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(packages=[("airflow_provider_pseven.ui", "static")]), name="static")
 
     def recorded(session: Any, dag_id: str, run_id: str, task_id: str, map_index: str) -> Any:

@@ -78,9 +78,12 @@ class AirflowServer:
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = home / "api-server.log"
+        #: Seconds each airflow command took (reported by the test module's durations).
+        self.timings: dict[str, float] = {}
 
     def airflow(self, *args: str, timeout: float = 300, ok: str = "") -> subprocess.CompletedProcess[str]:
         """Run an airflow command; a failure is one that exits non-zero without printing ``ok``."""
+        started = time.monotonic()
         done = subprocess.run(
             [str(BIN / "airflow"), *args],
             check=False,
@@ -88,6 +91,9 @@ class AirflowServer:
             capture_output=True,
             text=True,
             timeout=timeout,
+        )
+        self.timings[" ".join(args[:2])] = (
+            self.timings.get(" ".join(args[:2]), 0) + time.monotonic() - started
         )
         if done.returncode and not (ok and ok in done.stdout + done.stderr):
             raise RuntimeError(

@@ -54,6 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSe
     try:
         airflow.prepare()
         airflow.start()
+        print("airflow commands (s):", {k: round(v, 1) for k, v in airflow.timings.items()})
         yield airflow, airflow.dag_run_id(), emulator
     finally:
         airflow.stop()
