@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from airflow_provider_pseven.client import PsevenClient
 from airflow_provider_pseven.client.run_files import walk
 from tests.ui.conftest import SECRET, Tab, run_of
@@ -131,3 +133,35 @@ def test_walk_sees_the_files_the_tab_lists(tab: Tab, client: PsevenClient) -> No
     tab.record(ref)
     listed = {e["name"] for e in tab.get().json()["files"]["entries"]}
     assert listed == {path for path, _ in client.run(walk(ref)) if "/" not in path}
+
+
+def test_the_page_is_a_shell_with_its_own_script_only(tab: Tab) -> None:
+    page = tab.http.get("/ti/dag/run%3Cscript%3E/task/%7BMAP_INDEX%7D")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text and "run%3Cscript%3E" in page.text
+    assert 'data-api="/api/ti/dag/run%3Cscript%3E/task/-1"' in page.text
+
+
+def test_the_dag_run_view_lists_what_each_task_recorded(
+    tab: Tab, client: PsevenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_pseven.ui import app as app_module
+    from airflow_provider_pseven.ui.records import TaskInstanceId, recorded_run
+
+    ref = run_of(client, "ToyWorkflow", {}, start=False)
+    rec = recorded_run({"pseven_ui_run": {**ref.as_dict(), "conn_id": "c", "name": "n", "state": "FINISHED"}})
+    ti = TaskInstanceId("dag", "run", "sweep", 1)
+    monkeypatch.setattr(app_module, "read_dag_run", lambda session, dag_id, run_id: [(ti, rec)])
+    rows = tab.http.get("/api/dagrun/dag/run").json()["runs"]
+    assert rows == [
+        {
+            "task_id": "sweep",
+            "map_index": 1,
+            "tab": "/dags/dag/runs/run/tasks/sweep/mapped/1/plugin/pseven-run",
+            **ref.as_dict(),
+            "name": "n",
+            "state": "FINISHED",
+            "conn_id": "c",
+        }
+    ]
