@@ -8,6 +8,7 @@ owns the DAG's bundle), ``ops`` (op in team ``team_a``), ``outsider`` (op in tea
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import secrets
@@ -102,16 +103,17 @@ class AirflowServer:
         return done
 
     def prepare(self) -> None:
-        """Migrate the database, create the teams, serialize the DAG (its bundle belongs to team_a)
-        and run it once."""
+        """Migrate the database, create the teams, serialize the DAG (its bundle belongs to team_a),
+        then start the API server while ``airflow dags test`` runs the DAG once."""
         self.airflow("db", "migrate")
-        for team in ("team_a", "team_b"):
-            self.airflow("teams", "create", team)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:  # two process start-ups at once
+            list(pool.map(lambda team: self.airflow("teams", "create", team), ("team_a", "team_b")))
         self.airflow("dags", "reserialize")
+        self.launch()
         # The failing task fails the DAG run (exit status 1): `dags test` still runs the others.
         self.airflow("dags", "test", DAG_ID, timeout=400, ok="DagRun Finished")
 
-    def start(self, timeout: float = 120) -> AirflowServer:
+    def launch(self) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -120,6 +122,12 @@ class AirflowServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def start(self, timeout: float = 120) -> AirflowServer:
+        """Wait until the launched API server answers."""
+        if self.process is None:
+            self.launch()
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
