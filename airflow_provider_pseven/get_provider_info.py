@@ -101,6 +101,10 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_pseven.links.PsevenRunLink"],
+        # The "pSeven run" tab (docs/ui.md): loaded by the API server; imports no FastAPI until used.
+        "plugins": [
+            {"name": "pseven_ui", "plugin-class": "airflow_provider_pseven.ui.plugin.PsevenUiPlugin"}
+        ],
         # pseven://{host}/{storage path} Assets (e.g. the asset of a RunEventTrigger watcher).
         "asset-uris": [
             {

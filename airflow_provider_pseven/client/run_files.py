@@ -21,7 +21,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenUnsafeNameError,
 )
 from airflow_provider_pseven.client.ids import unsafe_reason
-from airflow_provider_pseven.client.models import FileEntry, UploadResult
+from airflow_provider_pseven.client.models import FileEntry, Run, UploadResult
 from airflow_provider_pseven.client.multipart import MultipartBody
 from airflow_provider_pseven.client.operations import RunRef, get_run
 from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
@@ -57,7 +57,11 @@ def run_log_tail(ref: RunRef, lines: int = 50) -> Op[LogTail]:
     then the file its example URL names, ``.p7.log.txt``, is tried as a best effort.
     """
     run = yield from get_run(ref)
-    sink = TailSink(lines)
+    return (yield from log_tail_of(ref, run, TailSink(lines)))
+
+
+def log_tail_of(ref: RunRef, run: Run, sink: TailSink) -> Op[LogTail]:
+    """The run log's tail into ``sink``, for a run already read (one request: see :func:`run_log_tail`)."""
     try:
         if run.logfile_url:
             yield Call("GET", run.logfile_url, base=Base.ABSOLUTE, sink=sink)
@@ -205,6 +209,7 @@ __all__ = [
     "UploadSpec",
     "download",
     "list_files",
+    "log_tail_of",
     "read_log_tail",
     "run_log_tail",
     "safe_name",

@@ -245,7 +245,7 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
         ref = self.ref
         start_run_once(self, ref)
         run = client.get_run(ref)
-        PsevenRunLink.persist(context, run.url)
+        PsevenRunLink.persist(context, run.url, ref, run)
         if not self.wait_for_completion:
             return run_summary(ref, run)
         return self.wait_for_states(context, ref, ["FINISHED"])

@@ -83,7 +83,7 @@ def deploy_for_task(
     run = deployed.run
     if not deployed.adopted:
         task.log.info("Deployed run %s (%s): %s", run.id, run.name, run.state_text)
-    PsevenRunLink.persist(context, run.url)
+    PsevenRunLink.persist(context, run.url, RunRef(kind, parent_id, run.id), run)
     return run
 
 

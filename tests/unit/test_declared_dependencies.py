@@ -26,6 +26,10 @@ PROVIDED_BY = {
     "wtforms": "apache-airflow",
     "attr": "apache-airflow-providers-openlineage",
     "openlineage": "apache-airflow-providers-openlineage",
+    # The UI plugin (ui/) runs only in Airflow's API server, which is built on these (Airflow's own
+    # dependencies, at the versions Airflow pins): the plugin must use Airflow's, not its own.
+    "fastapi": "apache-airflow",
+    "sqlalchemy": "apache-airflow",
 }
 #: Declared though nothing imports it: Starlette parses the emulator's form bodies (uploads,
 #: AppsHub publishing) with it, and does not require it itself.

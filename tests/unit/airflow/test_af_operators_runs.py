@@ -46,7 +46,7 @@ from airflow_provider_pseven.client import (
 )
 from airflow_provider_pseven.client.appshub import PsevenAppVersionError
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException, TaskDeferred
-from airflow_provider_pseven.links import PsevenRunLink
+from airflow_provider_pseven.links import ADDRESS_KEY, PsevenRunLink
 from airflow_provider_pseven.operators import (
     DeleteRunOperator,
     DeployRunOperator,
@@ -63,6 +63,12 @@ from tests.support.api_json import RUN2_ID
 IDS = {"workflow_id": WF_ID, "run_id": RUN_ID}
 RESULTS = [param_json("r1", "y", 2.5, "Real"), param_json("r2", "token_out", "", "Secret")]
 LINK_KEY = PsevenRunLink().xcom_key
+#: What the "pSeven run" tab reads besides the ids (no parameter values).
+RUN_RECORD = {
+    "conn_id": "pseven_default",
+    "url": f"http://p7.test/pseven/runs/{RUN_ID}",
+    "secret_parameters": [],
+}
 
 
 def summary(state: str, name: str = "run-1", run_id: str = RUN_ID) -> dict[str, Any]:
@@ -120,7 +126,8 @@ def test_deploy_defers_until_configuration(workflow: requests_mock.Mocker) -> No
     assert post.call_count == 1
     assert post.last_request.json() == {"name": DEFAULT_RUN_NAME}
     assert store.data == {RUN_KEY: record()}
-    assert context["ti"].pushed[LINK_KEY] == f"http://p7.test/pseven/runs/{RUN_ID}"
+    assert context["ti"].pushed[LINK_KEY].endswith("/tasks/task_1/plugin/pseven-run")
+    assert context["ti"].pushed[ADDRESS_KEY].items() >= {**IDS, **RUN_RECORD}.items()
 
 
 def test_a_successful_deploy_forgets_its_run_so_a_clear_deploys_anew(workflow: requests_mock.Mocker) -> None:
@@ -461,7 +468,8 @@ def test_start_a_configuration_run_and_wait(requests_mock: requests_mock.Mocker,
     assert start_op().execute(context) == {"y": 2.5, "token_out": ""}
     assert len(sent_to(requests_mock, "POST", f"{RUN_URL}run/")) == 1
     assert polls(clock, 5.0) == 2  # QUEUED_TO_RUN -> RUNNING -> FINISHED
-    assert context["ti"].pushed[LINK_KEY] == f"http://p7.test/pseven/runs/{RUN_ID}"
+    assert context["ti"].pushed[LINK_KEY].endswith("/tasks/task_1/plugin/pseven-run")
+    assert context["ti"].pushed[ADDRESS_KEY].items() >= {**IDS, **RUN_RECORD}.items()
 
 
 @pytest.mark.parametrize("state", ["QUEUED_TO_RUN", "RUNNING", "FINISHED"])
