@@ -172,3 +172,21 @@ def test_partial_and_expand_build_a_mapped_task() -> None:
     assert mapped.operator_class is PsevenDecoratedOperator
     assert mapped.partial_kwargs["workflow"] == WF_ID
     assert mapped.partial_kwargs["op_kwargs"] == {"label": "a"}
+
+
+def test_the_decorator_module_imports_nothing_heavy_beyond_the_operators() -> None:
+    """Airflow imports it in the task process of a DAG that uses @task.pseven."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys; import airflow_provider_pseven.operators; before = set(sys.modules); "
+        "import airflow_provider_pseven.decorators.pseven; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    added = json.loads(done.stdout.strip().splitlines()[-1])
+    heavy = ("httpx", "fastapi", "pyarrow", "openlineage", "starlette", "uvicorn", "s3fs", "gcsfs")
+    heavy += ("airflow_provider_pseven.emulator", "airflow_provider_pseven.lineage")
+    assert not [name for name in added if name.startswith(heavy)], added
