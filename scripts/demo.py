@@ -236,7 +236,7 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
 def list_outputs() -> None:
     say(f"\nFiles written under {OUTPUT.relative_to(REPO)}/:")
     for path in sorted(p for p in OUTPUT.rglob("*") if p.is_file()):
-        say(f"   {path.relative_to(OUTPUT)!s:<55} {path.stat().st_size:>9,} bytes")
+        say(f"   {path.relative_to(OUTPUT)!s:<80} {path.stat().st_size:>9,} bytes")
 
 
 def main(argv: list[str]) -> int:

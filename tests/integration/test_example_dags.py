@@ -51,7 +51,8 @@ def test_example_pseven_run(demo_env, capfd):
     assert results["SecretLength"] == len(SECRET)
     assert results["InputLineCount"] == 4
     assert xcom(dag_run, "set_parameters")["MySecret"] == ""
-    folder = out / "example_pseven_run"
+    folder = run_folder(out, "example_pseven_run")
+    assert (folder / "input.csv").read_text().count("\n") == 4, "the uploaded input came from there"
     assert json.loads((folder / "results.json").read_text()) == results
     assert "MySecret is set" in (folder / "run.log").read_text()
     assert SECRET not in (folder / "summary.json").read_text()
