@@ -59,12 +59,12 @@ class UploadFilesOperator(PsevenRunOperator):
         self.destination = destination
         self.directories = directories
 
+    pseven_run_dataset = "output"
+
     def execute(self, context: Any) -> list[str]:
-        uploaded = upload_files(
-            self.hook.client, self.ref, self.files, self.destination, self.directories, self.log
+        return upload_files(
+            self.hook.client, self.ref, self.files, self.destination, self.directories, self.log, self
         )
-        lineage.record(self, self.ref, inputs=self.files)
-        return uploaded
 
 
 def _as_list(name: str, value: Any) -> Sequence[Any]:
@@ -104,15 +104,18 @@ def upload_files(
     destination: str | None,
     directories: Sequence[str],
     log: Any,
+    task: Any = None,
 ) -> list[str]:
     """Upload into a CONFIGURATION run, from local disk or object storage, streamed; a folder keeps
-    its tree (one request per folder). A lost answer is answered by uploading again (it overwrites)."""
+    its tree (one request per folder). A lost answer is answered by uploading again (it overwrites).
+    ``task``: note the run and the inputs' URLs for its lineage."""
     run = client.get_run(ref)
     if run.state is not RunState.CONFIGURATION:
         raise AirflowFailException(
             f"Run {ref.run_id} is {run.state_text}: files can be uploaded only in CONFIGURATION"
         )
     inputs = resolve_inputs(_upload_specs(files))
+    lineage.record(task, ref, run, inputs=inputs.urls)
     folders = [*_as_list("directories", directories), *inputs.folders]  # relative to destination
     groups = inputs.by_folder()
     groups = {"": groups.pop("", []), **groups}
@@ -199,6 +202,7 @@ class DownloadFileOperator(PsevenRunOperator):
     """
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "file", "destination")
+    pseven_run_dataset = "input"
 
     def __init__(self, *, file: str, destination: Any, overwrite: bool = False, **kwargs: Any) -> None:
         if type(destination).__name__ == "Asset":  # the destination is also the task's outlet
@@ -212,8 +216,9 @@ class DownloadFileOperator(PsevenRunOperator):
         destination = self.destination
         if type(destination).__name__ == "Asset":
             destination = assets.destination_of(destination, str(self.file))
-        written = download_item(self.hook.client, self.ref, self.file, destination, self.overwrite, self.log)
-        assets.attach_run(context, self.hook.client, self.ref, files=written)
+        client = self.hook.client
+        written = download_item(client, self.ref, self.file, destination, self.overwrite, self.log)
+        assets.attach_run(context, client, self.ref, client.get_run(self.ref), written)
         return written
 
 
@@ -272,6 +277,7 @@ class ListFilesOperator(PsevenRunOperator):
     """
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "directory")
+    pseven_run_dataset = "input"
 
     def __init__(self, *, directory: str | None = None, recursive: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -280,6 +286,7 @@ class ListFilesOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         client = self.hook.client
+        lineage.record(self, self.ref, client.get_run(self.ref))
         directory = (self.directory or "").strip("/")
         if self.recursive:
             pairs = list(walk(client, self.ref, directory))

@@ -40,6 +40,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
     """
 
     returns_mapping = True
+    pseven_run_dataset = "output"
 
     template_fields: Sequence[str] = (
         *DeployingOperator.template_fields,
@@ -110,7 +111,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
             client = self.hook.client
             if client.get_run(ref).state is RunState.CONFIGURATION:
                 if self.parameters:
-                    self.log.info("Set parameters: %s", apply_parameters(client, ref, self.parameters))
+                    self.log.info("Set parameters: %s", apply_parameters(client, ref, self.parameters, self))
                 if self.files:
                     upload_files(client, ref, self.files, self.upload_destination, (), self.log)
             start_run_once(self, ref)
