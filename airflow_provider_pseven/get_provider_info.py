@@ -100,6 +100,10 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
+        # @task.pseven (airflow_provider_pseven.decorators.pseven; docs/patterns.md).
+        "task-decorators": [
+            {"name": "pseven", "class-name": "airflow_provider_pseven.decorators.pseven.pseven_task"}
+        ],
         "extra-links": ["airflow_provider_pseven.links.PsevenRunLink"],
         # The "pSeven run" tab (docs/ui.md): loaded by the API server; imports no FastAPI until used.
         "plugins": [

@@ -9,11 +9,15 @@ the local files uploaded and the places downloaded to.
 What a task reports:
 - job facet ``pseven_job``: the workflow or app the task runs (kind, id, and the workflow argument
   as given: a path or a name); the job itself is the Airflow task, as the listener names it;
-- inputs: the local files uploaded into the run (namespace ``file``);
-- outputs: the files downloaded, local (``file``) or object-storage URLs (``s3://bucket`` ...);
-- run facet ``pseven_run``: the pSeven run's id, name, URL and state, and its parameters as the
-  server reads them back, without Secrets: a parameter typed Secret, or one the server shows as
-  ``""`` though the task sent a value (how the API shows a set Secret), is left out.
+- inputs: the files uploaded into the run, local (``file``) or object-storage URLs (``s3://bucket``
+  ...), and the run directory for a task that reads it (download, results, listing);
+- outputs: the files downloaded, local or object storage, and the run directory for a task that
+  makes or fills it (deploy, upload, start, the whole cycle); the run directory is the dataset
+  ``pseven://<server host>`` named by the run's path;
+- run facet ``pseven_run``, on every task that addresses a run: the pSeven run's id, name, URL and
+  state, and its parameters as the server reads them back, without Secrets: a parameter typed
+  Secret, named in ``secret_parameters``, shown as ``""`` though the task sent a value (how the API
+  shows a set Secret), or whose value Airflow's secrets masker would hide, is left out, key and all.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Record:
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    #: "input" or "output": the run directory is a dataset of the task (``pseven_run_dataset``).
+    run_dataset: str | None = None
 
 
 def record(
@@ -50,43 +56,77 @@ def record(
     run: Any = None,
     *,
     inputs: Iterable[Any] = (),
-    outputs: Iterable[str] = (),
+    outputs: Iterable[Any] = (),
     sent: Mapping[str, Any] | None = None,
 ) -> None:
-    """Note the run (a ``RunRef`` and, if read, its ``Run``), uploaded local files and download
-    destinations on ``task``, for :meth:`LineageMixin.get_openlineage_facets_on_complete`."""
+    """Note the run (a ``RunRef``; its ``Run`` if read, or a run summary dict), the inputs uploaded
+    (paths, URLs, ``ObjectStoragePath``) and the download destinations on ``task``, for
+    :meth:`LineageMixin.get_openlineage_facets_on_complete`."""
     if task is None:
         return
     noted: Record = getattr(task, _ATTRIBUTE, None) or Record()
+    noted.run_dataset = getattr(task, "pseven_run_dataset", None)
     if ref is not None:
         noted.kind, noted.parent_id = ref.kind.value, ref.parent_id
         noted.run.setdefault("run_id", ref.run_id)
     parent = getattr(task, "workflow", None) or getattr(task, "app", None)
     if isinstance(parent, str):
         noted.parent = parent
-    if run is not None:
-        noted.run.update({"run_id": run.id, "name": run.name, "url": run.url, "state": run.state_text})
-        noted.parameters = safe_parameters(run.parameters, sent or getattr(task, "parameters", None) or {})
-    for item in inputs:
-        local = item[0] if isinstance(item, (tuple, list)) and item else item
-        if isinstance(local, (str, os.PathLike)):
-            noted.inputs.append(os.path.abspath(os.fspath(local)))
-    noted.outputs.extend(str(o) for o in outputs)
+    if isinstance(run, Mapping):
+        noted.run.update({key: run[key] for key in ("name", "path", "url", "state") if key in run})
+    elif run is not None:
+        noted.run.update(
+            {"run_id": run.id, "name": run.name, "path": run.path, "url": run.url, "state": run.state_text}
+        )
+        declared = tuple(getattr(task, "secret_parameters", None) or ())
+        given = sent or getattr(task, "parameters", None) or {}
+        noted.parameters = safe_parameters(run.parameters, given, declared)
+    noted.inputs.extend(location_of(item[0] if isinstance(item, (tuple, list)) else item) for item in inputs)
+    noted.outputs.extend(location_of(item) for item in outputs)
     setattr(task, _ATTRIBUTE, noted)
 
 
-def safe_parameters(parameters: Sequence[Any], sent: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters by name, as read back from the server, Secrets left out: typed Secret, or shown
-    as ``""`` where the task sent a non-empty value (a set Secret reads back as ``""``)."""
+def location_of(item: Any) -> str:
+    """A local path made absolute, or a URL without the connection id (``s3://conn@b/k`` -> ``s3://b/k``)."""
+    if isinstance(item, os.PathLike) or (isinstance(item, str) and "://" not in item):
+        return os.path.abspath(os.fspath(item))
+    if not isinstance(item, str):  # an ObjectStoragePath
+        return f"{item.protocol}://{item.path}"
+    parts = urlsplit(item)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def safe_parameters(
+    parameters: Sequence[Any], sent: Mapping[str, Any], declared: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Parameters by name, as read back from the server, Secrets left out, key and all: typed
+    Secret, named in ``declared`` (``secret_parameters``), shown as ``""`` where the task sent a
+    non-empty value (a set Secret reads back as ``""``), or masked by Airflow's secrets masker."""
     shown: dict[str, Any] = {}
     for parameter in parameters:
         given = sent.get(parameter.name, sent.get(parameter.id))
-        if parameter.is_secret or (parameter.value == "" and given not in (None, "")):
+        if parameter.is_secret or parameter.name in declared or parameter.id in declared:
+            continue
+        if parameter.value == "" and given not in (None, ""):
             continue
         if parameter.value is None and given not in (None, ""):
             continue  # not read back: an unset Secret reads null, and so may a hidden value
+        if _masked(parameter.name, parameter.value) or _masked(parameter.name, given):
+            continue
         shown[parameter.name] = parameter.value
     return shown
+
+
+def _masked(name: str, value: Any) -> bool:
+    """Whether Airflow's secrets masker hides ``value`` (a Variable's, a connection's, a sensitive
+    name's): its key would otherwise reach the facet with ``"***"``."""
+    if value in (None, ""):
+        return False
+    try:
+        from airflow.sdk.log import redact
+    except ImportError:  # pragma: no cover - older Task SDKs
+        return False
+    return bool(redact(value, name) != value)
 
 
 def dataset_of(location: str) -> tuple[str, str]:
@@ -96,7 +136,15 @@ def dataset_of(location: str) -> tuple[str, str]:
         path = location[len("file://") :] if location.startswith("file://") else location
         return "file", os.path.abspath(path)
     parts = urlsplit(location)
-    return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/") or "/"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}", parts.path.lstrip("/") or "/"
+
+
+def run_directory(run: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The run directory as an OpenLineage (namespace, name): ``("pseven://host", run path)``."""
+    if not run.get("path"):
+        return None
+    host = urlsplit(str(run.get("url") or "")).netloc.rpartition("@")[2]
+    return f"pseven://{host}" if host else "pseven", str(run["path"])
 
 
 def operator_lineage(noted: Record | None) -> Any:
@@ -121,9 +169,14 @@ def operator_lineage(noted: Record | None) -> Any:
             state=noted.run.get("state"),
             parameters=dict(noted.parameters),
         )
+    inputs = list(dict.fromkeys(dataset_of(path) for path in noted.inputs))
+    outputs = list(dict.fromkeys(dataset_of(path) for path in noted.outputs))
+    directory = run_directory(noted.run)
+    if directory is not None and noted.run_dataset in ("input", "output"):
+        (inputs if noted.run_dataset == "input" else outputs).append(directory)
     return OperatorLineage(
-        inputs=[Dataset(*dataset_of(path)) for path in dict.fromkeys(noted.inputs)],
-        outputs=[Dataset(*dataset_of(path)) for path in dict.fromkeys(noted.outputs)],
+        inputs=[Dataset(*names) for names in inputs],
+        outputs=[Dataset(*names) for names in outputs],
         run_facets=run_facets,
         job_facets=job_facets,
     )
@@ -240,4 +293,13 @@ class LineageMixin:
         return self._lineage()
 
 
-__all__ = ["LineageMixin", "Record", "dataset_of", "operator_lineage", "record", "safe_parameters"]
+__all__ = [
+    "LineageMixin",
+    "Record",
+    "dataset_of",
+    "location_of",
+    "operator_lineage",
+    "record",
+    "run_directory",
+    "safe_parameters",
+]

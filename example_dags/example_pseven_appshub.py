@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, ObjectStoragePath, Variable, task
 
 from airflow_provider_pseven.operators import (
     DeleteRunOperator,
@@ -20,8 +21,23 @@ from airflow_provider_pseven.operators import (
     StartRunOperator,
 )
 
-OUTPUT = Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute() / "example_pseven_appshub"
+# The summary goes to object storage, under the base of example_pseven_run (the Variable
+# pseven_examples_base, else $PSEVEN_EXAMPLES_BASE, else demo-output/).
+BASE = (
+    os.environ.get("PSEVEN_EXAMPLES_BASE")
+    or Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute().as_uri()
+)
 POLL = float(os.environ.get("PSEVEN_POLL_INTERVAL", "5"))
+
+
+def run_folder(run_id: str) -> ObjectStoragePath:
+    """This DAG run's own folder in object storage, made if need be (read when a task runs): no
+    task reads what an older DAG run left there."""
+    folder = ObjectStoragePath(Variable.get("pseven_examples_base", default=BASE))
+    folder = folder / "example_pseven_appshub" / re.sub(r"[^\w.-]+", "_", run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
 
 with DAG(
     dag_id="example_pseven_appshub",
@@ -58,10 +74,9 @@ with DAG(
     start = StartRunOperator(task_id="start", deferrable=True, poll_interval=POLL, timeout=3600, **run)
 
     @task
-    def write_summary(app: dict, results: dict) -> None:
-        OUTPUT.mkdir(parents=True, exist_ok=True)
+    def write_summary(app: dict, results: dict, run_id: str | None = None) -> None:
         summary = {"dag_id": "example_pseven_appshub", "app": app, "results": results}
-        (OUTPUT / "summary.json").write_text(json.dumps(summary, indent=2))
+        (run_folder(str(run_id)) / "summary.json").write_text(json.dumps(summary, indent=2))
 
     summary = write_summary(publish.output, start.output)
 

@@ -13,18 +13,22 @@
    which pSeven run produced the file.
 
 The watcher runs in Airflow's triggerer (``airflow dags test`` cannot run it; ``make demo`` starts
-a triggerer and a scheduler for this file). Files go to ``$PSEVEN_DEMO_OUTPUT/example_pseven_events/``.
+a triggerer and a scheduler for this file). Files go through object storage under
+``<base>/example_pseven_events/`` (the base as in example_pseven_run: the Airflow Variable
+``pseven_examples_base``, else ``$PSEVEN_EXAMPLES_BASE``, else ``demo-output/``). The download
+Asset's URI is fixed when the file is parsed, so it reads the environment variable only.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetWatcher, task
+from airflow.sdk import DAG, Asset, AssetWatcher, ObjectStoragePath, Variable, task
 
 from airflow_provider_pseven import pseven_runs
 from airflow_provider_pseven.assets import download_asset
@@ -37,11 +41,23 @@ from airflow_provider_pseven.operators import (
 from airflow_provider_pseven.triggers import RunEventTrigger
 
 # Only environment reads at the top level: parsing this file never touches the network.
-OUTPUT = Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute() / "example_pseven_events"
+BASE = (
+    os.environ.get("PSEVEN_EXAMPLES_BASE")
+    or Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute().as_uri()
+)
 POLL = float(os.environ.get("PSEVEN_POLL_INTERVAL", "5"))  # seconds between looks at the runs list
 WORKFLOW = "/Users/1/ToyWorkflow.p7wf"  # an id, a storage path or a unique workflow name
 SERVER = os.environ.get("PSEVEN_DEMO_SERVER", "app.pseven.io")  # only names the Asset
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def events_folder(*parts: str) -> ObjectStoragePath:
+    """Where this file's DAGs write, in object storage, made if need be (read when a task runs)."""
+    base = ObjectStoragePath(Variable.get("pseven_examples_base", default=BASE))
+    folder = base.joinpath("example_pseven_events", *parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
 
 # The Asset of the workflow's finished runs. Its watcher polls the runs list (one request per
 # interval, shared by every watcher of this workflow) and reports each run that finishes once,
@@ -83,19 +99,18 @@ with DAG(
             lambda run: {
                 "workflow_id": run["workflow_id"],
                 "run_id": run["run_id"],
-                "destination": f"{OUTPUT}/runs/{run['run_id']}/",
+                "destination": f"{events_folder()}/runs/{run['run_id']}/",
             }
         )
     )
 
     @task
-    def write_summary(runs: list[dict[str, Any]]) -> None:
-        """Append one line per run to a summary that people (and scripts/demo.py) read."""
-        OUTPUT.mkdir(parents=True, exist_ok=True)
-        with (OUTPUT / "processed.jsonl").open("a") as summary:
-            for run in runs:
-                line = {k: run.get(k) for k in ("run_id", "name", "state", "url", "results")}
-                summary.write(json.dumps(line) + "\n")
+    def write_summary(runs: list[dict[str, Any]], run_id: str | None = None) -> None:
+        """One line per run, in a file of this DAG run's own (object storage has no append)."""
+        keys = ("run_id", "name", "state", "url", "results")
+        lines = [json.dumps({k: run.get(k) for k in keys}) + "\n" for run in runs]
+        name = re.sub(r"[^\w.-]+", "_", str(run_id)) + ".jsonl"
+        (events_folder("processed") / name).write_text("".join(lines))
 
     download >> write_summary(runs)
 
@@ -104,7 +119,7 @@ with DAG(
 
 # download_asset() turns a local path (file://) or an object-storage URL into an Asset; given as a
 # DownloadFileOperator destination, it is where the file goes and the task's outlet, in one line.
-toy_results = download_asset(OUTPUT / "latest")
+toy_results = download_asset(f"{BASE}/example_pseven_events/latest")
 
 with DAG(
     dag_id="example_pseven_events_producer",
@@ -136,9 +151,8 @@ with DAG(
         """Which pSeven run wrote the file this DAG run is for."""
         event = triggering_asset_events[toy_results][-1]
         run = event.extra["pseven"]
-        OUTPUT.mkdir(parents=True, exist_ok=True)
         line = {"run_id": run["run_id"], "url": run["url"], "files": run["files"], "results": run["results"]}
-        (OUTPUT / "consumed.json").write_text(json.dumps(line, indent=2))
+        (events_folder() / "consumed.json").write_text(json.dumps(line, indent=2))
         return line
 
     report()

@@ -2,7 +2,11 @@
 
 Each of the 20 mapped runs of the DiskModel workflow samples disk designs and reports the lightest
 design that satisfies its stress limit. A task picks the lightest over the whole sweep and downloads
-that run's plot into ``$PSEVEN_DEMO_OUTPUT/example_pseven_sweep/``; every run is deleted at the end.
+that run's plot; every run is deleted at the end. Files go under
+``<base>/example_pseven_sweep/<DAG run id>/`` in object storage (the base as in example_pseven_run:
+Variable ``pseven_examples_base``, else ``$PSEVEN_EXAMPLES_BASE``, else ``demo-output/``).
+
+The same sweep with ``@task.pseven`` is example_pseven_decorator.py; docs/patterns.md compares them.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, ObjectStoragePath, Variable, task
 
 from airflow_provider_pseven.operators import (
     DeleteRunOperator,
@@ -23,7 +28,10 @@ from airflow_provider_pseven.operators import (
     StartRunOperator,
 )
 
-OUTPUT = Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute() / "example_pseven_sweep"
+BASE = (
+    os.environ.get("PSEVEN_EXAMPLES_BASE")
+    or Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute().as_uri()
+)
 POLL = float(os.environ.get("PSEVEN_POLL_INTERVAL", "5"))
 WORKFLOW = "/Users/1/DiskModel.p7wf"
 PLOT = "🏠.Disk Model [0001].p7wd/diagrams.png"  # written by the workflow in its run directory
@@ -43,12 +51,22 @@ def run_address(deployed: dict[str, Any]) -> dict[str, Any]:
     return {"workflow_id": deployed["workflow_id"], "run_id": deployed["run_id"]}
 
 
+def run_folder(run_id: str) -> ObjectStoragePath:
+    """This DAG run's own folder in object storage, made if need be (read when a task runs): no
+    task reads what an older DAG run left there."""
+    folder = ObjectStoragePath(Variable.get("pseven_examples_base", default=BASE))
+    folder = folder / "example_pseven_sweep" / re.sub(r"[^\w.-]+", "_", run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 with DAG(
     dag_id="example_pseven_sweep",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["pseven", "example"],
+    user_defined_macros={"run_folder": run_folder},
 ) as dag:
     # One mapped task instance per parameter set: deploy and configure each run.
     deploy = DeployRunOperator.partial(
@@ -65,7 +83,9 @@ with DAG(
     ).expand_kwargs(runs)
 
     @task(multiple_outputs=True)
-    def pick_best(deployed: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    def pick_best(
+        deployed: list[dict[str, Any]], results: list[dict[str, Any]], run_id: str | None = None
+    ) -> dict[str, Any]:
         """The lightest feasible design of the sweep (mapped XComs come in map-index order)."""
         designs = [
             {**run_address(d), "parameters": p, "BestMass": r["BestMass"], "BestDesign": r["BestDesign"]}
@@ -75,8 +95,7 @@ with DAG(
         if not feasible:
             raise ValueError("No run of the sweep found a design within its stress limit")
         best = min(feasible, key=lambda d: d["BestMass"])
-        OUTPUT.mkdir(parents=True, exist_ok=True)
-        (OUTPUT / "summary.json").write_text(
+        (run_folder(str(run_id)) / "summary.json").write_text(
             json.dumps({"dag_id": "example_pseven_sweep", "best": best, "designs": designs}, indent=2)
         )
         print(f"Best of {len(designs)} runs: mass {best['BestMass']:.3f} kg with {best['parameters']}")
@@ -90,7 +109,7 @@ with DAG(
         workflow_id=best["workflow_id"],
         run_id=best["run_id"],
         file=PLOT,
-        destination=f"{OUTPUT}/best-diagrams.png",
+        destination="{{ run_folder(run_id) }}/best-diagrams.png",
         overwrite=True,
     )
 

@@ -1,6 +1,6 @@
 """``make demo``: run the example DAGs with ``airflow dags test`` against the pSeven emulator.
 
-    .venv/bin/python scripts/demo.py                     # example_pseven_run, _sweep, _sweep_table and _events
+    .venv/bin/python scripts/demo.py                     # example_pseven_run, _decorator, _sweep, _sweep_table, _events
     .venv/bin/python scripts/demo.py example_pseven_messaging example_pseven_appshub
 
 What it does:
@@ -11,7 +11,9 @@ What it does:
 2. points Airflow at ``.airflow-home/`` (SQLite, created with ``airflow db migrate`` on the first
    run only) and at ``example_dags/``;
 3. runs each DAG with ``airflow dags test <dag_id>``, its log going to ``demo-output/logs/<dag_id>.log``;
-4. prints what happened: task states, results, the best design of the sweep, the files written.
+4. prints what happened: task states, results, the best design of the sweeps, the files written
+   (the DAGs exchange files under ``demo-output/<dag_id>/<DAG run id>/``, as ``file://`` URLs: the
+   base URL that a deployment sets to object storage, see docs/patterns.md).
 
 It exits non-zero if a DAG run failed (naming its log), and stops everything it started.
 """
@@ -38,12 +40,14 @@ LOGS = OUTPUT / "logs"
 AIRFLOW = Path(sys.executable).parent / "airflow"
 DEFAULT_DAGS = (
     "example_pseven_run",
+    "example_pseven_decorator",
     "example_pseven_sweep",
     "example_pseven_sweep_table",
     "example_pseven_events",
 )
 ALL_DAGS = (
     "example_pseven_run",
+    "example_pseven_decorator",
     "example_pseven_sweep",
     "example_pseven_sweep_table",
     "example_pseven_appshub",
@@ -160,6 +164,12 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def latest_summary(dag_id: str) -> Any:
+    """The summary.json of the DAG's latest DAG run (each writes under its own folder)."""
+    found = sorted((OUTPUT / dag_id).glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+    return read_json(found[-1]) if found else None
+
+
 ERROR_LINE = re.compile(r"^[\w.]+(Error|Exception): ")
 
 
@@ -187,10 +197,9 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
     if not ok:
         errors = [line for line in log_text(log_path) if ERROR_LINE.match(line)]
         say(f"   {errors[-1][:300] if errors else 'no error line found in the log'}")
-    summary = read_json(OUTPUT / dag_id / "summary.json")
-    if dag_id == "example_pseven_sweep_table":  # its files are under a folder per DAG run
-        found = sorted((OUTPUT / dag_id).glob("*/summary.json"))
-        summary = read_json(found[-1]) if found else None
+    "example_pseven_decorator",
+    "example_pseven_sweep",
+    "example_pseven_sweep_table",
     if not summary:
         if ok:
             say("   (no summary.json written)")
@@ -216,6 +225,17 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
             )
         best = summary["best"]
         say(f"   best design: {json.dumps(best['BestDesign'], sort_keys=True)}")
+    elif dag_id == "example_pseven_decorator":
+        cases = summary["cases"]
+        say(f"   {len(cases)} cases, one @task.pseven run each:")
+        for case in cases:
+            mass = (
+                "no design within the stress limit"
+                if case["BestMass"] is None
+                else f"{case['BestMass']:.3f} kg"
+            )
+            say(f"   {case['case']:<16} Speed {case['Speed']:7.1f} rad/s  best mass {mass}")
+        say(f"   best case: {summary['best']['case']}")
     else:
         if summary.get("run_id"):
             say(f"   pSeven run {summary['run_id']}: {summary.get('url', '')}")
@@ -231,7 +251,7 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
 def list_outputs() -> None:
     say(f"\nFiles written under {OUTPUT.relative_to(REPO)}/:")
     for path in sorted(p for p in OUTPUT.rglob("*") if p.is_file()):
-        say(f"   {path.relative_to(OUTPUT)!s:<55} {path.stat().st_size:>9,} bytes")
+        say(f"   {path.relative_to(OUTPUT)!s:<80} {path.stat().st_size:>9,} bytes")
 
 
 def main(argv: list[str]) -> int:

@@ -1,8 +1,9 @@
-"""A multipart/form-data body streamed from disk, with its length known up front.
+"""A multipart/form-data body streamed from disk or object storage, with its length known up front.
 
 ``requests`` would read every file into memory for ``files=``; this body is iterated in chunks by
 both drivers (sync iteration for requests, ``aiter`` for httpx) and declares ``Content-Length`` so no
-chunked encoding is needed.
+chunked encoding is needed. A file is a local path or any :class:`FileSource` (an object in storage,
+see ``tasks/inputs.py``): each is opened only while its bytes are sent, read ``chunk_size`` at a time.
 """
 
 from __future__ import annotations
@@ -13,17 +14,46 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import encode_rfc2231
 from pathlib import Path
+from typing import IO, Protocol, runtime_checkable
 
 from airflow_provider_pseven.client.errors import PsevenConfigError
 from airflow_provider_pseven.client.transfer import Progress
 
 
+@runtime_checkable
+class FileSource(Protocol):
+    """Bytes to upload that are not a local path: ``location`` names them in errors and logs."""
+
+    location: str
+    name: str
+    size: int
+
+    def open(self) -> IO[bytes]: ...
+
+
+class LocalFile:
+    """A local file as a :class:`FileSource`; checked when made, so a missing file fails early."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        local = Path(path)
+        if not local.is_file():
+            what = "a directory" if local.is_dir() else "missing"
+            raise PsevenConfigError(f"Cannot upload {str(local)!r}: the local file is {what}")
+        self.path = local
+        self.location = str(local)
+        self.name = local.name
+        self.size = local.stat().st_size
+
+    def open(self) -> IO[bytes]:
+        return self.path.open("rb")
+
+
 @dataclass(frozen=True)
 class FilePart:
-    """A file field: the local ``path`` sent under ``filename``."""
+    """A file field: ``source`` sent under ``filename``."""
 
     field: str
-    path: Path
+    source: FileSource
     filename: str
     size: int
 
@@ -38,7 +68,7 @@ class MultipartBody:
     def __init__(
         self,
         fields: Sequence[tuple[str, str]],
-        files: Sequence[tuple[str, str | os.PathLike[str], str | None]],
+        files: Sequence[tuple[str, str | os.PathLike[str] | FileSource, str | None]],
         *,
         chunk_size: int = 1024 * 1024,
         label: str = "upload",
@@ -53,12 +83,9 @@ class MultipartBody:
         self.content_length = sum(len(piece) for piece in self._heads()) + self.file_bytes
 
     @staticmethod
-    def _file_part(field: str, path: str | os.PathLike[str], name: str | None) -> FilePart:
-        local = Path(path)
-        if not local.is_file():
-            what = "a directory" if local.is_dir() else "missing"
-            raise PsevenConfigError(f"Cannot upload {str(local)!r}: the local file is {what}")
-        return FilePart(field, local, name or local.name, local.stat().st_size)
+    def _file_part(field: str, path: str | os.PathLike[str] | FileSource, name: str | None) -> FilePart:
+        source = path if isinstance(path, FileSource) else LocalFile(path)
+        return FilePart(field, source, name or source.name, source.size)
 
     def _field_head(self, name: str) -> bytes:
         return (
@@ -95,18 +122,18 @@ class MultipartBody:
         for part in self._files:
             yield self._file_head(part)
             sent = 0
-            with part.path.open("rb") as handle:
+            with part.source.open() as handle:
                 while chunk := handle.read(self.chunk_size):
                     sent += len(chunk)
                     progress.add(len(chunk))
                     yield chunk
             if sent != part.size:
-                raise PsevenConfigError(f"{str(part.path)!r} changed size while it was being uploaded")
+                raise PsevenConfigError(f"{part.source.location!r} changed size while it was being uploaded")
             yield b"\r\n"
         yield f"--{self.boundary}--\r\n".encode()
         progress.done()
 
     async def aiter(self) -> AsyncIterator[bytes]:
-        """The same bytes for httpx; local disk reads are short enough to do inline."""
+        """The same bytes for httpx; reads are one chunk each, short enough to do inline."""
         for chunk in self:
             yield chunk

@@ -22,14 +22,14 @@ from airflow_provider_pseven.client.errors import (
 )
 from airflow_provider_pseven.client.ids import unsafe_reason
 from airflow_provider_pseven.client.models import FileEntry, Run, UploadResult
-from airflow_provider_pseven.client.multipart import MultipartBody
+from airflow_provider_pseven.client.multipart import FileSource, MultipartBody
 from airflow_provider_pseven.client.operations import RunRef, get_run
 from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
 from airflow_provider_pseven.client.transfer import Sink, TailSink
 
 LOG_FILE = ".p7.log.txt"
 
-UploadSpec = str | os.PathLike[str] | tuple[str | os.PathLike[str], str]
+UploadSpec = str | os.PathLike[str] | FileSource | tuple[str | os.PathLike[str] | FileSource, str]
 
 
 def download(ref: RunRef, file: str, sink: Sink) -> Op[None]:
@@ -181,15 +181,16 @@ def upload(
     directories: Sequence[str] = (),
     chunk_size: int = 1024 * 1024,
 ) -> Op[UploadResult]:
-    """Upload local files (each a path or ``(path, name in the run)``) and create directories.
+    """Upload files (each a local path or a :class:`FileSource`, or ``(that, name in the run)``) and
+    create directories.
 
-    Local files are checked before anything is sent; bodies stream from disk.
+    Local files are checked before anything is sent; bodies stream from disk or the source.
     """
     if not files and not directories:
         raise PsevenConfigError("Nothing to upload: give files or directories")
     fields = [("destination", destination)] if destination else []
     fields += [("directory", name) for name in directories]
-    parts: list[tuple[str, str | os.PathLike[str], str | None]] = []
+    parts: list[tuple[str, str | os.PathLike[str] | FileSource, str | None]] = []
     for spec in files:
         if isinstance(spec, tuple):
             local, remote = spec

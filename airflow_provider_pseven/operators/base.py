@@ -33,6 +33,9 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
     #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']`` (``multiple_outputs``
     #: turns it off; a key Airflow refuses is skipped with a log line, see compat.ResultXComs).
     returns_mapping: bool = False
+    #: The run directory as an OpenLineage dataset of this task: "output" (the task makes or fills
+    #: it), "input" (reads it) or None (the run is only in the ``pseven_run`` facet). See lineage.py.
+    pseven_run_dataset: str | None = None
 
     def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
         with_default_retry_policy(kwargs)

@@ -14,7 +14,6 @@ from airflow_provider_pseven.client import (
     FileEntry,
     FileSink,
     PsevenClient,
-    PsevenConfigError,
     PsevenRequestMayHaveSucceeded,
     PsevenTreeLimitError,
     PsevenUnsafeNameError,
@@ -25,15 +24,19 @@ from airflow_provider_pseven.client import (
 from airflow_provider_pseven.client.run_files import TreeLimits, safe_name
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
+from airflow_provider_pseven.tasks.inputs import resolve_inputs
 
 
 class UploadFilesOperator(PsevenRunOperator):
-    """Stream local files into the run directory of a CONFIGURATION run, and create directories.
+    """Stream files into the run directory of a CONFIGURATION run, and create directories.
 
-    :param files: each a local path, or ``(local path, name in the run)`` to rename it.
+    :param files: each a local path, a ``file://`` or fsspec URL (``s3://bucket/key``, read through
+        Airflow's storage connections: ``s3://conn_id@bucket/key``) or an ``ObjectStoragePath``, or
+        ``(that, name in the run)`` to rename it. A folder or an object prefix uploads its tree.
+        Objects stream in chunks; everything is checked before the first byte is sent.
     :param destination: folder in the run directory (relative, or absolute inside the run).
     :param directories: empty folders to create, relative to ``destination``.
-    :return: the storage paths of the uploaded files.
+    :return: the storage paths of the uploaded files (the log says where each came from).
     """
 
     template_fields: Sequence[str] = (
@@ -56,12 +59,12 @@ class UploadFilesOperator(PsevenRunOperator):
         self.destination = destination
         self.directories = directories
 
+    pseven_run_dataset = "output"
+
     def execute(self, context: Any) -> list[str]:
-        uploaded = upload_files(
-            self.hook.client, self.ref, self.files, self.destination, self.directories, self.log
+        return upload_files(
+            self.hook.client, self.ref, self.files, self.destination, self.directories, self.log, self
         )
-        lineage.record(self, self.ref, inputs=self.files)
-        return uploaded
 
 
 def _as_list(name: str, value: Any) -> Sequence[Any]:
@@ -73,26 +76,25 @@ def _as_list(name: str, value: Any) -> Sequence[Any]:
     return value
 
 
-def _upload_specs(files: Sequence[Any]) -> list[str | os.PathLike[str] | tuple[str, str]]:
-    files = _as_list("files", files)
-    specs: list[str | os.PathLike[str] | tuple[str, str]] = []
-    for item in files:
-        if isinstance(item, (str, os.PathLike)):
-            specs.append(item)
-        elif isinstance(item, Sequence) and len(item) == 2:
-            specs.append((str(item[0]), str(item[1])))
+def _upload_specs(files: Sequence[Any]) -> list[Any]:
+    """Each item as given, or ``(item, name)``: an item is a path, a URL or an ObjectStoragePath."""
+    specs: list[Any] = []
+    for item in _as_list("files", files):
+        if isinstance(item, Sequence) and not isinstance(item, str):
+            if len(item) != 2:
+                raise AirflowFailException(
+                    f"Each file must be a path, a URL or an ObjectStoragePath, or (that, name), not {item!r}"
+                )
+            specs.append((item[0], str(item[1])))
         else:
-            raise AirflowFailException(f"Each file must be a path or (path, name), not {item!r}")
+            specs.append(item)
     return specs
 
 
-def check_local_files(files: Sequence[Any]) -> None:
-    """Fail before anything is deployed when a file to upload is not there (a retry cannot fix it)."""
-    for spec in _upload_specs(files):
-        local = Path(spec[0] if isinstance(spec, tuple) else spec)
-        if not local.is_file():
-            what = "a directory" if local.is_dir() else "missing"
-            raise PsevenConfigError(f"Cannot upload {str(local)!r}: the local file is {what}")
+def check_inputs(files: Sequence[Any]) -> list[str]:
+    """Fail before anything is deployed when an input is not there, or its storage connection is
+    missing (a retry cannot fix either); return each input's URL."""
+    return resolve_inputs(_upload_specs(files)).urls
 
 
 def upload_files(
@@ -102,27 +104,40 @@ def upload_files(
     destination: str | None,
     directories: Sequence[str],
     log: Any,
+    task: Any = None,
 ) -> list[str]:
-    """Upload into a CONFIGURATION run; a lost answer is answered by uploading again (it overwrites)."""
+    """Upload into a CONFIGURATION run, from local disk or object storage, streamed; a folder keeps
+    its tree (one request per folder). A lost answer is answered by uploading again (it overwrites).
+    ``task``: note the run and the inputs' URLs for its lineage."""
     run = client.get_run(ref)
     if run.state is not RunState.CONFIGURATION:
         raise AirflowFailException(
             f"Run {ref.run_id} is {run.state_text}: files can be uploaded only in CONFIGURATION"
         )
-    specs = _upload_specs(files)
-    folders = list(_as_list("directories", directories))
-    try:
-        result = client.upload(ref, specs, destination=destination or None, directories=folders)
-    except PsevenRequestMayHaveSucceeded:
-        log.warning("The upload lost its answer; uploading the same files again")
-        result = client.upload(ref, specs, destination=destination or None, directories=folders)
-    log.info(
-        "Uploaded %d file(s) and %d folder(s) to run %s",
-        len(result.files),
-        len(result.directories),
-        ref.run_id,
-    )
-    return list(result.files)
+    inputs = resolve_inputs(_upload_specs(files))
+    lineage.record(task, ref, run, inputs=inputs.urls)
+    folders = [*_as_list("directories", directories), *inputs.folders]  # relative to destination
+    groups = inputs.by_folder()
+    groups = {"": groups.pop("", []), **groups}
+    uploaded: list[str] = []
+    made: list[str] = []
+    for folder, items in groups.items():
+        target = posixpath.join(destination, folder) if destination and folder else (folder or destination)
+        specs = [(item.source, item.name) for item in items]
+        extra = folders if not folder else []
+        if folder and not specs:
+            continue
+        try:
+            result = client.upload(ref, specs, destination=target or None, directories=extra)
+        except PsevenRequestMayHaveSucceeded:
+            log.warning("The upload lost its answer; uploading the same files again")
+            result = client.upload(ref, specs, destination=target or None, directories=extra)
+        for item, path in zip(items, result.files, strict=False):
+            log.info("Uploaded %s to %s", item.source.location, path)
+        uploaded += result.files
+        made += result.directories
+    log.info("Uploaded %d file(s) and %d folder(s) to run %s", len(uploaded), len(made), ref.run_id)
+    return uploaded
 
 
 def _safe_name(name: str) -> str:
@@ -187,6 +202,7 @@ class DownloadFileOperator(PsevenRunOperator):
     """
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "file", "destination")
+    pseven_run_dataset = "input"
 
     def __init__(self, *, file: str, destination: Any, overwrite: bool = False, **kwargs: Any) -> None:
         if type(destination).__name__ == "Asset":  # the destination is also the task's outlet
@@ -200,8 +216,9 @@ class DownloadFileOperator(PsevenRunOperator):
         destination = self.destination
         if type(destination).__name__ == "Asset":
             destination = assets.destination_of(destination, str(self.file))
-        written = download_item(self.hook.client, self.ref, self.file, destination, self.overwrite, self.log)
-        assets.attach_run(context, self.hook.client, self.ref, files=written)
+        client = self.hook.client
+        written = download_item(client, self.ref, self.file, destination, self.overwrite, self.log)
+        assets.attach_run(context, client, self.ref, client.get_run(self.ref), written)
         return written
 
 
@@ -260,6 +277,7 @@ class ListFilesOperator(PsevenRunOperator):
     """
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "directory")
+    pseven_run_dataset = "input"
 
     def __init__(self, *, directory: str | None = None, recursive: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -268,6 +286,7 @@ class ListFilesOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         client = self.hook.client
+        lineage.record(self, self.ref, client.get_run(self.ref))
         directory = (self.directory or "").strip("/")
         if self.recursive:
             pairs = list(walk(client, self.ref, directory))

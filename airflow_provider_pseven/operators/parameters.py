@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airflow_provider_pseven import lineage
 from airflow_provider_pseven.client import PsevenClient, Run, RunRef
 from airflow_provider_pseven.client.parameters import match_parameters
 
@@ -122,16 +123,20 @@ def mask_secret_values(run_parameters: Any, values: Mapping[str, Any]) -> None:
             mask_value(values[key])
 
 
-def apply_parameters(client: PsevenClient, ref: RunRef, values: Mapping[str, Any]) -> dict[str, Any]:
+def apply_parameters(
+    client: PsevenClient, ref: RunRef, values: Mapping[str, Any], task: Any = None
+) -> dict[str, Any]:
     """Set ``values`` ({name or id: value}) and return what was applied, Secrets shown as ``""``.
 
-    Values of parameters that read as a possible Secret are masked before the PATCH is sent."""
+    Values of parameters that read as a possible Secret are masked before the PATCH is sent. The
+    run as read after the PATCH is noted for ``task``'s lineage."""
     if not isinstance(values, Mapping):
         raise TypeError(f"parameters must be a mapping of name or id to value, not {type(values).__name__}")
     if not values:
         return {}
     run = client.set_parameters(ref, values, on_possible_secret=mask_value)
     mask_secret_values(run.parameters, values)
+    lineage.record(task, ref, run, sent=values)
     by_key = match_parameters(run.parameters, values)
     return {parameter.name: parameter.shown_value() for parameter in by_key.values()}
 

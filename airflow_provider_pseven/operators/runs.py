@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_pseven import assets
+from airflow_provider_pseven import assets, lineage
 from airflow_provider_pseven.client import (
     PsevenError,
     Run,
@@ -57,12 +57,17 @@ class _WaitsForRun(WaitingMixin):
             poll_interval=self.poll_interval or 5.0,
         )
         result = self.wait(trigger, "execute_complete", ref)
-        return self.after_wait(context, ref, self.check_run_result(result, ref))
+        return self.waited(context, ref, self.check_run_result(result, ref))
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         result = self.result_from_event(event)
         ref = RunRef.from_summary(result.payload)
-        return self.after_wait(context, ref, self.check_run_result(result, ref))
+        return self.waited(context, ref, self.check_run_result(result, ref))
+
+    def waited(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
+        """The run reached its state: note it for lineage (the whole pseven_run facet), go on."""
+        lineage.record(self, ref, summary)
+        return self.after_wait(context, ref, summary)
 
     def after_wait(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -147,6 +152,7 @@ class DeployRunOperator(_WaitsForRun, DeployingOperator):
     """
 
     returns_mapping = True
+    pseven_run_dataset = "output"
     retries_redeploy = True
 
     def __init__(
@@ -164,18 +170,18 @@ class DeployRunOperator(_WaitsForRun, DeployingOperator):
         ref, run = self.deploy(context)
         with discarding_on_failure(self, context, ref):
             if run.state is RunState.CONFIGURATION:
-                return self.after_wait(context, ref, run_summary(ref, run))
+                return self.waited(context, ref, run_summary(ref, run))
             return self.wait_for_states(context, ref, ["CONFIGURATION"])
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         result = self.result_from_event(event)
         ref = RunRef.from_summary(result.payload)
         with discarding_on_failure(self, context, ref):
-            return self.after_wait(context, ref, self.check_run_result(result, ref))
+            return self.waited(context, ref, self.check_run_result(result, ref))
 
     def after_wait(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
         if self.parameters:
-            applied = apply_parameters(self.hook.client, ref, self.parameters)
+            applied = apply_parameters(self.hook.client, ref, self.parameters, self)
             self.log.info("Set parameters of run %s: %s", ref.run_id, applied)
         TaskStateMemory(context, RUN_KEY).forget()
         return summary
@@ -203,7 +209,8 @@ class PatchParametersOperator(SecretParametersMixin, PsevenRunOperator):
         self.init_secret_parameters(secret_parameters, parameters)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        applied = apply_parameters(self.hook.client, self.ref, self.parameters)
+        lineage.record(self, self.ref)
+        applied = apply_parameters(self.hook.client, self.ref, self.parameters, self)
         self.log.info("Set parameters of run %s: %s", self.ref.run_id, applied)
         return applied
 
@@ -221,6 +228,7 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
     """
 
     returns_mapping = True
+    pseven_run_dataset = "output"
 
     operator_extra_links = (PsevenRunLink(),)
 
@@ -246,6 +254,7 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
         start_run_once(self, ref)
         run = client.get_run(ref)
         PsevenRunLink.persist(context, run.url, ref, run)
+        lineage.record(self, ref, run)
         if not self.wait_for_completion:
             return run_summary(ref, run)
         return self.wait_for_states(context, ref, ["FINISHED"])
@@ -264,6 +273,7 @@ class GetRunResultsOperator(PsevenRunOperator):
     """
 
     returns_mapping = True
+    pseven_run_dataset = "input"
 
     def __init__(self, *, results_lag_timeout: float = 30.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -303,12 +313,14 @@ class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):
         client = self.hook.client
         ref = self.ref
         run = client.get_run(ref)
+        lineage.record(self, ref, run)
         if not run.state.is_active:
             self.log.info("Run %s is %s: nothing to interrupt", ref.run_id, run.state_text)
             return run.state_text
         queued_polls = math.ceil(self.wait_timeout or 600.0)
         if not client.interrupt_if_running(ref, queued_polls=queued_polls, interval=1.0):
             run = client.get_run(ref)
+            lineage.record(self, ref, run)
             if run.state is RunState.QUEUED_TO_RUN:
                 raise AirflowException(
                     f"Run {ref.run_id} stayed QUEUED_TO_RUN for {queued_polls} s; the API interrupts only "
@@ -338,16 +350,16 @@ class DeleteRunOperator(PsevenRunOperator):
     def execute(self, context: Any) -> None:
         client = self.hook.client
         ref = self.ref
-        if not self.interrupt:
-            try:
-                run = client.get_run(ref)
-            except PsevenError:
-                run = None
-            if run is not None and run.state.is_active:
-                raise AirflowFailException(
-                    f"Run {ref.run_id} is {run.state_text} and cannot be deleted; interrupt it first "
-                    "(or leave interrupt=True)"
-                )
+        try:
+            run = client.get_run(ref)
+        except PsevenError:
+            run = None
+        lineage.record(self, ref, run)  # the run as it was when deleted
+        if not self.interrupt and run is not None and run.state.is_active:
+            raise AirflowFailException(
+                f"Run {ref.run_id} is {run.state_text} and cannot be deleted; interrupt it first "
+                "(or leave interrupt=True)"
+            )
         if client.teardown(ref, polls=math.ceil(self.timeout), interval=1.0):
             self.log.info("Deleted run %s", ref.run_id)
         else:

@@ -10,7 +10,7 @@ from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.compat import TaskDeferred
 from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
-from airflow_provider_pseven.operators.files import check_local_files, download_item, upload_files
+from airflow_provider_pseven.operators.files import check_inputs, download_item, upload_files
 from airflow_provider_pseven.operators.parameters import apply_parameters, shown_results
 from airflow_provider_pseven.operators.runs import DeployingOperator
 from airflow_provider_pseven.tasks.runs import RUN_KEY, discarding_on_failure, resolve_parent, start_run_once
@@ -28,8 +28,9 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
     What to deploy (``workflow`` or ``app``, ``run_name``, ``run_path``, ``personal``,
     ``parameters``, ``secret_parameters``): see :class:`DeployingOperator`.
 
-    :param files: local files to upload (path or ``(path, name)``), into ``upload_destination``;
-        checked before anything is deployed.
+    :param files: files to upload into ``upload_destination``: local paths, URLs (``s3://...``,
+        ``file://...``) or ``ObjectStoragePath``, or ``(that, name)``; folders and prefixes upload
+        their tree. Checked (objects and their storage connections too) before anything is deployed.
     :param downloads: ``{file in the run: local or object-storage destination}`` fetched after FINISHED.
     :param delete_after: delete the run at the end, whether it succeeded or not.
     :param retry_failed_runs: let Airflow's retries rerun a workflow whose run ended FAILED or
@@ -39,6 +40,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
     """
 
     returns_mapping = True
+    pseven_run_dataset = "output"
 
     template_fields: Sequence[str] = (
         *DeployingOperator.template_fields,
@@ -87,7 +89,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
 
     def execute(self, context: Any) -> Any:
         if self.files:
-            check_local_files(self.files)
+            check_inputs(self.files)
         ref, run = self.deploy(context)
         # The results are the return value; the run's address goes beside them, so a later task
         # (e.g. picking the best run of a sweep) can still download from it.
@@ -109,7 +111,7 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
             client = self.hook.client
             if client.get_run(ref).state is RunState.CONFIGURATION:
                 if self.parameters:
-                    self.log.info("Set parameters: %s", apply_parameters(client, ref, self.parameters))
+                    self.log.info("Set parameters: %s", apply_parameters(client, ref, self.parameters, self))
                 if self.files:
                     upload_files(client, ref, self.files, self.upload_destination, (), self.log)
             start_run_once(self, ref)

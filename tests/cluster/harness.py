@@ -3,7 +3,9 @@
 - metadata in PostgreSQL (``postgresql+psycopg2://``), in a database of its own, dropped at the end;
 - CeleryExecutor with a Redis broker on a Redis database number of its own (flushed at the end) and
   Celery's result backend in the same PostgreSQL database;
-- two Celery workers, two triggerers, the scheduler, the dag-processor and the api-server;
+- two Celery workers, two triggerers, the scheduler, the dag-processor and the api-server; each
+  worker in a working directory of its own (``<home>/worker-N``, as on separate machines) and
+  listening on its own queue (its name) besides ``default``;
 - the simple auth manager with a real user and password (the UI's sign-in page, JWTs for the API).
 
 Each component logs to ``<home>/<component>.log``; task and trigger logs go to ``<home>/logs``. The
@@ -142,7 +144,8 @@ class ProductionCluster:
         self.fernet_key = Fernet.generate_key().decode()
         self.worker_concurrency = worker_concurrency
         (home / "passwords.json").write_text(json.dumps({ADMIN: self.password}))
-        # Each triggerer names itself (its job row's hostname), as on separate machines.
+        # Each triggerer and worker names itself (job rows', task instances' hostname), as on
+        # separate machines.
         (home / "cluster_hostname.py").write_text(
             "import os, socket\n\n\ndef hostname():\n"
             "    return os.environ.get('PSEVEN_CLUSTER_HOSTNAME') or socket.getfqdn()\n"
@@ -205,6 +208,8 @@ class ProductionCluster:
                 "worker",
                 "--celery-hostname",
                 f"{component}@localhost",
+                "--queues",
+                f"default,{component}",
                 "--concurrency",
                 str(self.worker_concurrency),
                 "--skip-serve-logs",
@@ -231,10 +236,15 @@ class ProductionCluster:
     def launch(self, component: str) -> None:
         """Start (or start again) one component in its own process group, appending to its log."""
         log = (self.home / f"{component}.log").open("ab")
-        env = {**self.env, "PSEVEN_CLUSTER_HOSTNAME": component} if component in self.TRIGGERERS else self.env
+        named = component in (*self.TRIGGERERS, *self.WORKERS)  # job rows and task instances say who
+        env = {**self.env, "PSEVEN_CLUSTER_HOSTNAME": component} if named else self.env
+        workdir = self.home / component if component in self.WORKERS else None
+        if workdir is not None:
+            workdir.mkdir(exist_ok=True)
         self.processes[component] = subprocess.Popen(
             self.command(component),
             env=env,
+            cwd=workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -88,7 +88,8 @@ def test_example_events_dag_post_processes_each_run(pseven_connection, monkeypat
     out = tmp_path / "example_pseven_events"
     for run in runs:
         assert json.loads((out / "runs" / run["run_id"] / "results.json").read_text())["MyResult"] == 99
-    lines = [json.loads(line) for line in (out / "processed.jsonl").read_text().splitlines()]
+    (processed,) = (out / "processed").iterdir()  # one file per DAG run: object storage has no append
+    lines = [json.loads(line) for line in processed.read_text().splitlines()]
     assert [line["run_id"] for line in lines] == [r["run_id"] for r in runs]
 
 

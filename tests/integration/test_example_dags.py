@@ -23,6 +23,13 @@ def rendered_fields(dag_run, task_id):
         return row.rendered_fields
 
 
+def run_folder(out, dag_id):
+    """The one DAG run's folder the example wrote under ``<base>/<dag_id>/``."""
+    (folder,) = (out / dag_id).iterdir()
+    assert folder.name.startswith("manual__"), folder.name
+    return folder
+
+
 @pytest.fixture
 def demo_env(pseven_connection, monkeypatch, tmp_path):
     monkeypatch.setenv("PSEVEN_DEMO_OUTPUT", str(tmp_path))
@@ -44,7 +51,8 @@ def test_example_pseven_run(demo_env, capfd):
     assert results["SecretLength"] == len(SECRET)
     assert results["InputLineCount"] == 4
     assert xcom(dag_run, "set_parameters")["MySecret"] == ""
-    folder = out / "example_pseven_run"
+    folder = run_folder(out, "example_pseven_run")
+    assert (folder / "input.csv").read_text().count("\n") == 4, "the uploaded input came from there"
     assert json.loads((folder / "results.json").read_text()) == results
     assert "MySecret is set" in (folder / "run.log").read_text()
     assert SECRET not in (folder / "summary.json").read_text()
@@ -74,12 +82,37 @@ def test_example_pseven_sweep(demo_env):
     best = xcom(dag_run, "pick_best")
     assert best["BestMass"] == min(masses.values())
     assert masses[best["run_id"]] == best["BestMass"]
-    plot = (out / "example_pseven_sweep" / "best-diagrams.png").read_bytes()
+    folder = run_folder(out, "example_pseven_sweep")
+    plot = (folder / "best-diagrams.png").read_bytes()
     assert plot.startswith(b"\x89PNG\r\n\x1a\n") and len(plot) > 100
-    summary = json.loads((out / "example_pseven_sweep" / "summary.json").read_text())
+    summary = json.loads((folder / "summary.json").read_text())
     assert summary["best"]["run_id"] == best["run_id"] and len(summary["designs"]) == 20
     assert server.state.deploy_count() == 20
     assert not server.state.runs, "every run was deleted"
+
+
+@pytest.mark.integration
+@pytest.mark.pseven_emulator(variants="strictest", time_scale=0.2)  # test_decorator.py: both sets
+def test_example_pseven_decorator(demo_env, monkeypatch, tmp_path):
+    """The @task.pseven sweep, with its base from the Airflow Variable (over the environment's)."""
+    server, _ = demo_env
+    base = tmp_path / "from-variable"
+    monkeypatch.setenv("AIRFLOW_VAR_PSEVEN_EXAMPLES_BASE", base.as_uri())
+    dag_run = run_dag("example_pseven_decorator.py")
+
+    states = task_states(dag_run)
+    assert set(states.values()) == {"success"}, states
+    cases = xcom(dag_run, "prepare_cases")
+    results = [xcom(dag_run, "disk_case", map_index=i) for i in range(len(cases))]
+    assert len(cases) == 6 and all("BestMass" in r for r in results)
+    folder = run_folder(base, "example_pseven_decorator")
+    assert sorted(p.name for p in (folder / "designs").iterdir()) == [f"{i}.csv" for i in range(6)]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert [row["sampled"] for row in summary["cases"]] == [50] * 6
+    feasible = [r["BestMass"] for r in results if r["BestMass"] is not None]
+    assert summary["best"]["BestMass"] == min(feasible) == xcom(dag_run, "report")["BestMass"]
+    assert server.state.deploy_count() == 6 and server.state.start_count() == 6
+    assert not server.state.runs, "delete_after removed every run"
 
 
 @pytest.mark.integration
@@ -105,7 +138,7 @@ def test_example_pseven_appshub(demo_env, monkeypatch):
     assert deployed_personal == [("app", True)]
     results = xcom(dag_run, "start")
     assert results["MyFirstParameter"] == "hello from AppsHub" and results["MyResult"] == 99
-    summary = json.loads((out / "example_pseven_appshub" / "summary.json").read_text())
+    summary = json.loads((run_folder(out, "example_pseven_appshub") / "summary.json").read_text())
     assert summary["results"] == results
     assert not server.state.runs, "every run was deleted"
 
@@ -123,7 +156,7 @@ def test_example_pseven_messaging(demo_env):
     assert xcom(dag_run, "wait_reply_again") == "GOODBYE"
     results = xcom(dag_run, "results")
     assert results == {"Replies": ["HELLO", "GOODBYE"], "Rounds": 2}
-    summary = json.loads((out / "example_pseven_messaging" / "summary.json").read_text())
+    summary = json.loads((run_folder(out, "example_pseven_messaging") / "summary.json").read_text())
     assert summary["received"] == ["ready", "HELLO", "GOODBYE"]
     assert server.state.deploy_count() == chat_runs_before + 1
     assert not server.state.runs, "every run was deleted"
@@ -137,6 +170,7 @@ def test_example_pseven_messaging(demo_env):
         "example_pseven_sweep_table.py",
         "example_pseven_appshub.py",
         "example_pseven_messaging.py",
+        "example_pseven_decorator.py",
     ],
 )
 def test_example_dag_parses_quickly_offline(file_name, monkeypatch):

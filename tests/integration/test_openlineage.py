@@ -71,11 +71,66 @@ def test_operators_emit_valid_lineage_without_secrets(pseven_connection, tmp_pat
     job = cycle["job"]["facets"]["pseven_job"]
     assert job["kind"] == "workflow" and job["spec"] == "/Users/1/ToyWorkflow.p7wf" and len(job["id"]) == 32
     assert [(d["namespace"], d["name"]) for d in cycle["inputs"]] == [("file", str(tmp_path / "input.csv"))]
-    assert [(d["namespace"], d["name"]) for d in cycle["outputs"]] == [
-        ("file", str(tmp_path / "results.json"))
-    ]
+    outputs = [(d["namespace"], d["name"]) for d in cycle["outputs"]]
+    # The downloaded file, and the run directory the cycle made (issue 27).
+    assert outputs[0] == ("file", str(tmp_path / "results.json")) and len(outputs) == 2
+    assert outputs[1][0] == f"pseven://{urlparse(pseven_connection.url).netloc}"
     results = complete["results"]["run"]["facets"]["pseven_run"]
     assert results["runId"] != run["runId"] and results["state"] == "FINISHED"
+
+
+STEPS_DAG = RUN_DAG.replace("it_outlets.py", "it_lineage_steps.py")
+STEP_TASKS = ("deploy", "upload", "start", "download", "delete")
+
+
+@pytest.mark.integration
+@pytest.mark.pseven_emulator(variants="guide")
+def test_step_operators_carry_the_run_and_name_urls_and_the_run_directory(pseven_connection, tmp_path):
+    """Issue 27: deploy, upload, start, download and delete each carry the whole pseven_run facet
+    (name, url, state); inputs and outputs name the file:// URLs and the run directory
+    (pseven://host, the run's path); a parameter in secret_parameters is left out, key and all."""
+    pytest.importorskip("airflow.providers.openlineage")
+    events_file = tmp_path / "openlineage.jsonl"
+    (tmp_path / "input.csv").write_text("x\n1\n")
+    env = {"PSEVEN_IT_OUTPUT": str(tmp_path), "PSEVEN_OL_CONN": pseven_connection.connection_json()}
+    run_with_openlineage(STEPS_DAG, (), events_file, env)
+
+    text = events_file.read_text()
+    assert not leaks(text), f"{leaks(text)} in the OpenLineage events"
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    complete = {e["job"]["name"].rsplit(".", 1)[-1]: e for e in events if e["eventType"] == "COMPLETE"}
+    assert set(STEP_TASKS) <= set(complete)
+    facets = {task: complete[task]["run"]["facets"]["pseven_run"] for task in STEP_TASKS}
+    for task, facet in facets.items():
+        jsonschema.validate(facet, SCHEMA)
+        assert facet["name"] and facet["url"] and facet["state"], (task, facet)
+        assert "MyFirstParameter" not in facet["parameters"] and "***" not in json.dumps(facet), (task, facet)
+    assert len({facet["runId"] for facet in facets.values()}) == 1
+    assert [facets[t]["state"] for t in STEP_TASKS] == [
+        "CONFIGURATION",
+        "CONFIGURATION",
+        "FINISHED",
+        "FINISHED",
+        "FINISHED",
+    ]
+    assert facets["deploy"]["parameters"]["MySecondParameter"] == 7
+
+    host = urlparse(pseven_connection.url).netloc
+    datasets = {
+        task: (
+            [(d["namespace"], d["name"]) for d in e.get("inputs", [])],
+            [(d["namespace"], d["name"]) for d in e.get("outputs", [])],
+        )
+        for task, e in complete.items()
+        if task in STEP_TASKS
+    }
+    run_dir = (f"pseven://{host}", datasets["deploy"][1][0][1])
+    assert run_dir[1].startswith("/Users/1/ToyWorkflow.p7wf/@Runs/")
+    assert datasets["deploy"] == ([], [run_dir])
+    assert datasets["upload"] == ([("file", str(tmp_path / "input.csv"))], [run_dir])
+    assert datasets["start"] == ([], [run_dir])
+    assert datasets["download"] == ([run_dir], [("file", str(tmp_path / "steps" / "results.json"))])
+    assert datasets["delete"] == ([], [])
 
 
 def test_the_operators_import_nothing_of_openlineage_until_asked_for_facets():

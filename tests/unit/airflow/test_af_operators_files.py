@@ -109,7 +109,8 @@ def test_upload_whose_answer_is_lost_is_uploaded_again(
 def test_upload_refuses_a_malformed_file_spec(requests_mock: requests_mock.Mocker) -> None:
     FakeRun(requests_mock, "CONFIGURATION")
     with pytest.raises(
-        AirflowFailException, match=r"Each file must be a path or \(path, name\), not \['a', 'b', 'c'\]"
+        AirflowFailException,
+        match=r"Each file must be a path, a URL or an ObjectStoragePath, or \(that, name\), not \['a', 'b', 'c'\]",
     ):
         upload_op(files=[["a", "b", "c"]]).execute(make_context())
 

@@ -688,7 +688,7 @@ def test_delete_waits_for_404(requests_mock: requests_mock.Mocker) -> None:
     std_log(DeleteRunOperator(task_id="d", **IDS)).execute(make_context())
     assert run.gone
     methods = [r.method for r in requests_mock.request_history]
-    assert methods == ["GET", "DELETE", "GET"]
+    assert methods == ["GET", "GET", "DELETE", "GET"]  # the first reads the run for its lineage facet
     assert requests_mock.request_history[-1].url == RUN_URL
 
 
@@ -696,7 +696,7 @@ def test_delete_interrupts_a_running_run_first(requests_mock: requests_mock.Mock
     run = FakeRun(requests_mock, "RUNNING", clock=clock)
     std_log(DeleteRunOperator(task_id="d", **IDS)).execute(make_context())
     assert run.gone
-    assert [r.method for r in requests_mock.request_history][:3] == ["GET", "GET", "POST"]
+    assert [r.method for r in requests_mock.request_history][:4] == ["GET", "GET", "GET", "POST"]
     assert len(sent_to(requests_mock, "POST", f"{RUN_URL}interrupt/")) == 1
     assert len(sent(requests_mock, "DELETE")) == 1
 
