@@ -1,8 +1,9 @@
 """A design study from one task: a DOE table in object storage, swept by RunSweepOperator, plotted.
 
 1. ``design`` writes a Latin hypercube over the DiskModel's outer radius and rotation speed as a CSV
-   table into object storage (``PSEVEN_SWEEP_STORAGE``, e.g. ``s3://bucket/sweeps``; by default the
-   local folder ``$PSEVEN_DEMO_OUTPUT``);
+   table into object storage, under the examples' one base URL (the Airflow Variable
+   ``pseven_examples_base``, else ``$PSEVEN_EXAMPLES_BASE``, e.g. ``s3://bucket/pseven``, else the
+   local folder ``demo-output/``), in a folder of its own per DAG run;
 2. ``sweep`` runs every row as a pSeven run, at most 8 at once, in one task with one deferral; the
    results table (one row per point) goes beside the DOE, runs are deleted once read;
 3. ``report`` reads the results table and plots the objective (the lightest feasible disk mass)
@@ -17,6 +18,7 @@ import csv
 import json
 import os
 import random
+from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -24,9 +26,15 @@ from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_pseven.operators import RunSweepOperator
 
-OUTPUT = os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")
-STORAGE = os.environ.get("PSEVEN_SWEEP_STORAGE", f"file://{os.path.abspath(OUTPUT)}").rstrip("/")
-FOLDER = STORAGE + "/example_pseven_sweep_table/{{ run_id | replace(':', '_') | replace('+', '_') }}"
+# Where tasks pass files: one base URL for every example, so the tasks may run on different machines.
+BASE = (
+    os.environ.get("PSEVEN_EXAMPLES_BASE")
+    or Path(os.environ.get("PSEVEN_DEMO_OUTPUT", "demo-output")).absolute().as_uri()
+).rstrip("/")
+FOLDER = (
+    "{{ var.value.get('pseven_examples_base', '" + BASE + "') | trim('/') }}"
+    "/example_pseven_sweep_table/{{ run_id | replace(':', '_') | replace('+', '_') }}"
+)
 POINTS = int(os.environ.get("PSEVEN_SWEEP_POINTS", "40"))
 POLL = float(os.environ.get("PSEVEN_POLL_INTERVAL", "5"))
 RANGES = {"OuterRadius": (0.12, 0.30), "Speed": (600.0, 1400.0)}
