@@ -17,6 +17,7 @@ from airflow_provider_pseven.operators.runs import (
     PatchParametersOperator,
     StartRunOperator,
 )
+from airflow_provider_pseven.operators.sweep import RunSweepOperator
 from airflow_provider_pseven.operators.workflow import RunWorkflowOperator
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "MessagePushOperator",
     "PatchParametersOperator",
     "PublishAppOperator",
+    "RunSweepOperator",
     "RunWorkflowOperator",
     "StartRunOperator",
     "UploadFilesOperator",

@@ -8,6 +8,7 @@ from airflow_provider_pseven.triggers.message import MessageTrigger
 from airflow_provider_pseven.triggers.queued_run import QueuedRunTrigger
 from airflow_provider_pseven.triggers.run_event import RunEventTrigger
 from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+from airflow_provider_pseven.triggers.sweep import SweepTrigger
 
 __all__ = [
     "AppReadyTrigger",
@@ -16,4 +17,5 @@ __all__ = [
     "QueuedRunTrigger",
     "RunEventTrigger",
     "RunStateTrigger",
+    "SweepTrigger",
 ]
