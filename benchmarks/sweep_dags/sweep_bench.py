@@ -60,7 +60,7 @@ for size in SIZES:
                 workflow=WORKFLOW,
                 parameter_sets=points(size),
                 max_active_runs=CONCURRENCY,
-                results_destination=f"file://{RESULTS}/sweep_{size}/{{{{ run_id }}}}.csv",
+                results_destination=f"{RESULTS}/sweep_{size}/{{{{ run_id }}}}",
                 poll_interval=POLL,
                 deferrable=True,
                 **RETRIES,
