@@ -52,6 +52,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -159,6 +161,15 @@ def _failed_tis(airflow: AirflowCluster, dag_id: str, run_id: str) -> int:
     return int(airflow.api("GET", path, params={"state": "failed", "limit": 1})["total_entries"])
 
 
+def _ended(airflow: AirflowCluster, dag_id: str, run_id: str) -> str | None:
+    """The DAG run's final state, or None while it runs (or while a loaded api-server is slow)."""
+    try:
+        state = airflow.run_state(dag_id, run_id)
+    except requests.RequestException:
+        return None
+    return state if state in ("success", "failed") else None
+
+
 def _stale_successes(airflow: AirflowCluster, dag_id: str) -> int:
     """How many of the DAG's task instances the scheduler failed for apache/airflow#72716."""
     named, what = f"{STALE_SUCCESS[0]}{dag_id}.", STALE_SUCCESS[1]
@@ -183,7 +194,8 @@ def measure(
     before = _cpu(airflow)
     with MemoryPeak({name: p.pid for name, p in airflow.processes.items()}) as memory:
         run_id = airflow.trigger(dag_id)
-        state = airflow.wait_for_run(dag_id, run_id, timeout=args.timeout or 300 + 3 * size)
+        timeout = args.timeout or 300 + 3 * size
+        state = airflow.wait(lambda: _ended(airflow, dag_id, run_id), timeout, f"DAG run {dag_id} ending")
     after = _cpu(airflow)
     dag_run = airflow.api("GET", f"dags/{dag_id}/dagRuns/{run_id}")
     cpu = {name: after[name] - before[name] for name in after}
@@ -213,6 +225,14 @@ def measure(
         "triggerer_peak_pss_mib": memory.triggerer / 2**20,
         "load_1min": os.getloadavg()[0],
     }
+
+
+def warm_up(airflow: AirflowCluster) -> None:
+    """One run through every process (task, deferral, resume) before anything is measured."""
+    run_id = airflow.trigger("sweep_bench_warmup")
+    state = airflow.wait(lambda: _ended(airflow, "sweep_bench_warmup", run_id), 600, "the warm-up run")
+    if state != "success":
+        raise RuntimeError(f"the warm-up DAG run ended {state}:\n{airflow.log('scheduler')[-3000:]}")
 
 
 def idle_cpu(airflow: AirflowCluster, seconds: float) -> dict[str, float]:
@@ -264,6 +284,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ]
                 for variant, size in plan:
                     airflow.wait_for_dag(f"sweep_bench_{variant}_{size}")
+                warm_up(airflow)
                 idle = idle_cpu(airflow, args.idle_seconds)
                 for variant, size in plan:
                     rows.append(measure(airflow, emulator, variant, size, args))
