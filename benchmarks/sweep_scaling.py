@@ -274,6 +274,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PSEVEN_SWEEP_BENCH_RESULTS": str(home / "results"),
             }
             airflow = AirflowCluster(home, DAGS, env)
+            began = time.monotonic()
             airflow.start()
             try:
                 plan = [
@@ -284,7 +285,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ]
                 for variant, size in plan:
                     airflow.wait_for_dag(f"sweep_bench_{variant}_{size}")
-                warm_up(airflow)
+                if args.warm_up:
+                    warm_up(airflow)
+                print(f"Airflow ready after {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
                 idle = idle_cpu(airflow, args.idle_seconds)
                 for variant, size in plan:
                     rows.append(measure(airflow, emulator, variant, size, args))
@@ -385,6 +388,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres", help="metadata DB")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="idle CPU window, 0 for none (10)")
     parser.add_argument("--timeout", type=float, default=0.0, help="per DAG run (300 + 3 s per point)")
+    parser.add_argument(
+        "--no-warm-up", dest="warm_up", action="store_false", help="measure from a cold start (CI)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the Airflow home (logs)")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """The sweep scaling benchmark (benchmarks/sweep_scaling.py) at a CI size, so that it cannot rot.
 
-Both variants, the mapped ``RunWorkflowOperator`` and ``RunSweepOperator``, over 6 points at
-concurrency 3 through real Airflow processes (api-server, scheduler with LocalExecutor,
+Both variants, the mapped ``RunWorkflowOperator`` and ``RunSweepOperator``, over 4 points at
+concurrency 2 through real Airflow processes (api-server, scheduler with LocalExecutor,
 dag-processor, triggerer) on one emulator: the benchmark must print its table and its figures must
 hold together. The full sizes run outside CI (docs/benchmarks.md, "Sweeps at scale").
 """
@@ -20,14 +20,14 @@ from benchmarks.sweep_scaling import main, sweep_available
 
 pytestmark = pytest.mark.e2e
 
-POINTS, CONCURRENCY = 6, 3
+POINTS, CONCURRENCY = 4, 2
 
 
 @pytest.fixture(scope="module")
 def benchmark(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
     figures = tmp_path_factory.mktemp("sweep-bench") / "figures.json"
     args = ["--sizes", str(POINTS), "--concurrency", str(CONCURRENCY), "--db", "sqlite"]
-    args += ["--idle-seconds", "0", "--json", str(figures)]
+    args += ["--poll", "0.5", "--idle-seconds", "0", "--no-warm-up", "--json", str(figures)]
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = main(args)
