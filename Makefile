@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage,parquet]"
 	touch $@
 
 lint: $(STAMP)
@@ -39,7 +39,7 @@ demo: $(STAMP)
 
 # Benchmarks also need the dbt Cloud provider (the baseline they measure against).
 $(VENV)/.installed-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage,bench]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage,parquet,bench]"
 	touch $@
 
 bench: $(VENV)/.installed-bench
@@ -64,7 +64,7 @@ constraints:
 	rm -rf /tmp/pseven-constraints-venv
 	$(PYTHON) -m venv /tmp/pseven-constraints-venv
 	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,bench,cluster]"
+	/tmp/pseven-constraints-venv/bin/python -m pip install --quiet "apache-airflow==3.3.2" ".[test,emulator,openlineage,parquet,bench,cluster]"
 	/tmp/pseven-constraints-venv/bin/python -m pip freeze --exclude airflow-provider-pseven > constraints.txt
 
 # --- Airflow version matrix (docs/compatibility.md) -------------------------------------------

@@ -1,6 +1,6 @@
 """``make demo``: run the example DAGs with ``airflow dags test`` against the pSeven emulator.
 
-    .venv/bin/python scripts/demo.py                     # example_pseven_run, _sweep and _events
+    .venv/bin/python scripts/demo.py                     # example_pseven_run, _sweep, _sweep_table and _events
     .venv/bin/python scripts/demo.py example_pseven_messaging example_pseven_appshub
 
 What it does:
@@ -36,10 +36,16 @@ AIRFLOW_HOME = REPO / ".airflow-home"
 OUTPUT = REPO / "demo-output"
 LOGS = OUTPUT / "logs"
 AIRFLOW = Path(sys.executable).parent / "airflow"
-DEFAULT_DAGS = ("example_pseven_run", "example_pseven_sweep", "example_pseven_events")
+DEFAULT_DAGS = (
+    "example_pseven_run",
+    "example_pseven_sweep",
+    "example_pseven_sweep_table",
+    "example_pseven_events",
+)
 ALL_DAGS = (
     "example_pseven_run",
     "example_pseven_sweep",
+    "example_pseven_sweep_table",
     "example_pseven_appshub",
     "example_pseven_messaging",
     "example_pseven_events",
@@ -64,6 +70,8 @@ def airflow_env(connection: str) -> dict[str, str]:
             "AIRFLOW_CONN_PSEVEN_DEFAULT": connection,
             "PSEVEN_DEMO_OUTPUT": str(OUTPUT),
             "PSEVEN_POLL_INTERVAL": os.environ.get("PSEVEN_POLL_INTERVAL", "0.2"),
+            # example_pseven_sweep_table at a small size: 12 points of its Latin hypercube.
+            "PSEVEN_SWEEP_POINTS": os.environ.get("PSEVEN_SWEEP_POINTS", "12"),
         }
     )
     # The value of ToyWorkflow's Secret parameter; on a real server, export your own.
@@ -180,11 +188,23 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
         errors = [line for line in log_text(log_path) if ERROR_LINE.match(line)]
         say(f"   {errors[-1][:300] if errors else 'no error line found in the log'}")
     summary = read_json(OUTPUT / dag_id / "summary.json")
+    if dag_id == "example_pseven_sweep_table":  # its files are under a folder per DAG run
+        found = sorted((OUTPUT / dag_id).glob("*/summary.json"))
+        summary = read_json(found[-1]) if found else None
     if not summary:
         if ok:
             say("   (no summary.json written)")
         return
-    if dag_id == "example_pseven_sweep":
+    if dag_id == "example_pseven_sweep_table":
+        best = summary["best"] or {}
+        say(
+            f"   {summary['points']} points swept in one task, {summary['plotted']} plotted: {summary['plot']}"
+        )
+        if best:
+            say(
+                f"   best: BestMass {best['results']['BestMass']:.3f} kg at {json.dumps(best['parameters'], sort_keys=True)}"
+            )
+    elif dag_id == "example_pseven_sweep":
         designs = summary["designs"]
         feasible = [d for d in designs if d["BestMass"] is not None]
         say(f"   {len(designs)} runs, {len(feasible)} found a design within the stress limit")

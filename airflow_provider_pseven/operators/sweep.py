@@ -234,7 +234,7 @@ class RunSweepOperator(PsevenBaseOperator):
             "points": points if isinstance(points, int) else finished + failed,
             "finished": finished,
             "failed": failed,
-            "failed_points": failed_points,
+            "failed_points": sorted(failed_points),
             "table": str(csv_path),
             "parquet": str(parquet_path) if parquet else None,
             "objective": self.objective,

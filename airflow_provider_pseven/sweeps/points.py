@@ -49,6 +49,9 @@ class Sweep:
     interval: float
     lag_timeout: float = 30.0
     settle_polls: int = 10
+    #: Called with each value sent to a parameter that may be a Secret, before the PATCH, so the
+    #: application can mask it (Airflow's secret masker) before any log line or error could show it.
+    mask: Callable[[Any], None] | None = None
 
     def ref(self, run_id: str) -> RunRef:
         return RunRef(self.kind, self.parent_id, run_id)
@@ -97,7 +100,7 @@ def _configure(sweep: Sweep, ref: RunRef, values: Mapping[str, Any], check: Chec
     secrets: list[str] = []
     given = {name: value for name, value in values.items() if value is not None}
     if given:
-        applied = yield from set_parameters(ref, given)
+        applied = yield from set_parameters(ref, given, sweep.mask)
         secrets = [p.name for p in applied.parameters if p.is_secret] + [
             p.id for p in applied.parameters if p.is_secret
         ]
@@ -160,6 +163,7 @@ def run_point(
         elif attempt == plan.attempt and not plan.deploy:
             log.info("Point %d: adopting run %s (%s), %s", point, current.id, name, current.state_text)
         run, state, secrets = yield from _attempt(sweep, current, values, check)
+        secrets += [name for p in run.parameters if p.is_secret for name in (p.name, p.id)]
         ref = sweep.ref(run.id)
         runs.append((ref, state))
         tail = ""

@@ -11,13 +11,14 @@ Table I/O runs in threads (``asyncio.to_thread``): the triggerer's event loop is
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 
 from airflow_provider_pseven.client import AsyncPsevenClient, Run
-from airflow_provider_pseven.client.calls import Op
+from airflow_provider_pseven.client.calls import Op, clock
 from airflow_provider_pseven.client.errors import PsevenError, PsevenLookupError
 from airflow_provider_pseven.client.operations import delete_run
 from airflow_provider_pseven.client.parameters import match_parameters
@@ -51,6 +52,10 @@ def columns_check(columns: dict[str, int]) -> Callable[[Run], None]:
     return check
 
 
+def _open(gate: asyncio.Event, _task: object) -> None:
+    gate.set()
+
+
 class SweepRunner:
     """One pass of the sweep from whatever is stored and live, to its end or abort."""
 
@@ -67,7 +72,7 @@ class SweepRunner:
         max_failed_points: int | float,
         keep_runs: str,
         reason: Callable[[str], str],
-        log: logging.Logger | logging.LoggerAdapter[Any],
+        log: Any,
         flush_every: float = 5.0,
     ) -> None:
         self.client = client
@@ -87,6 +92,7 @@ class SweepRunner:
         self.validated = False
         self.timed_out = False
         self.error: BaseException | None = None
+        self._all_ended = asyncio.Event()
 
     async def _run(self, op: Op[Any]) -> Any:
         return await self.client.run(op)
@@ -114,9 +120,10 @@ class SweepRunner:
                 task.cancel()
             raise
         finally:
-            flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
-        await self._store()
+            # The flusher stores what ended and stops; never cancelled mid-write, so a part it began
+            # is whole before its runs are deleted and before anyone reads the parts.
+            self._all_ended.set()
+            await asyncio.shield(flusher)
         if self.error is not None:
             raise self.error
         return await self._outcome()
@@ -132,6 +139,8 @@ class SweepRunner:
                 if point in done:
                     continue
                 await slots.acquire()
+                if not self._stopping and self.sweep.deadline is not None:
+                    self.timed_out = (await self._run(clock())) >= self.sweep.deadline
                 if self._stopping:
                     slots.release()
                     return
@@ -141,7 +150,7 @@ class SweepRunner:
                 self.live.add(task)
                 task.add_done_callback(self._finished)
                 if check is not None:
-                    task.add_done_callback(lambda _task, opened=gate: opened.set())
+                    task.add_done_callback(functools.partial(_open, gate))
                     await gate.wait()  # no second run before the columns are known to fit
                     if isinstance(self.error, SweepInvalid):
                         raise self.error
@@ -213,8 +222,9 @@ class SweepRunner:
 
     async def _flush_loop(self) -> None:
         since_progress = 0.0
-        while True:
-            await asyncio.sleep(self.flush_every)
+        while not self._all_ended.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_ended.wait(), self.flush_every)
             await self._store()
             since_progress += self.flush_every
             if since_progress >= PROGRESS_EVERY:

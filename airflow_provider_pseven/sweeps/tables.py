@@ -19,6 +19,8 @@ import csv
 import io
 import json
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ INPUT = "input.jsonl"
 TMP = ".tmp-"
 #: Rows read from a JSON array per decoding step: the array is decoded item by item, never whole.
 _CHUNK = 1 << 16
+_SPACE = re.compile(r"\s*")
+_BETWEEN = re.compile(r"[\s,]*")
 
 
 class TableError(ValueError):
@@ -88,33 +92,29 @@ def _csv_rows(f: Any) -> Iterator[Any]:
 def _json_array_items(f: Any) -> Iterator[Any]:
     """The items of a JSON array read chunk by chunk, so a large table is never held whole."""
     decoder = json.JSONDecoder()
-    buffer = ""
-    started = False
+    buffer, pos, started = "", 0, False
     while True:
         chunk = f.read(_CHUNK)
-        buffer += chunk
+        buffer, pos = buffer[pos:] + chunk, 0
         while True:
-            stripped = buffer.lstrip()
+            pos = (_BETWEEN if started else _SPACE).match(buffer, pos).end()  # type: ignore[union-attr]
+            if pos == len(buffer):
+                break
             if not started:
-                if not stripped:
-                    break
-                if stripped[0] != "[":
+                if buffer[pos] != "[":
                     raise TableError(
                         "A JSON table must be an array of objects (or JSON Lines, one object a line)"
                     )
-                buffer, started = stripped[1:], True
+                pos, started = pos + 1, True
                 continue
-            stripped = stripped.lstrip(",").lstrip()
-            if stripped.startswith("]"):
+            if buffer[pos] == "]":
                 return
             try:
-                item, end = decoder.raw_decode(stripped)
+                item, pos = decoder.raw_decode(buffer, pos)
             except ValueError:
                 if not chunk:
                     raise TableError("The JSON table ends in the middle of an item") from None
-                buffer = stripped
                 break
-            buffer = stripped[end:]
             yield item
         if not chunk:
             if started:
@@ -213,7 +213,7 @@ def write_input(work: Any, rows: Iterable[Any]) -> Any:
 
 def write_part(work: Any, rows: list[dict[str, Any]]) -> None:
     """Store rows of ended points (a new part file each time): only then may their runs be deleted."""
-    name = f"part-{uuid.uuid4().hex}.jsonl"
+    name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.jsonl"  # in the order stored
     write_atomically(work / name, (json.dumps(row, default=str) + "\n" for row in rows))
 
 
@@ -278,7 +278,8 @@ class Columns:
         return [*FIXED, *self.parameters, *(f"result:{name}" for name in self.results)]
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A cell's text: numbers as Python writes them, lists and objects as JSON, None as empty."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -302,7 +303,7 @@ def _csv_chunks(work: Any, columns: Columns) -> Iterator[str]:
     writer = csv.writer(out)
     writer.writerow(columns.header)
     for row in stored_rows(work):
-        writer.writerow([_text(v) for v in flat(row, columns)])
+        writer.writerow([text_of(v) for v in flat(row, columns)])
         if out.tell() > _CHUNK:
             yield out.getvalue()
             out.seek(0)
@@ -314,54 +315,11 @@ def write_csv(work: Any, target: Any, columns: Columns) -> None:
     write_atomically(target, _csv_chunks(work, columns))
 
 
-def write_parquet(work: Any, target: Any, columns: Columns, batch: int = 10_000) -> bool:
-    """The same table as Parquet when pyarrow is importable (False otherwise), in batches: numeric
-    columns as float64, any other value as its text (JSON for lists and objects)."""
+def write_parquet(work: Any, target: Any, columns: Columns) -> bool:
+    """The same table as Parquet when pyarrow is importable; False (nothing written) otherwise."""
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        from airflow_provider_pseven.sweeps.parquet import write_parquet as write
     except ImportError:
         return False
-    kinds = [
-        ("point", pa.int64()),
-        ("state", pa.string()),
-        ("attempts", pa.int64()),
-        ("run_id", pa.string()),
-        ("run_name", pa.string()),
-        ("duration_s", pa.float64()),
-        ("failure_reason", pa.string()),
-    ]
-    for group, names in (("parameters", columns.parameters), ("results", columns.results)):
-        for name in names:
-            label = name if group == "parameters" else f"result:{name}"
-            kinds.append((label, pa.float64() if columns.numeric[f"{group}:{name}"] else pa.string()))
-    schema = pa.schema(kinds)
-    tmp = target.parent / f"{TMP}{uuid.uuid4().hex}-{target.name}"
-
-    def cast(value: Any, kind: Any) -> Any:
-        if value is None:
-            return None
-        if kind == pa.string():
-            return _text(value)
-        return float(value) if kind == pa.float64() else int(value)
-
-    with tmp.open("wb") as f, pq.ParquetWriter(f, schema) as writer:
-        pending: list[list[Any]] = []
-
-        def flush() -> None:
-            if pending:
-                cols = list(zip(*pending, strict=True))
-                arrays = [
-                    pa.array([cast(v, k) for v in col], type=k)
-                    for col, (_, k) in zip(cols, kinds, strict=True)
-                ]
-                writer.write_batch(pa.record_batch(arrays, schema=schema))
-                pending.clear()
-
-        for row in stored_rows(work):
-            pending.append(flat(row, columns))
-            if len(pending) >= batch:
-                flush()
-        flush()
-    tmp.rename(target)
+    write(work, target, columns)
     return True

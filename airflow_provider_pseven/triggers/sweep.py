@@ -92,6 +92,9 @@ class SweepTrigger(BaseTrigger):
 
     @property
     def sweep(self) -> Sweep:
+        # Import late: the operators package imports this module.
+        from airflow_provider_pseven.operators.parameters import mask_value
+
         return Sweep(
             RunKind(self.kind),
             self.parent_id,
@@ -100,6 +103,7 @@ class SweepTrigger(BaseTrigger):
             deadline=self.deadline,
             interval=self.poll_interval,
             lag_timeout=self.results_lag_timeout,
+            mask=mask_value,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

@@ -134,6 +134,7 @@ def test_example_pseven_messaging(demo_env):
     [
         "example_pseven_run.py",
         "example_pseven_sweep.py",
+        "example_pseven_sweep_table.py",
         "example_pseven_appshub.py",
         "example_pseven_messaging.py",
     ],
@@ -151,3 +152,23 @@ def test_example_dag_parses_quickly_offline(file_name, monkeypatch):
     assert time.perf_counter() - started < 0.5
     assert dag.dag_id == file_name.removesuffix(".py")
     assert "example" in dag.tags
+
+
+@pytest.mark.integration
+@pytest.mark.pseven_emulator(variants="strictest")
+def test_example_pseven_sweep_table(demo_env, monkeypatch):
+    server, out = demo_env
+    monkeypatch.setenv("PSEVEN_SWEEP_POINTS", "8")
+    dag_run = run_dag("example_pseven_sweep_table.py")
+
+    states = task_states(dag_run)
+    assert set(states.values()) == {"success"}, states
+    summary = xcom(dag_run, "sweep")
+    assert summary["points"] == 8 and summary["finished"] + summary["failed"] == 8
+    report = xcom(dag_run, "report")
+    assert report["plotted"] >= 1 and report["best"]["results"]["BestMass"] is not None
+    folder = next((out / "example_pseven_sweep_table").iterdir())
+    assert (folder / "report.svg").read_text().startswith("<svg")
+    assert (folder / "doe.csv").exists() and (folder / "results" / "results.csv").exists()
+    assert server.state.deploy_count() == 8
+    assert server.state.event_count("delete") == summary["finished"], "finished runs are deleted once read"

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "airflow_provider_pseven"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 #: Modules that only an extra's users import: their own imports may come from that extra.
-EXTRA_OF = {"emulator": "emulator", "lineage.py": "openlineage"}
+EXTRA_OF = {"emulator": "emulator", "lineage.py": "openlineage", "sweeps/parquet.py": "parquet"}
 #: Modules whose declared distribution is another one: ``airflow`` comes from the ``apache-airflow``
 #: meta-package (core and task SDK); the connection-form widgets of Airflow 3.1 (compat.py, imported
 #: on 3.1 only) from its web UI; OpenLineage's client classes from the OpenLineage provider.
@@ -73,7 +73,9 @@ def _imported_by_part() -> dict[str, set[str]]:
     parts: dict[str, set[str]] = {"core": set(), **{extra: set() for extra in EXTRA_OF.values()}}
     for path in PACKAGE.rglob("*.py"):
         relative = path.relative_to(PACKAGE)
-        part = next((e for key, e in EXTRA_OF.items() if relative.parts[0] == key), "core")
+        part = next(
+            (e for key, e in EXTRA_OF.items() if key in (relative.parts[0], relative.as_posix())), "core"
+        )
         parts[part] |= _imports(path)
     return parts
 
