@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 from airflow_provider_pseven.emulator import EmulatorServer, Param, Result, RunContext, Timing, Workflow  # noqa: E402
 from airflow_provider_pseven.emulator import params as pt  # noqa: E402
 from benchmarks.requests_per_dag import kind  # noqa: E402
-from tests.cluster.harness import PG_SERVER, pg_connect, process_tree_cpu  # noqa: E402
+from tests.cluster.harness import PG_SERVER, pg_connect, process_tree_cpu, process_tree_sum  # noqa: E402
 from tests.e2e.cluster import AirflowCluster  # noqa: E402
 
 WORKFLOW = "/Users/1/SweepPoint.p7wf"
@@ -94,6 +94,10 @@ def sweep_available() -> bool:
     return hasattr(operators, "RunSweepOperator")
 
 
+def _pss(process: Any) -> float:
+    return float(process.memory_full_info().pss)
+
+
 class MemoryPeak:
     """The peak of the summed PSS of the Airflow process trees, sampled in a thread of this
     process (so its CPU is not billed to Airflow), and the triggerer's own peak."""
@@ -104,23 +108,9 @@ class MemoryPeak:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="memory-peak", daemon=True)
 
-    def _tree_pss(self, pid: int) -> int:
-        import psutil
-
-        try:
-            root = psutil.Process(pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0
-        total = 0
-        for process in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += process.memory_full_info().pss
-        return total
-
     def _sample(self) -> None:
         while True:
-            sizes = {name: self._tree_pss(pid) for name, pid in self.pids.items()}
+            sizes = {name: process_tree_sum(pid, _pss) for name, pid in self.pids.items()}
             self.total = max(self.total, sum(sizes.values()))
             self.triggerer = max(self.triggerer, sizes.get("triggerer", 0))
             if self._stop.wait(self.period):
