@@ -241,6 +241,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="pseven-sweep-bench-"))
     timing = Timing(init_delay=args.queue_seconds, start_delay=args.queue_seconds, delete_delay=0.1)
     rows: list[dict[str, Any]] = []
+    plan = [
+        (variant, size)
+        for size in args.sizes
+        for variant in variants
+        if variant != "mapped" or args.mapped_sizes is None or size in args.mapped_sizes
+    ]
     try:
         with (
             EmulatorServer(
@@ -258,7 +264,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 # The DAG file does not change: parse it once, so its parsing is no per-run cost.
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
                 "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-                "PSEVEN_SWEEP_BENCH_SIZES": ",".join(map(str, args.sizes)),
+                "PSEVEN_SWEEP_BENCH_PLAN": " ".join(
+                    f"{v}={','.join(str(n) for w, n in plan if w == v)}" for v in variants
+                ),
                 "PSEVEN_SWEEP_BENCH_CONCURRENCY": str(args.concurrency),
                 "PSEVEN_SWEEP_BENCH_POLL": str(args.poll),
                 "PSEVEN_SWEEP_BENCH_RESULTS": str(home / "results"),
@@ -267,12 +275,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             began = time.monotonic()
             airflow.start()
             try:
-                plan = [
-                    (variant, size)
-                    for size in args.sizes
-                    for variant in variants
-                    if variant != "mapped" or args.mapped_sizes is None or size in args.mapped_sizes
-                ]
                 for variant, size in plan:
                     airflow.wait_for_dag(f"sweep_bench_{variant}_{size}")
                 if args.warm_up:

@@ -5,9 +5,9 @@
 - ``sweep_bench_sweep_<N>``: ``RunSweepOperator`` over the same N sets, ``max_active_runs`` the same.
 
 Both delete each run once its results are read, as the sweep does by default, and both have
-retries: Airflow 3.3 can fail a task that resumed from a deferral (apache/airflow#72716), and a
-retry adopts the run its try deployed (the mapped task's) or the sweep's runs. The sizes, the
-concurrency and the poll interval come from the benchmark's environment; the workflow
+retries: Airflow 3.3 can fail a task that resumed from a deferral (apache/airflow#72716); a retry
+of the sweep adopts its runs by name, one of the mapped task adopts a live run and redeploys an
+ended one. The plan, the concurrency and the poll interval come from the benchmark's environment; the workflow
 (``/Users/1/SweepPoint.p7wf``) is the one the benchmark adds to its emulator.
 """
 
@@ -27,7 +27,11 @@ try:  # the sweep operator may be missing from an older checkout: then only the 
 except ImportError:
     RunSweepOperator = None
 
-SIZES = [int(size) for size in os.environ.get("PSEVEN_SWEEP_BENCH_SIZES", "20").split(",")]
+#: The sizes of each variant, e.g. ``mapped=20 sweep=20,200``: only the DAGs to run are defined, so
+#: every task process parses what it needs and nothing more.
+PLAN = dict(
+    item.split("=") for item in os.environ.get("PSEVEN_SWEEP_BENCH_PLAN", "mapped=20 sweep=20").split()
+)
 CONCURRENCY = int(os.environ.get("PSEVEN_SWEEP_BENCH_CONCURRENCY", "50"))
 POLL = float(os.environ.get("PSEVEN_SWEEP_BENCH_POLL", "1"))
 RESULTS = os.environ.get("PSEVEN_SWEEP_BENCH_RESULTS", "/tmp/pseven-sweep-bench")
@@ -54,7 +58,7 @@ with DAG(dag_id="sweep_bench_warmup", schedule=None, start_date=START, catchup=F
         **RETRIES,
     )
 
-for size in SIZES:
+for size in [int(n) for n in PLAN.get("mapped", "").split(",") if n]:
     with DAG(dag_id=f"sweep_bench_mapped_{size}", schedule=None, start_date=START, catchup=False):
         RunWorkflowOperator.partial(
             task_id="point",
@@ -66,15 +70,15 @@ for size in SIZES:
             **RETRIES,
         ).expand(parameters=points(size))
 
-    if RunSweepOperator is not None:
-        with DAG(dag_id=f"sweep_bench_sweep_{size}", schedule=None, start_date=START, catchup=False):
-            RunSweepOperator(
-                task_id="sweep",
-                workflow=WORKFLOW,
-                parameter_sets=points(size),
-                max_active_runs=CONCURRENCY,
-                results_destination=f"{RESULTS}/sweep_{size}/{{{{ run_id }}}}",
-                poll_interval=POLL,
-                deferrable=True,
-                **RETRIES,
-            )
+for size in [int(n) for n in PLAN.get("sweep", "").split(",") if n] if RunSweepOperator else []:
+    with DAG(dag_id=f"sweep_bench_sweep_{size}", schedule=None, start_date=START, catchup=False):
+        RunSweepOperator(
+            task_id="sweep",
+            workflow=WORKFLOW,
+            parameter_sets=points(size),
+            max_active_runs=CONCURRENCY,
+            results_destination=f"{RESULTS}/sweep_{size}/{{{{ run_id }}}}",
+            poll_interval=POLL,
+            deferrable=True,
+            **RETRIES,
+        )
