@@ -7,8 +7,8 @@
 Both delete each run once its results are read, as the sweep does by default, and both have
 retries: Airflow 3.3 can fail a task that resumed from a deferral (apache/airflow#72716); a retry
 of the sweep adopts its runs by name, one of the mapped task adopts a live run and redeploys an
-ended one. The plan, the concurrency and the poll interval come from the benchmark's environment; the workflow
-(``/Users/1/SweepPoint.p7wf``) is the one the benchmark adds to its emulator.
+ended one. The plan, the concurrency and the poll interval come from the benchmark's environment;
+the workflow (``/Users/1/SweepPoint.p7wf``) is the one the benchmark adds to its emulator.
 """
 
 from __future__ import annotations
