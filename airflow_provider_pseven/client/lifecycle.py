@@ -268,16 +268,22 @@ def start_once(
     interval: float = 0.5,
     init_polls: int = 3600,
     init_interval: float = 1.0,
+    configured: Run | None = None,
 ) -> Op[bool]:
     """Start a CONFIGURATION run; True if this call started it, False if it had started already.
 
     A run still QUEUED_TO_INITIALIZE is waited for (at most ``init_polls`` polls). Never starts a
     run twice: after a lost answer, the run is watched (``settle`` polls) before the start is sent
-    again, and a refusal then is checked against the run's state.
+    again, and a refusal then is checked against the run's state. ``configured``: the run as this
+    caller just read it in CONFIGURATION (a PATCH answer), which saves reading it again; any other
+    run state is read afresh.
     """
-    run, _ = yield from _while_in(
-        ref, RunState.QUEUED_TO_INITIALIZE, init_polls, init_interval, "waiting for CONFIGURATION"
-    )
+    if configured is not None and configured.state is RunState.CONFIGURATION:
+        run = configured
+    else:
+        run, _ = yield from _while_in(
+            ref, RunState.QUEUED_TO_INITIALIZE, init_polls, init_interval, "waiting for CONFIGURATION"
+        )
     if run.state.has_started:
         log.info("Run %s is already %s: not starting it again", ref.run_id, run.state_text)
         return False

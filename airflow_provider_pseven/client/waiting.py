@@ -105,12 +105,17 @@ def wait_for_run(
     *,
     deadline: float | None = None,
     interval: float = 5.0,
+    known: RunState | None = None,
 ) -> Op[WaitResult]:
-    """Poll a run until it reaches a target state, a failure state, or the deadline (see :func:`classify`)."""
-    last: RunState | None = None
-    seen: str | None = None  # the state text of the last answer
+    """Poll a run until it reaches a target state, a failure state, or the deadline (see :func:`classify`).
+
+    ``known``: the state the caller has just seen the run in (it deployed or started it), so even
+    the first look is a watch that answers only once the state has changed.
+    """
+    last: RunState | None = known
+    seen: str | None = None if known is None else known.value  # the state text of the last answer
     every = Sleep(interval, aligned=True, until=deadline)
-    pause: Sleep | None = None  # none before the first look
+    pause: Sleep | None = None if known is None else every  # none before the first look
     started = yield from clock()
     while True:
         try:

@@ -98,13 +98,15 @@ def _configure(sweep: Sweep, ref: RunRef, values: Mapping[str, Any], check: Chec
             yield from teardown(ref, polls=60, interval=sweep.interval)
             raise
     secrets: list[str] = []
+    applied: Run | None = None
     given = {name: value for name, value in values.items() if value is not None}
     if given:
         applied = yield from set_parameters(ref, given, sweep.mask)
-        secrets = [p.name for p in applied.parameters if p.is_secret] + [
-            p.id for p in applied.parameters if p.is_secret
-        ]
-    yield from start_once(ref, settle=sweep.settle_polls, interval=0.5, init_interval=sweep.interval)
+        secrets = [name for p in applied.parameters if p.is_secret for name in (p.name, p.id)]
+    # The PATCH answer shows the run in CONFIGURATION: no need to read it again before the start.
+    yield from start_once(
+        ref, settle=sweep.settle_polls, interval=0.5, init_interval=sweep.interval, configured=applied
+    )
     return secrets
 
 
@@ -116,16 +118,19 @@ def _attempt(
     secrets: list[str] = []
     state = run.state
     if state is RunState.QUEUED_TO_INITIALIZE:
+        # Known state: even the first look is a shared watch, not a GET of its own.
         ready = yield from wait_for_run(
-            ref, [RunState.CONFIGURATION], deadline=sweep.deadline, interval=sweep.interval
+            ref, [RunState.CONFIGURATION], deadline=sweep.deadline, interval=sweep.interval, known=state
         )
         if ready.status != "success":
             return run, ready.state or "UNKNOWN", secrets
         state = RunState.CONFIGURATION
+    known: RunState | None = None  # an adopted run may have moved on since it was listed
     if state is RunState.CONFIGURATION:
         secrets = yield from _configure(sweep, ref, values, check)
+        known = RunState.QUEUED_TO_RUN  # where a start leaves a run (the guide)
     ended = yield from wait_for_run(
-        ref, [RunState.FINISHED], deadline=sweep.deadline, interval=sweep.interval
+        ref, [RunState.FINISHED], deadline=sweep.deadline, interval=sweep.interval, known=known
     )
     if ended.status == "timeout":
         return run, "TIMEOUT", secrets

@@ -8,7 +8,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_pseven.client import (
-    PsevenAuthError,
     PsevenConfigError,
     PsevenError,
     PsevenLookupError,
@@ -19,8 +18,10 @@ from airflow_provider_pseven.sweeps.points import Sweep, stop_all
 from airflow_provider_pseven.sweeps.runner import SweepInvalid, SweepRunner
 from airflow_provider_pseven.sweeps.tables import TableError
 
-#: Errors no retry can mend: the event says ``invalid`` and the task fails at once.
-INVALID = (SweepInvalid, TableError, PsevenConfigError, PsevenLookupError, PsevenAuthError)
+#: Errors no retry can mend: the event says ``invalid`` and the task fails at once. An
+#: authentication error is not one: a retry of the task reads the connection again (a rotated
+#: token) and resumes the sweep.
+INVALID = (SweepInvalid, TableError, PsevenConfigError, PsevenLookupError)
 
 
 class SweepTrigger(BaseTrigger):
