@@ -420,8 +420,9 @@ class ProductionCluster:
         return int(path.name.rsplit(".", 2)[-2])
 
 
-def process_tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process, its reaped children and its live descendants."""
+def process_tree_sum(pid: int, measure: Callable[[Any], float]) -> float:
+    """``measure`` (of a psutil.Process) summed over a process and its live descendants; a process
+    that exits meanwhile counts 0."""
     import psutil
 
     try:
@@ -432,6 +433,15 @@ def process_tree_cpu(pid: int) -> float:
     total = 0.0
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
-            times = process.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
+            total += measure(process)
     return total
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process, its reaped children and its live descendants."""
+
+    def cpu(process: Any) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system + times.children_user + times.children_system)
+
+    return process_tree_sum(pid, cpu)
