@@ -197,9 +197,7 @@ def summarize(dag_id: str, ok: bool, seconds: float, log_path: Path) -> None:
     if not ok:
         errors = [line for line in log_text(log_path) if ERROR_LINE.match(line)]
         say(f"   {errors[-1][:300] if errors else 'no error line found in the log'}")
-    "example_pseven_decorator",
-    "example_pseven_sweep",
-    "example_pseven_sweep_table",
+    summary = latest_summary(dag_id)
     if not summary:
         if ok:
             say("   (no summary.json written)")

@@ -7,8 +7,11 @@ characters as escapes (``\\n``, ``\\x1b``) instead.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 #: C0 and C1 control characters and DEL.
@@ -22,10 +25,29 @@ def escape(text: str) -> str:
     return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+#: False where a caller that runs many runs at once (a sweep) reports progress itself: the client's
+#: per-run INFO lines would then be thousands of lines and most of the triggerer's CPU.
+_PER_RUN_INFO: contextvars.ContextVar[bool] = contextvars.ContextVar("pseven_per_run_info", default=True)
+
+
+@contextlib.contextmanager
+def per_run_info(enabled: bool) -> Iterator[None]:
+    """Within this context (this asyncio task, the tasks it starts and its ``to_thread`` calls),
+    the client's INFO records are dropped unless ``enabled``; warnings and errors always pass."""
+    token = _PER_RUN_INFO.set(enabled)
+    try:
+        yield
+    finally:
+        _PER_RUN_INFO.reset(token)
+
+
 class EscapeControls(logging.Filter):
-    """Escapes control characters in the string arguments of every record of a logger."""
+    """Escapes control characters in the string arguments of every record of a logger, and drops
+    its INFO records inside ``per_run_info(False)``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.INFO and not _PER_RUN_INFO.get():
+            return False
         if isinstance(record.args, tuple):
             record.args = tuple(_escaped(arg) for arg in record.args)
         elif isinstance(record.args, dict):
@@ -50,4 +72,4 @@ def client_logger(name: str = "airflow_provider_pseven.client") -> logging.Logge
     return logger
 
 
-__all__ = ["CONTROL", "EscapeControls", "client_logger", "escape"]
+__all__ = ["CONTROL", "EscapeControls", "client_logger", "escape", "per_run_info"]

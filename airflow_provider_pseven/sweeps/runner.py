@@ -22,6 +22,7 @@ from airflow_provider_pseven.client.calls import Op, clock
 from airflow_provider_pseven.client.errors import PsevenError, PsevenLookupError
 from airflow_provider_pseven.client.operations import delete_run
 from airflow_provider_pseven.client.parameters import match_parameters
+from airflow_provider_pseven.client.text import per_run_info
 from airflow_provider_pseven.sweeps import tables
 from airflow_provider_pseven.sweeps.points import PointEnd, Sweep, run_point, stop_all, sweep_runs
 from airflow_provider_pseven.sweeps.policy import Tally, allowed_failures, deletes
@@ -100,6 +101,13 @@ class SweepRunner:
     # --- the loop -------------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
+        """The sweep's loop. The client's per-run INFO lines (deployed, started, state after N s) are
+        left out: at a thousand points they would be five thousand lines and most of the triggerer's
+        CPU; the sweep logs its own progress line, every failure and the results table instead."""
+        with per_run_info(False):
+            return await self._sweep()
+
+    async def _sweep(self) -> dict[str, Any]:
         done = await asyncio.to_thread(self._stored_states)
         for state in done.values():
             self.tally.add(state)
