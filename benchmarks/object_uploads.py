@@ -79,7 +79,9 @@ def run_child(payload: dict[str, object], env: dict[str, str]) -> dict[str, floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="1G", help="bytes to upload (e.g. 64M, 1G; max 4G)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per way (1-10)")
     args = parser.parse_args()
