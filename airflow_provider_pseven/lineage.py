@@ -143,7 +143,7 @@ def run_directory(run: Mapping[str, Any]) -> tuple[str, str] | None:
     """The run directory as an OpenLineage (namespace, name): ``("pseven://host", run path)``."""
     if not run.get("path"):
         return None
-    host = urlsplit(str(run.get("url") or "")).netloc.rpartition("@")[2]
+    host = urlsplit(str(run.get("url") or "")).netloc.rpartition("@")[2].lower()  # as pseven:// Assets
     return f"pseven://{host}" if host else "pseven", str(run["path"])
 
 
