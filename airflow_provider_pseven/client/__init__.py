@@ -2,11 +2,16 @@
 
 ``PsevenClient`` (requests) and ``AsyncPsevenClient`` (httpx) expose the same methods; both run the
 operations of :mod:`airflow_provider_pseven.client.operations`, where each endpoint is described once.
+
+The two drivers are imported on first use of their names (PEP 562): a worker that only builds an
+operator, or runs one without the async client, never imports httpx or the endpoint table.
 """
 
 from __future__ import annotations
 
-from airflow_provider_pseven.client.aio import AsyncPsevenClient
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from airflow_provider_pseven.client.appshub import AppPublication
 from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
 from airflow_provider_pseven.client.errors import (
@@ -41,10 +46,26 @@ from airflow_provider_pseven.client.models import (
     UploadResult,
     Workflow,
 )
-from airflow_provider_pseven.client.operations import RunRef
+from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.retry import RetryPolicy
-from airflow_provider_pseven.client.sync import PsevenClient
 from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.aio import AsyncPsevenClient
+    from airflow_provider_pseven.client.sync import PsevenClient
+
+#: The names imported on first use, and the module each is in.
+_DRIVERS = {"AsyncPsevenClient": "aio", "PsevenClient": "sync"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DRIVERS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AppPublication",

@@ -7,13 +7,12 @@ import posixpath
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pseven import assets, lineage
+from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import (
     FileEntry,
     FileSink,
-    PsevenClient,
     PsevenConfigError,
     PsevenRequestMayHaveSucceeded,
     PsevenTreeLimitError,
@@ -25,6 +24,10 @@ from airflow_provider_pseven.client import (
 from airflow_provider_pseven.client.run_files import TreeLimits, safe_name
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
+from airflow_provider_pseven.tasks import notes
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.sync import PsevenClient
 
 
 class UploadFilesOperator(PsevenRunOperator):
@@ -60,7 +63,7 @@ class UploadFilesOperator(PsevenRunOperator):
         uploaded = upload_files(
             self.hook.client, self.ref, self.files, self.destination, self.directories, self.log
         )
-        lineage.record(self, self.ref, inputs=self.files)
+        notes.record(self, self.ref, inputs=self.files)
         return uploaded
 
 
@@ -189,7 +192,7 @@ class DownloadFileOperator(PsevenRunOperator):
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "file", "destination")
 
     def __init__(self, *, file: str, destination: Any, overwrite: bool = False, **kwargs: Any) -> None:
-        if type(destination).__name__ == "Asset":  # the destination is also the task's outlet
+        if assets.is_asset(destination):  # the destination is also the task's outlet
             kwargs["outlets"] = [*(kwargs.get("outlets") or ()), destination]
         super().__init__(**kwargs)
         self.file = file
@@ -198,7 +201,7 @@ class DownloadFileOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[str]:
         destination = self.destination
-        if type(destination).__name__ == "Asset":
+        if assets.is_asset(destination):
             destination = assets.destination_of(destination, str(self.file))
         written = download_item(self.hook.client, self.ref, self.file, destination, self.overwrite, self.log)
         assets.attach_run(context, self.hook.client, self.ref, files=written)

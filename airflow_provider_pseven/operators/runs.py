@@ -40,7 +40,6 @@ from airflow_provider_pseven.tasks.runs import (
     resolve_parent,
     start_run_once,
 )
-from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 
 class _WaitsForRun(WaitingMixin):
@@ -49,6 +48,8 @@ class _WaitsForRun(WaitingMixin):
     pseven_conn_id: str
 
     def wait_for_states(self, context: Any, ref: RunRef, targets: Sequence[str]) -> Any:
+        from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+
         trigger = RunStateTrigger.for_run(
             self.pseven_conn_id,
             ref,
