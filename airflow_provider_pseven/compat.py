@@ -18,12 +18,12 @@ Features that are missing degrade explicitly (see docs/compatibility.md):
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import re
 from typing import Any
 
 import airflow
+import airflow.sdk
 from airflow.sdk import BaseHook as _AirflowBaseHook  # Airflow 3.1+ (airflow.hooks.base on 3.0)
 
 MIN_AIRFLOW = (3, 1)
@@ -82,7 +82,7 @@ HAS_CONN_FIELDS = AIRFLOW_VERSION >= (3, 2)
 #: is guarded. Before, when the try went up for retry (its task instance already replaced by the
 #: next try's), the re-send fails and so does the task runner's finalize: no retry callback, no
 #: listeners. Goes when the floor is 3.1.8.
-RTIF_RESEND_GUARDED = _version_tuple(importlib.metadata.version("apache-airflow-task-sdk")) >= (1, 1, 8)
+RTIF_RESEND_GUARDED = _version_tuple(airflow.sdk.__version__) >= (1, 1, 8)  # the Task SDK's version
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 ``PsevenClient`` (requests) and ``AsyncPsevenClient`` (httpx) expose the same methods; both run the
 operations of :mod:`airflow_provider_pseven.client.operations`, where each endpoint is described once.
 
-The two drivers are imported on first use of their names (PEP 562): a worker that only builds an
-operator, or runs one without the async client, never imports httpx or the endpoint table.
+Every name is imported on first use (PEP 562): a worker imports only the modules its operators
+use, never httpx (the async driver, for the triggerer) or the endpoint table.
 """
 
 from __future__ import annotations
@@ -12,54 +12,92 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pseven.client.appshub import AppPublication
-from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
-from airflow_provider_pseven.client.errors import (
-    PsevenApiNotFoundError,
-    PsevenAuthError,
-    PsevenBadAnswerError,
-    PsevenBadRequestError,
-    PsevenConfigError,
-    PsevenError,
-    PsevenHTTPError,
-    PsevenLookupError,
-    PsevenNotFoundError,
-    PsevenNotJsonError,
-    PsevenProxyError,
-    PsevenRequestMayHaveSucceeded,
-    PsevenServerError,
-    PsevenStateError,
-    PsevenTransportError,
-    PsevenTreeLimitError,
-    PsevenUnsafeNameError,
-    PsevenUnsafeURLError,
-    PsevenWaitTimeout,
-)
-from airflow_provider_pseven.client.models import (
-    AppState,
-    AppVersion,
-    FileEntry,
-    Parameter,
-    Run,
-    RunKind,
-    RunState,
-    UploadResult,
-    Workflow,
-)
-from airflow_provider_pseven.client.refs import RunRef
-from airflow_provider_pseven.client.retry import RetryPolicy
-from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
-
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.aio import AsyncPsevenClient
+    from airflow_provider_pseven.client.appshub import AppPublication
+    from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
+    from airflow_provider_pseven.client.errors import (
+        PsevenApiNotFoundError,
+        PsevenAuthError,
+        PsevenBadAnswerError,
+        PsevenBadRequestError,
+        PsevenConfigError,
+        PsevenError,
+        PsevenHTTPError,
+        PsevenLookupError,
+        PsevenNotFoundError,
+        PsevenNotJsonError,
+        PsevenProxyError,
+        PsevenRequestMayHaveSucceeded,
+        PsevenServerError,
+        PsevenStateError,
+        PsevenTransportError,
+        PsevenTreeLimitError,
+        PsevenUnsafeNameError,
+        PsevenUnsafeURLError,
+        PsevenWaitTimeout,
+    )
+    from airflow_provider_pseven.client.models import (
+        AppState,
+        AppVersion,
+        FileEntry,
+        Parameter,
+        Run,
+        RunKind,
+        RunState,
+        UploadResult,
+        Workflow,
+    )
+    from airflow_provider_pseven.client.refs import RunRef
+    from airflow_provider_pseven.client.retry import RetryPolicy
     from airflow_provider_pseven.client.sync import PsevenClient
+    from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
 
-#: The names imported on first use, and the module each is in.
-_DRIVERS = {"AsyncPsevenClient": "aio", "PsevenClient": "sync"}
+#: Each public name and the module it is in, imported on first use.
+_WHERE = {
+    "AppPublication": "appshub",
+    "AppState": "models",
+    "AppVersion": "models",
+    "AsyncPsevenClient": "aio",
+    "ClientConfig": "config",
+    "FileEntry": "models",
+    "FileSink": "transfer",
+    "Parameter": "models",
+    "PsevenApiNotFoundError": "errors",
+    "PsevenAuthError": "errors",
+    "PsevenBadAnswerError": "errors",
+    "PsevenBadRequestError": "errors",
+    "PsevenClient": "sync",
+    "PsevenConfigError": "errors",
+    "PsevenError": "errors",
+    "PsevenHTTPError": "errors",
+    "PsevenLookupError": "errors",
+    "PsevenNotFoundError": "errors",
+    "PsevenNotJsonError": "errors",
+    "PsevenProxyError": "errors",
+    "PsevenRequestMayHaveSucceeded": "errors",
+    "PsevenServerError": "errors",
+    "PsevenStateError": "errors",
+    "PsevenTransportError": "errors",
+    "PsevenTreeLimitError": "errors",
+    "PsevenUnsafeNameError": "errors",
+    "PsevenUnsafeURLError": "errors",
+    "PsevenWaitTimeout": "errors",
+    "RetryPolicy": "retry",
+    "Run": "models",
+    "RunKind": "models",
+    "RunRef": "refs",
+    "RunState": "models",
+    "StreamSink": "transfer",
+    "TailSink": "transfer",
+    "UploadResult": "models",
+    "Workflow": "models",
+    "normalize_sign_in_url": "config",
+}
 
 
 def __getattr__(name: str) -> Any:
-    module = _DRIVERS.get(name)
+    module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Connection
-
 from airflow_provider_pseven.client import ClientConfig, PsevenConfigError
 from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.config import normalize_sign_in_url
@@ -15,6 +13,8 @@ from airflow_provider_pseven.client.proxy import credentials
 from airflow_provider_pseven.compat import BaseHook
 
 if TYPE_CHECKING:  # the drivers are imported where a client is made (httpx: the triggerer only)
+    from airflow.sdk import Connection
+
     from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
 
 _TRUE = {"1", "true", "yes", "on"}
