@@ -3,8 +3,8 @@
 ``PsevenClient`` (requests) and ``AsyncPsevenClient`` (httpx) expose the same methods; both run the
 operations of :mod:`airflow_provider_pseven.client.operations`, where each endpoint is described once.
 
-Every name is imported on first use (PEP 562): a worker imports only the modules its operators
-use, never httpx (the async driver, for the triggerer) or the endpoint table.
+Every name but the errors is imported on first use (PEP 562): a worker imports only the modules
+its operators use, never httpx (the async driver, for the triggerer).
 """
 
 from __future__ import annotations
@@ -12,31 +12,33 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# The errors are needed wherever the client is: imported at once (one small module).
+from airflow_provider_pseven.client.errors import (
+    PsevenApiNotFoundError,
+    PsevenAuthError,
+    PsevenBadAnswerError,
+    PsevenBadRequestError,
+    PsevenConfigError,
+    PsevenError,
+    PsevenHTTPError,
+    PsevenLookupError,
+    PsevenNotFoundError,
+    PsevenNotJsonError,
+    PsevenProxyError,
+    PsevenRequestMayHaveSucceeded,
+    PsevenServerError,
+    PsevenStateError,
+    PsevenTransportError,
+    PsevenTreeLimitError,
+    PsevenUnsafeNameError,
+    PsevenUnsafeURLError,
+    PsevenWaitTimeout,
+)
+
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.aio import AsyncPsevenClient
     from airflow_provider_pseven.client.appshub import AppPublication
     from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
-    from airflow_provider_pseven.client.errors import (
-        PsevenApiNotFoundError,
-        PsevenAuthError,
-        PsevenBadAnswerError,
-        PsevenBadRequestError,
-        PsevenConfigError,
-        PsevenError,
-        PsevenHTTPError,
-        PsevenLookupError,
-        PsevenNotFoundError,
-        PsevenNotJsonError,
-        PsevenProxyError,
-        PsevenRequestMayHaveSucceeded,
-        PsevenServerError,
-        PsevenStateError,
-        PsevenTransportError,
-        PsevenTreeLimitError,
-        PsevenUnsafeNameError,
-        PsevenUnsafeURLError,
-        PsevenWaitTimeout,
-    )
     from airflow_provider_pseven.client.models import (
         AppState,
         AppVersion,
@@ -63,26 +65,7 @@ _WHERE = {
     "FileEntry": "models",
     "FileSink": "transfer",
     "Parameter": "models",
-    "PsevenApiNotFoundError": "errors",
-    "PsevenAuthError": "errors",
-    "PsevenBadAnswerError": "errors",
-    "PsevenBadRequestError": "errors",
     "PsevenClient": "sync",
-    "PsevenConfigError": "errors",
-    "PsevenError": "errors",
-    "PsevenHTTPError": "errors",
-    "PsevenLookupError": "errors",
-    "PsevenNotFoundError": "errors",
-    "PsevenNotJsonError": "errors",
-    "PsevenProxyError": "errors",
-    "PsevenRequestMayHaveSucceeded": "errors",
-    "PsevenServerError": "errors",
-    "PsevenStateError": "errors",
-    "PsevenTransportError": "errors",
-    "PsevenTreeLimitError": "errors",
-    "PsevenUnsafeNameError": "errors",
-    "PsevenUnsafeURLError": "errors",
-    "PsevenWaitTimeout": "errors",
     "RetryPolicy": "retry",
     "Run": "models",
     "RunKind": "models",
