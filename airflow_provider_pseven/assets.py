@@ -100,6 +100,14 @@ def run_extra(
     return {EXTRA_KEY: data}
 
 
+def is_asset(value: Any) -> bool:
+    """Whether ``value`` is an Airflow Asset (not an alias): checked with ``isinstance`` against
+    ``airflow.sdk.Asset``, imported here because URI normalisation imports this module early."""
+    from airflow.sdk import Asset
+
+    return isinstance(value, Asset)
+
+
 def attach_to_outlets(context: Mapping[str, Any], extra: Mapping[str, Any]) -> int:
     """Add ``extra`` to the event of every Asset outlet of the running task; returns how many.
 
@@ -112,7 +120,7 @@ def attach_to_outlets(context: Mapping[str, Any], extra: Mapping[str, Any]) -> i
         return 0
     count = 0
     for outlet in getattr(task, "outlets", None) or ():
-        if type(outlet).__name__ != "Asset":
+        if not is_asset(outlet):
             continue
         events[outlet].extra.update(extra)
         count += 1
@@ -122,7 +130,7 @@ def attach_to_outlets(context: Mapping[str, Any], extra: Mapping[str, Any]) -> i
 def asset_outlets(context: Mapping[str, Any]) -> list[Any]:
     """The running task's Asset outlets (not aliases)."""
     task = context.get("task")
-    return [o for o in getattr(task, "outlets", None) or () if type(o).__name__ == "Asset"]
+    return [o for o in getattr(task, "outlets", None) or () if is_asset(o)]
 
 
 def attach_run(
@@ -136,14 +144,14 @@ def attach_run(
     the task's Asset outlets. Reads the run's details only when the task has outlets and ``run``
     is not given; returns the number of events it added to.
 
-    Also notes the run for OpenLineage (airflow_provider_pseven/lineage.py): ``files`` are outputs,
-    and a task's own ``files`` argument (local files it uploaded, RunWorkflowOperator) inputs."""
-    from airflow_provider_pseven import lineage
+    Also notes the run for OpenLineage (airflow_provider_pseven/tasks/notes.py): ``files`` are
+    outputs, and a task's own ``files`` argument (local files it uploaded, RunWorkflowOperator) inputs."""
+    from airflow_provider_pseven.tasks import notes
 
     task = context.get("task")
     uploaded = getattr(task, "files", None)
     inputs = list(uploaded) if isinstance(uploaded, (list, tuple)) else []
-    lineage.record(task, ref, run, inputs=inputs, outputs=files or ())
+    notes.record(task, ref, run, inputs=inputs, outputs=files or ())
     if not asset_outlets(context) or context.get("outlet_events") is None:
         return 0
     if run is None:

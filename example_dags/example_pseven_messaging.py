@@ -59,8 +59,8 @@ with DAG(
     )
     run = {"workflow_id": deploy.output["workflow_id"], "run_id": deploy.output["run_id"]}
     # The same sensor settings for every wait (Airflow's poke_interval and timeout); timeouts bound
-    # how long the DAG waits for the run.
-    listen = {"channel": CHANNEL, "poke_interval": POLL, "timeout": 600, **run}
+    # how long the DAG waits for the run. Deferred: the waits run in the triggerer.
+    listen = {"channel": CHANNEL, "deferrable": True, "poke_interval": POLL, "timeout": 600, **run}
 
     start = StartRunOperator(task_id="start", wait_for_completion=False, **run)
 
@@ -71,7 +71,9 @@ with DAG(
     ask_again = MessagePushOperator(task_id="say_goodbye", message="goodbye", channel=CHANNEL, **run)
     reply_again = MessageSensor(task_id="wait_reply_again", **listen)
 
-    finished = RunStateSensor(task_id="wait_finished", poke_interval=POLL, timeout=600, **run)
+    finished = RunStateSensor(
+        task_id="wait_finished", deferrable=True, poke_interval=POLL, timeout=600, **run
+    )
     results = GetRunResultsOperator(task_id="results", **run)
 
     @task

@@ -94,10 +94,11 @@ with DAG(
     # Upload the file written above into the run directory (only allowed in CONFIGURATION).
     upload = UploadFilesOperator(task_id="upload_input", files=[write_input()], destination="inputs", **run)
 
-    # Start without waiting in this task; the sensor below waits (deferred by default, in the
-    # triggerer), so no worker slot is held while the workflow runs.
+    # Start without waiting in this task; the sensor below waits deferred (in the triggerer), so no
+    # worker slot is held while the workflow runs. Like every pSeven operator and sensor, it defers
+    # when asked (deferrable=True) or when [operators] default_deferrable is on.
     start = StartRunOperator(task_id="start", wait_for_completion=False, **run)
-    wait = RunStateSensor(task_id="wait_finished", poke_interval=POLL, timeout=3600, **run)
+    wait = RunStateSensor(task_id="wait_finished", deferrable=True, poke_interval=POLL, timeout=3600, **run)
 
     results = GetRunResultsOperator(task_id="results", **run)  # {result name: value}
 

@@ -2,13 +2,17 @@
 
 ``PsevenClient`` (requests) and ``AsyncPsevenClient`` (httpx) expose the same methods; both run the
 operations of :mod:`airflow_provider_pseven.client.operations`, where each endpoint is described once.
+
+Every name but the errors is imported on first use (PEP 562): a worker imports only the modules
+its operators use, never httpx (the async driver, for the triggerer).
 """
 
 from __future__ import annotations
 
-from airflow_provider_pseven.client.aio import AsyncPsevenClient
-from airflow_provider_pseven.client.appshub import AppPublication
-from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The errors are needed wherever the client is: imported at once (one small module).
 from airflow_provider_pseven.client.errors import (
     PsevenApiNotFoundError,
     PsevenAuthError,
@@ -30,21 +34,59 @@ from airflow_provider_pseven.client.errors import (
     PsevenUnsafeURLError,
     PsevenWaitTimeout,
 )
-from airflow_provider_pseven.client.models import (
-    AppState,
-    AppVersion,
-    FileEntry,
-    Parameter,
-    Run,
-    RunKind,
-    RunState,
-    UploadResult,
-    Workflow,
-)
-from airflow_provider_pseven.client.operations import RunRef
-from airflow_provider_pseven.client.retry import RetryPolicy
-from airflow_provider_pseven.client.sync import PsevenClient
-from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.aio import AsyncPsevenClient
+    from airflow_provider_pseven.client.appshub import AppPublication
+    from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
+    from airflow_provider_pseven.client.models import (
+        AppState,
+        AppVersion,
+        FileEntry,
+        Parameter,
+        Run,
+        RunKind,
+        RunState,
+        UploadResult,
+        Workflow,
+    )
+    from airflow_provider_pseven.client.refs import RunRef
+    from airflow_provider_pseven.client.retry import RetryPolicy
+    from airflow_provider_pseven.client.sync import PsevenClient
+    from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
+
+#: Each public name and the module it is in, imported on first use.
+_WHERE = {
+    "AppPublication": "appshub",
+    "AppState": "models",
+    "AppVersion": "models",
+    "AsyncPsevenClient": "aio",
+    "ClientConfig": "config",
+    "FileEntry": "models",
+    "FileSink": "transfer",
+    "Parameter": "models",
+    "PsevenClient": "sync",
+    "RetryPolicy": "retry",
+    "Run": "models",
+    "RunKind": "models",
+    "RunRef": "refs",
+    "RunState": "models",
+    "StreamSink": "transfer",
+    "TailSink": "transfer",
+    "UploadResult": "models",
+    "Workflow": "models",
+    "normalize_sign_in_url": "config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AppPublication",

@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from airflow_provider_pseven.client import appshub, lifecycle, parameters, run_files, waiting
 from airflow_provider_pseven.client import operations as ops
 from airflow_provider_pseven.client.calls import Op
 
-if TYPE_CHECKING:
-    from airflow_provider_pseven.client.aio import AsyncPsevenClient
-    from airflow_provider_pseven.client.sync import PsevenClient
-
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+class AsyncDriver(Protocol):
+    """What :class:`~.aio.AsyncPsevenClient` is to this table: ``run`` returns a coroutine. Named
+    by shape, so the table does not import the drivers that import it."""
+
+    async def run(self, op: Op[R]) -> R: ...
+
+
+class SyncDriver(Protocol):
+    """What :class:`~.sync.PsevenClient` is to this table: ``run`` returns the result."""
+
+    def run(self, op: Op[R]) -> R: ...
 
 
 class Operation(Generic[P, T]):
@@ -36,11 +46,11 @@ class Operation(Generic[P, T]):
 
     @overload
     def __get__(
-        self, client: AsyncPsevenClient, owner: type[Any] | None = None
+        self, client: AsyncDriver, owner: type[Any] | None = None
     ) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
     @overload
-    def __get__(self, client: PsevenClient, owner: type[Any] | None = None) -> Callable[P, T]: ...
+    def __get__(self, client: SyncDriver, owner: type[Any] | None = None) -> Callable[P, T]: ...
 
     def __get__(self, client: Any, owner: type[Any] | None = None) -> Any:
         if client is None:

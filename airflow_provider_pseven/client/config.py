@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client.errors import PsevenConfigError
@@ -14,13 +14,24 @@ from airflow_provider_pseven.client.proxy import checked_proxy, credentials, por
 from airflow_provider_pseven.client.retry import RetryPolicy
 from airflow_provider_pseven.client.text import client_logger
 
-if TYPE_CHECKING:
-    from airflow_provider_pseven.client.path_cache import ApiPathCache
-
 log = client_logger()
 
 API_PATHS = (".rest", "@rest")
 """``.rest``: pSeven Enterprise v2025.03 and earlier; ``@rest``: the v2026.10 documentation."""
+
+
+class PathMemory(Protocol):
+    """Where a detected API path is remembered between clients: what the drivers ask of it.
+
+    :class:`~airflow_provider_pseven.client.path_cache.ApiPathCache` is the one the hook uses; a
+    protocol here keeps this module free of it (the cache module reads :data:`API_PATHS`)."""
+
+    def get(self, sign_in_url: str, connection_id: str = "") -> str | None: ...
+
+    def put(self, sign_in_url: str, connection_id: str, api_path: str) -> None: ...
+
+    def evict(self, sign_in_url: str, connection_id: str = "") -> None: ...
+
 
 _API_SUFFIX = re.compile(r"/(?:pseven|appshub)/(\.rest|@rest)(?:/v2)?/?$")
 
@@ -148,7 +159,7 @@ class ClientConfig:
     #: application can register it with its log masker.
     on_secret: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     connection_id: str = ""
-    api_path_cache: ApiPathCache | None = field(default=None, repr=False, compare=False)
+    api_path_cache: PathMemory | None = field(default=None, repr=False, compare=False)
     proxy: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

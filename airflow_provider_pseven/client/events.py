@@ -41,10 +41,10 @@ from airflow_provider_pseven.client.calls import Op, Sleep
 from airflow_provider_pseven.client.event_payload import EVENT_BYTES, batch_payload, fitting, payload
 from airflow_provider_pseven.client.models import FileEntry, Run, RunKind, RunState
 from airflow_provider_pseven.client.operations import (
-    RunRef,
     list_runs,
     resolve_workflow,
 )
+from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.run_files import list_files
 from airflow_provider_pseven.client.text import client_logger
 

@@ -35,7 +35,6 @@ from airflow_provider_pseven.client.errors import (
 )
 from airflow_provider_pseven.client.models import Run, RunKind, RunState
 from airflow_provider_pseven.client.operations import (
-    RunRef,
     delete_run,
     deploy_run,
     get_run,
@@ -44,6 +43,7 @@ from airflow_provider_pseven.client.operations import (
     list_runs,
     start_run,
 )
+from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.text import client_logger
 
 log = client_logger()

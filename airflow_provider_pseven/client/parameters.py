@@ -34,7 +34,8 @@ from airflow_provider_pseven.client.errors import (
     PsevenLookupError,
 )
 from airflow_provider_pseven.client.models import JSON, Parameter, Run
-from airflow_provider_pseven.client.operations import RunRef, get_run
+from airflow_provider_pseven.client.operations import get_run
+from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
 from airflow_provider_pseven.client.text import client_logger
 

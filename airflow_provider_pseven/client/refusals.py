@@ -32,7 +32,7 @@ from airflow_provider_pseven.client.errors import (
 from airflow_provider_pseven.client.models import Run, RunState
 
 if TYPE_CHECKING:
-    from airflow_provider_pseven.client.operations import RunRef
+    from airflow_provider_pseven.client.refs import RunRef
 
 #: 4xx answers that never stand for a state refusal: credentials, a missing thing, the proxy's own
 #: authentication, and "too many requests" (retried by the drivers).

@@ -23,7 +23,8 @@ from airflow_provider_pseven.client.errors import (
 from airflow_provider_pseven.client.ids import unsafe_reason
 from airflow_provider_pseven.client.models import FileEntry, Run, UploadResult
 from airflow_provider_pseven.client.multipart import FileSource, MultipartBody
-from airflow_provider_pseven.client.operations import RunRef, get_run
+from airflow_provider_pseven.client.operations import get_run
+from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.refusals import CONFIGURATION, state_checked
 from airflow_provider_pseven.client.transfer import Sink, TailSink
 

@@ -22,7 +22,8 @@ from airflow_provider_pseven.client.errors import (
 )
 from airflow_provider_pseven.client.lifecycle import stop_run
 from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
-from airflow_provider_pseven.client.operations import RunRef, get_run_summary, message_pop
+from airflow_provider_pseven.client.operations import get_run_summary, message_pop
+from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.text import client_logger
 
 log = client_logger()

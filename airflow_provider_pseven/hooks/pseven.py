@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Connection
-
-from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, PsevenClient, PsevenConfigError
+from airflow_provider_pseven.client import ClientConfig, PsevenConfigError
 from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.config import normalize_sign_in_url
 from airflow_provider_pseven.client.path_cache import default_cache
 from airflow_provider_pseven.client.proxy import credentials
 from airflow_provider_pseven.compat import BaseHook
-from airflow_provider_pseven.hooks.async_clients import loop_clients
+
+if TYPE_CHECKING:  # the drivers are imported where a client is made (httpx: the triggerer only)
+    from airflow.sdk import Connection
+
+    from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -72,10 +74,8 @@ def config_from_connection(conn: Connection, extras: dict[str, Any]) -> ClientCo
 
 def _mask(*secrets: str | None) -> None:
     """Register values with Airflow's secret masker so no log line can show them."""
-    try:
-        from airflow_provider_pseven.compat import mask_secret
-    except ImportError:  # pragma: no cover - Airflow without the Task SDK log module
-        return
+    from airflow.sdk.log import mask_secret  # looked up at each call: tests patch it
+
     for secret in secrets:
         if secret:
             mask_secret(secret)
@@ -109,6 +109,8 @@ class PsevenHook(BaseHook):
     @cached_property
     def client(self) -> PsevenClient:
         """The blocking client (requests.Session, keep-alive) for this hook's lifetime."""
+        from airflow_provider_pseven.client.sync import PsevenClient
+
         return PsevenClient(self.config)
 
     def get_conn(self) -> PsevenClient:
@@ -116,11 +118,16 @@ class PsevenHook(BaseHook):
 
     async def get_async_client(self) -> AsyncPsevenClient:
         """The event loop's shared async client for this connection as it reads now."""
+        from airflow_provider_pseven.client.aio import AsyncPsevenClient
+        from airflow_provider_pseven.hooks.async_clients import loop_clients
+
         return await loop_clients().client(self.pseven_conn_id, self._read_async_config, AsyncPsevenClient)
 
     def evict_async_client(self, client: AsyncPsevenClient) -> None:
         """After an authentication error: read the connection again for the next client asked for
         (its token may have been rotated), and stop sharing ``client``."""
+        from airflow_provider_pseven.hooks.async_clients import loop_clients
+
         loop_clients().evict(self.pseven_conn_id, client)
 
     async def _read_async_config(self) -> ClientConfig:

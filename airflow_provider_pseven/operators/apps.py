@@ -13,7 +13,6 @@ from airflow_provider_pseven.client import (
 )
 from airflow_provider_pseven.compat import AirflowException
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, TaskStateMemory, WaitingMixin
-from airflow_provider_pseven.triggers.app_ready import AppReadyTrigger
 
 APP_KEY = "pseven_published_app"
 
@@ -95,6 +94,8 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
                 "Published %s as app %s version %s: %s", workflow.path, app_id, version, app.state_text
             )
             memory.set({"app_id": app_id, "version": version})
+        from airflow_provider_pseven.triggers.app_ready import AppReadyTrigger
+
         trigger = AppReadyTrigger(
             self.pseven_conn_id,
             app_id,

@@ -12,10 +12,10 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_pseven.compat import RTIF_RESEND_GUARDED, ResultXComs
+from airflow_provider_pseven.compat import RTIF_RESEND_GUARDED
 from airflow_provider_pseven.hooks.pseven import PsevenHook
-from airflow_provider_pseven.lineage import LineageMixin
 from airflow_provider_pseven.tasks.address import RunAddress
+from airflow_provider_pseven.tasks.notes import LineageMixin
 from airflow_provider_pseven.tasks.retries import (
     PERMANENT_ERRORS,
     TaskStateMemory,
@@ -23,6 +23,7 @@ from airflow_provider_pseven.tasks.retries import (
     with_default_retry_policy,
 )
 from airflow_provider_pseven.tasks.waiting import RERUN_HINT, WaitingMixin, failure_reason, positive
+from airflow_provider_pseven.tasks.xcoms import ResultXComs
 
 
 class PsevenBaseOperator(LineageMixin, BaseOperator):
@@ -30,19 +31,32 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("pseven_conn_id",)
     #: The operator returns a dict: push each key as its own XCom too, so that
-    #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']`` (``multiple_outputs``
-    #: turns it off; a key Airflow refuses is skipped with a log line, see compat.ResultXComs).
+    #: ``op.output["run_id"]`` works as well as ``ti.xcom_pull('op')['run_id']``.
     returns_mapping: bool = False
     #: The run directory as an OpenLineage dataset of this task: "output" (the task makes or fills
     #: it), "input" (reads it) or None (the run is only in the ``pseven_run`` facet). See lineage.py.
     pseven_run_dataset: str | None = None
 
-    def __init__(self, *, pseven_conn_id: str = PsevenHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        pseven_conn_id: str = PsevenHook.default_conn_name,
+        push_result_keys: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """:param push_result_keys: push each key of the returned dict as an XCom of its own with
+        ``ti.xcom_push`` (default: true for operators that return a dict). ``multiple_outputs=``
+        is read as this (what DAGs wrote before); Airflow's own ``multiple_outputs`` push stays off,
+        because one key or value its execution API refuses would fail the task after its pSeven
+        run finished: here such a key is skipped with a log line (see tasks/xcoms.ResultXComs)."""
         with_default_retry_policy(kwargs)
-        if self.returns_mapping:
-            kwargs.setdefault("multiple_outputs", True)
+        declared = kwargs.pop("multiple_outputs", None)
+        if push_result_keys is None:
+            push_result_keys = self.returns_mapping if declared is None else bool(declared)
         kwargs["post_execute"] = ResultXComs(kwargs.get("post_execute"))
         super().__init__(**kwargs)
+        #: Whether ResultXComs pushes each key of a returned dict (see the parameter).
+        self.push_result_keys = push_result_keys
         self.pseven_conn_id = pseven_conn_id
 
     @property
@@ -70,35 +84,8 @@ class PsevenBaseOperator(LineageMixin, BaseOperator):
     def hook(self) -> PsevenHook:
         return PsevenHook(self.pseven_conn_id)
 
-    # The keys of a returned dict are pushed by ResultXComs (compat.py) after execute, each key or
-    # value the execution API refuses skipped with a log line: Airflow's own multiple_outputs push
-    # would fail the task after its pSeven run finished. So the one read of ``multiple_outputs`` by
-    # the task runner right after ResultXComs pushed answers False; every other read sees the
-    # declared value (downstream, ``op.output["key"]`` of a missing or None key then reads None).
-    _declared_multiple_outputs: bool = False
     _runtime_ti: Any = None
     _overwrite_rtif: bool = True
-    _result_keys_pushed: bool = False
-
-    @property
-    def multiple_outputs(self) -> bool:
-        if self._result_keys_pushed:
-            self._result_keys_pushed = False
-            return False
-        return self._declared_multiple_outputs
-
-    @multiple_outputs.setter
-    def multiple_outputs(self, value: bool) -> None:
-        self._declared_multiple_outputs = bool(value)
-
-    @property
-    def push_result_keys(self) -> bool:
-        """Whether each key of a returned dict is pushed as an XCom of its own too."""
-        return self._declared_multiple_outputs
-
-    def result_keys_pushed(self) -> None:
-        """Called by ResultXComs once it pushed the keys: Airflow's runner is not to push them."""
-        self._result_keys_pushed = True
 
 
 class PsevenRunOperator(PsevenBaseOperator, RunAddress):

@@ -7,13 +7,12 @@ import posixpath
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pseven import assets, lineage
+from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import (
     FileEntry,
     FileSink,
-    PsevenClient,
     PsevenRequestMayHaveSucceeded,
     PsevenTreeLimitError,
     PsevenUnsafeNameError,
@@ -24,7 +23,11 @@ from airflow_provider_pseven.client import (
 from airflow_provider_pseven.client.run_files import TreeLimits, safe_name
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
+from airflow_provider_pseven.tasks import notes
 from airflow_provider_pseven.tasks.inputs import resolve_inputs
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.sync import PsevenClient
 
 
 class UploadFilesOperator(PsevenRunOperator):
@@ -115,7 +118,7 @@ def upload_files(
             f"Run {ref.run_id} is {run.state_text}: files can be uploaded only in CONFIGURATION"
         )
     inputs = resolve_inputs(_upload_specs(files))
-    lineage.record(task, ref, run, inputs=inputs.urls)
+    notes.record(task, ref, run, inputs=inputs.urls)
     folders = [*_as_list("directories", directories), *inputs.folders]  # relative to destination
     groups = inputs.by_folder()
     groups = {"": groups.pop("", []), **groups}
@@ -205,7 +208,7 @@ class DownloadFileOperator(PsevenRunOperator):
     pseven_run_dataset = "input"
 
     def __init__(self, *, file: str, destination: Any, overwrite: bool = False, **kwargs: Any) -> None:
-        if type(destination).__name__ == "Asset":  # the destination is also the task's outlet
+        if assets.is_asset(destination):  # the destination is also the task's outlet
             kwargs["outlets"] = [*(kwargs.get("outlets") or ()), destination]
         super().__init__(**kwargs)
         self.file = file
@@ -214,7 +217,7 @@ class DownloadFileOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[str]:
         destination = self.destination
-        if type(destination).__name__ == "Asset":
+        if assets.is_asset(destination):
             destination = assets.destination_of(destination, str(self.file))
         client = self.hook.client
         written = download_item(client, self.ref, self.file, destination, self.overwrite, self.log)
@@ -286,7 +289,7 @@ class ListFilesOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         client = self.hook.client
-        lineage.record(self, self.ref, client.get_run(self.ref))
+        notes.record(self, self.ref, client.get_run(self.ref))
         directory = (self.directory or "").strip("/")
         if self.recursive:
             pairs = list(walk(client, self.ref, directory))

@@ -17,16 +17,19 @@ Results that echo a value the masker knows are shown redacted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pseven import lineage
-from airflow_provider_pseven.client import PsevenClient, Run, RunRef
+from airflow_provider_pseven.client import Run, RunRef
 from airflow_provider_pseven.client.parameters import match_parameters
+from airflow_provider_pseven.tasks import notes
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.sync import PsevenClient
 
 
 def mask_value(value: Any) -> None:
     """Register one parameter value with Airflow's secret masker (nothing for an empty value)."""
-    from airflow_provider_pseven.compat import mask_secret
+    from airflow.sdk.log import mask_secret  # looked up at each call: tests patch it
 
     if value is None or value == "" or isinstance(value, bool):
         return
@@ -136,7 +139,7 @@ def apply_parameters(
         return {}
     run = client.set_parameters(ref, values, on_possible_secret=mask_value)
     mask_secret_values(run.parameters, values)
-    lineage.record(task, ref, run, sent=values)
+    notes.record(task, ref, run, sent=values)
     by_key = match_parameters(run.parameters, values)
     return {parameter.name: parameter.shown_value() for parameter in by_key.values()}
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_pseven import assets, lineage
+from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import (
     PsevenError,
     Run,
@@ -33,6 +33,7 @@ from airflow_provider_pseven.operators.parameters import (
     apply_parameters,
     shown_results,
 )
+from airflow_provider_pseven.tasks import notes
 from airflow_provider_pseven.tasks.runs import (
     RUN_KEY,
     deploy_for_task,
@@ -40,7 +41,6 @@ from airflow_provider_pseven.tasks.runs import (
     resolve_parent,
     start_run_once,
 )
-from airflow_provider_pseven.triggers.run_state import RunStateTrigger
 
 
 class _WaitsForRun(WaitingMixin):
@@ -49,6 +49,8 @@ class _WaitsForRun(WaitingMixin):
     pseven_conn_id: str
 
     def wait_for_states(self, context: Any, ref: RunRef, targets: Sequence[str]) -> Any:
+        from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+
         trigger = RunStateTrigger.for_run(
             self.pseven_conn_id,
             ref,
@@ -66,7 +68,7 @@ class _WaitsForRun(WaitingMixin):
 
     def waited(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
         """The run reached its state: note it for lineage (the whole pseven_run facet), go on."""
-        lineage.record(self, ref, summary)
+        notes.record(self, ref, summary)
         return self.after_wait(context, ref, summary)
 
     def after_wait(self, context: Any, ref: RunRef, summary: dict[str, Any]) -> Any:
@@ -209,7 +211,7 @@ class PatchParametersOperator(SecretParametersMixin, PsevenRunOperator):
         self.init_secret_parameters(secret_parameters, parameters)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        lineage.record(self, self.ref)
+        notes.record(self, self.ref)
         applied = apply_parameters(self.hook.client, self.ref, self.parameters, self)
         self.log.info("Set parameters of run %s: %s", self.ref.run_id, applied)
         return applied
@@ -254,7 +256,7 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
         start_run_once(self, ref)
         run = client.get_run(ref)
         PsevenRunLink.persist(context, run.url, ref, run)
-        lineage.record(self, ref, run)
+        notes.record(self, ref, run)
         if not self.wait_for_completion:
             return run_summary(ref, run)
         return self.wait_for_states(context, ref, ["FINISHED"])
@@ -313,14 +315,14 @@ class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):
         client = self.hook.client
         ref = self.ref
         run = client.get_run(ref)
-        lineage.record(self, ref, run)
+        notes.record(self, ref, run)
         if not run.state.is_active:
             self.log.info("Run %s is %s: nothing to interrupt", ref.run_id, run.state_text)
             return run.state_text
         queued_polls = math.ceil(self.wait_timeout or 600.0)
         if not client.interrupt_if_running(ref, queued_polls=queued_polls, interval=1.0):
             run = client.get_run(ref)
-            lineage.record(self, ref, run)
+            notes.record(self, ref, run)
             if run.state is RunState.QUEUED_TO_RUN:
                 raise AirflowException(
                     f"Run {ref.run_id} stayed QUEUED_TO_RUN for {queued_polls} s; the API interrupts only "
@@ -354,7 +356,7 @@ class DeleteRunOperator(PsevenRunOperator):
             run = client.get_run(ref)
         except PsevenError:
             run = None
-        lineage.record(self, ref, run)  # the run as it was when deleted
+        notes.record(self, ref, run)  # the run as it was when deleted
         if not self.interrupt and run is not None and run.state.is_active:
             raise AirflowFailException(
                 f"Run {ref.run_id} is {run.state_text} and cannot be deleted; interrupt it first "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
@@ -14,7 +14,9 @@ from airflow_provider_pseven.operators.files import check_inputs, download_item,
 from airflow_provider_pseven.operators.parameters import apply_parameters, shown_results
 from airflow_provider_pseven.operators.runs import DeployingOperator
 from airflow_provider_pseven.tasks.runs import RUN_KEY, discarding_on_failure, resolve_parent, start_run_once
-from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
 
 
 class RunWorkflowOperator(WaitingMixin, DeployingOperator):
@@ -76,7 +78,9 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
         self.results_lag_timeout = results_lag_timeout
         self.init_waiting(deferrable, poll_interval, timeout)
 
-    def _trigger(self, ref: RunRef, target: str) -> RunStateTrigger:
+    def _trigger(self, ref: RunRef, target: str) -> PsevenWaitTrigger:
+        from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+
         return RunStateTrigger.for_run(
             self.pseven_conn_id,
             ref,

@@ -1,9 +1,11 @@
-"""RunStateSensor and MessageSensor: wait for a pSeven run's state or message (deferred by default).
+"""RunStateSensor and MessageSensor: wait for a pSeven run's state or message.
 
 They take BaseSensorOperator's arguments with their usual meaning: ``poke_interval`` (alias
 ``poll_interval``), ``timeout``, ``mode``, ``soft_fail``, ``exponential_backoff``, ``max_wait``.
-Deferred (the default), the wait runs in the triggerer and polls every ``poke_interval``;
-``mode="reschedule"`` without ``deferrable`` waits by rescheduling instead, as any Airflow sensor.
+They defer as the operators do (one rule, :func:`~airflow_provider_pseven.tasks.waiting.default_deferrable`):
+``deferrable=True``, or ``deferrable`` left out where ``[operators] default_deferrable`` is on; the
+wait then runs in the triggerer and polls every ``poke_interval``. Otherwise they poke (``mode="poke"``,
+the default) or reschedule (``mode="reschedule"``), as any Airflow sensor.
 """
 
 from __future__ import annotations
@@ -21,9 +23,7 @@ from airflow_provider_pseven.compat import AirflowException, AirflowFailExceptio
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 from airflow_provider_pseven.tasks.address import RunAddress
 from airflow_provider_pseven.tasks.retries import with_default_retry_policy
-from airflow_provider_pseven.tasks.waiting import WaitingMixin, positive
-from airflow_provider_pseven.triggers.message import MessageTrigger
-from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+from airflow_provider_pseven.tasks.waiting import WaitingMixin, default_deferrable, positive
 
 DEFAULT_POKE_INTERVAL = 5.0
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0
@@ -54,9 +54,10 @@ def poke_interval_of(
 
 
 def deferrable_for(deferrable: bool | None, mode: str) -> bool:
-    """Sensors defer unless told otherwise; asking for ``mode="reschedule"`` is telling otherwise."""
+    """``deferrable`` as given, else Airflow's ``default_deferrable`` (as every operator here); asking
+    for ``mode="reschedule"`` is asking not to defer."""
     if deferrable is None:
-        return mode != "reschedule"
+        return mode != "reschedule" and default_deferrable()
     if deferrable and mode == "reschedule":
         raise ValueError(
             'deferrable=True and mode="reschedule" are two ways to free the worker slot while waiting; '
@@ -108,13 +109,14 @@ class _RunSensorBase(WaitingMixin, BaseSensorOperator, RunAddress):
 class RunStateSensor(_RunSensorBase):
     """Wait until a run reaches one of ``target_states``; fail on ``failure_states``.
 
-    On failure the run log's last lines go into the task log and the exception. Deferred by
-    default: the wait runs in the triggerer with an absolute deadline that survives a triggerer
+    On failure the run log's last lines go into the task log and the exception. Deferred (see the
+    module), the wait runs in the triggerer with an absolute deadline that survives a triggerer
     restart.
 
     :param interrupt_on_kill: when a user kills the deferred task (mark failed/success, clear),
-        interrupt the pSeven run too (default True). Set False for a sensor that only observes a run
-        another task owns.
+        interrupt the pSeven run too (default False: a sensor watches a run that other tasks own,
+        as the dbt Cloud provider's job run sensor never cancels the job it watches; the operators
+        that start or wait for their own run interrupt it on kill).
 
     :return: the final run summary ``{"workflow_id" | "app_id", "run_id", "name", "path", "url", "state"}``.
     """
@@ -124,7 +126,7 @@ class RunStateSensor(_RunSensorBase):
         *,
         target_states: Sequence[str] = ("FINISHED",),
         failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
-        interrupt_on_kill: bool = True,
+        interrupt_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("multiple_outputs", True)
@@ -145,6 +147,8 @@ class RunStateSensor(_RunSensorBase):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
+        from airflow_provider_pseven.triggers.run_state import RunStateTrigger
+
         self.defer(
             trigger=RunStateTrigger.for_run(
                 self.pseven_conn_id,
@@ -177,7 +181,7 @@ class MessageSensor(_RunSensorBase):
     """Wait for a message from a running run on ``channel`` (the default channel if None).
 
     Fails as soon as the run ends without sending one (the run's state is re-read while waiting).
-    Deferred by default.
+    Defers as the module says; never interrupts the run.
 
     :return: the message received (a string).
     """
@@ -192,6 +196,8 @@ class MessageSensor(_RunSensorBase):
         if not self.deferrable:
             return super().execute(context)
         ref = self.ref
+        from airflow_provider_pseven.triggers.message import MessageTrigger
+
         self.defer(
             trigger=MessageTrigger(
                 self.pseven_conn_id,

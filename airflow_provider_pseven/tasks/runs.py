@@ -8,15 +8,18 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pseven.client import Parameter, PsevenClient, PsevenError, Run, RunKind, RunRef
+from airflow_provider_pseven.client import Parameter, PsevenError, Run, RunKind, RunRef
 from airflow_provider_pseven.client.errors import PsevenRunStateError
 from airflow_provider_pseven.client.lifecycle import DeploySpec, settle_polls
 from airflow_provider_pseven.client.parameters import match_parameters
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.tasks.retries import PERMANENT_ERRORS, TaskStateMemory, will_retry
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client.sync import PsevenClient
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9 ._+-]+")
 #: The task state store key under which a task remembers the run it deployed.

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow_provider_pseven.client import PsevenError, RunRef
 from airflow_provider_pseven.client.waiting import QUEUED_WATCH_LIMIT, WaitResult
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException, conf
-from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
-from airflow_provider_pseven.triggers.queued_run import QueuedRunTrigger
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_pseven.hooks.pseven import PsevenHook
+    from airflow_provider_pseven.triggers.base import PsevenWaitTrigger
 
 LOG_TAIL_LINES = 50
 #: Seconds a killed task watches a QUEUED_TO_RUN run for it to run (Airflow's supervisor kills the
@@ -40,6 +39,13 @@ RERUN_HINT = (
     "workflow again, clear this DAG run from the task that deploys the run, or use "
     "RunWorkflowOperator, whose retries deploy a new run."
 )
+
+
+def default_deferrable() -> bool:
+    """Airflow's convention for ``deferrable=None``, the one rule of every pSeven operator and
+    sensor that waits: ``[operators] default_deferrable`` (False unless the deployment sets it),
+    as Airflow's own and the dbt Cloud provider's operators and sensors read it."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class WaitingMixin:
@@ -78,11 +84,7 @@ class WaitingMixin:
         timeout: float | None,
         interrupt_on_timeout: bool = True,
     ) -> None:
-        self.deferrable = (
-            conf.getboolean("operators", "default_deferrable", fallback=False)
-            if deferrable is None
-            else deferrable
-        )
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = positive("poll_interval", poll_interval, allow_none=False)
         self.wait_timeout = positive("timeout", timeout)
         self.interrupt_on_timeout = interrupt_on_timeout
@@ -194,6 +196,8 @@ class WaitingMixin:
             url,
             QUEUED_WATCH_LIMIT / 3600,
         )
+        from airflow_provider_pseven.triggers.queued_run import QueuedRunTrigger
+
         trigger = QueuedRunTrigger.for_run(
             self.hook.pseven_conn_id,
             ref,

@@ -15,7 +15,7 @@ import airflow
 import pytest
 
 from airflow_provider_pseven import compat
-from airflow_provider_pseven.compat import ResultXComs, xcom_key_problem
+from airflow_provider_pseven.tasks.xcoms import ResultXComs, xcom_key_problem
 
 VERSION = airflow.__version__
 ON_3_1 = not compat.HAS_CONN_FIELDS
@@ -51,10 +51,6 @@ class FakeTask:
 
     def __init__(self, push_result_keys: bool = True) -> None:
         self.push_result_keys = push_result_keys
-        self.marked = False
-
-    def result_keys_pushed(self) -> None:
-        self.marked = True
 
 
 def run_hook(
@@ -84,7 +80,6 @@ def test_a_result_dict_pushes_safe_keys_and_skips_the_rest_with_a_log_line(caplo
     caplog.set_level(logging.WARNING)
     task = FakeTask()
     ti = run_hook(ResultXComs(), result, task=task)
-    assert task.marked  # so Airflow's runner does not push the keys again
 
     # Safe names are pushed, None included; NaN and infinities are stored as null.
     assert ti.pushed == {"Block/Status": "OK", "Empty": None, "Ratio": None, "Curve": [1.0, None]}
@@ -121,7 +116,7 @@ def test_no_per_key_pushes_when_turned_off_and_the_authors_hook_still_runs():
     hook = ResultXComs(then=lambda context, result: seen.append(result))
     task = FakeTask(push_result_keys=False)
     ti = run_hook(hook, {"a": 1}, task=task)
-    assert ti.pushed == {} and seen == [{"a": 1}] and not task.marked
+    assert ti.pushed == {} and seen == [{"a": 1}]
 
 
 @pytest.mark.parametrize(
@@ -151,20 +146,22 @@ def test_xcom_key_rules(key, ok):
     assert (xcom_key_problem(key) is None) is ok
 
 
-def test_pseven_operators_push_keys_themselves_and_the_runner_then_sees_multiple_outputs_off():
+def test_pseven_operators_push_keys_themselves_and_multiple_outputs_stays_off():
     from airflow_provider_pseven.operators import DeployRunOperator, InterruptRunOperator
 
     deploy = DeployRunOperator(task_id="d", workflow="ToyWorkflow")
     assert isinstance(deploy._post_execute_hook, ResultXComs)
-    # Declared on, for downstream tasks: op.output["key"] of a key never pushed reads None.
-    assert deploy.multiple_outputs is True and deploy.push_result_keys is True
+    # Airflow's own push is never on: every read of the attribute says what Airflow will do.
+    assert deploy.multiple_outputs is False and deploy.push_result_keys is True
     ti = FakeTI()
     deploy._post_execute_hook({"ti": ti, "task": deploy}, {"run_id": "r1", "path": None})
     assert ti.pushed == {"run_id": "r1", "path": None}
-    assert deploy.multiple_outputs is False  # the task runner's one read: it pushes no key again
-    assert deploy.multiple_outputs is True  # every other read
+    assert deploy.multiple_outputs is False
     off = DeployRunOperator(task_id="d2", workflow="w", multiple_outputs=False)
     assert off.push_result_keys is False and off.multiple_outputs is False
+    on = DeployRunOperator(task_id="d3", workflow="w", multiple_outputs=True)
+    assert on.push_result_keys is True and on.multiple_outputs is False
+    assert DeployRunOperator(task_id="d4", workflow="w", push_result_keys=False).push_result_keys is False
     interrupt = InterruptRunOperator(task_id="i", workflow_id="w", run_id="r")
     assert interrupt.push_result_keys is False
 

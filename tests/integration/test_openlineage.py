@@ -140,10 +140,10 @@ def test_the_operators_import_nothing_of_openlineage_until_asked_for_facets():
     code = """
 import sys
 from airflow_provider_pseven.operators import RunWorkflowOperator, DownloadFileOperator
-from airflow_provider_pseven import lineage
+from airflow_provider_pseven.tasks import notes
 from airflow_provider_pseven.client import RunRef
 task = DownloadFileOperator(task_id="d", workflow_id="w", run_id="r", file="f", destination="/tmp/x")
-lineage.record(task, RunRef.workflow("w", "r"), outputs=["/tmp/x/f"])
+notes.record(task, RunRef.workflow("w", "r"), outputs=["/tmp/x/f"])
 metadata = {"airflow.providers.openlineage", "airflow.providers.openlineage.get_provider_info"}
 print(sorted(m for m in sys.modules if m.startswith(("openlineage", "airflow.providers.openlineage")) and m not in metadata))
 """

@@ -17,8 +17,9 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 #: Modules that only an extra's users import: their own imports may come from that extra.
 EXTRA_OF = {"emulator": "emulator", "lineage.py": "openlineage", "sweeps/parquet.py": "parquet"}
 #: Modules whose declared distribution is another one: ``airflow`` comes from the ``apache-airflow``
-#: meta-package (core and task SDK); the connection-form widgets of Airflow 3.1 (compat.py, imported
-#: on 3.1 only) from its web UI; OpenLineage's client classes from the OpenLineage provider.
+#: meta-package (core and task SDK); the connection-form widgets of Airflow 3.1
+#: (hooks/connection_form.py, imported on 3.1 only) from its web UI; OpenLineage's client classes
+#: from the OpenLineage provider.
 PROVIDED_BY = {
     "airflow": "apache-airflow",
     "flask_appbuilder": "apache-airflow",

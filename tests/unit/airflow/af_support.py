@@ -6,6 +6,7 @@ The module has a unique name (no ``__init__.py`` here): test modules import it a
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -331,3 +332,9 @@ def sent(mocker: requests_mock.Mocker, method: str, url_prefix: str = "") -> lis
 def sent_to(mocker: requests_mock.Mocker, method: str, url: str) -> list[Any]:
     """The requests of ``method`` to exactly ``url`` (query string ignored)."""
     return [r for r in mocker.request_history if r.method == method and r.url.split("?", 1)[0] == url]
+
+
+def import_string(path: str) -> Any:
+    """A class by its dotted path, as the triggerer loads a trigger from its ``serialize()``."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)

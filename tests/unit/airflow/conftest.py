@@ -17,8 +17,7 @@ import pytest
 from af_support import CONN, RUN_NAME_TOKEN, FakeClock
 from airflow.sdk.log import mask_secret as REAL_MASK_SECRET  # imported before the fixtures patch it
 
-from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
-from airflow_provider_pseven.hooks import pseven as hook_module
+from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient, aio, sync
 from airflow_provider_pseven.tasks import runs as runs_module
 
 
@@ -33,11 +32,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """One fake clock for every client the hook builds: their sleeps move it, their waits and the
     operators' deadlines read it."""
     fake = FakeClock()
+    # The hook imports the drivers where it makes a client (so a task never imports httpx).
     monkeypatch.setattr(
-        hook_module, "PsevenClient", functools.partial(PsevenClient, sleep=fake.sleep, clock=fake.time)
+        sync, "PsevenClient", functools.partial(PsevenClient, sleep=fake.sleep, clock=fake.time)
     )
     monkeypatch.setattr(
-        hook_module,
+        aio,
         "AsyncPsevenClient",
         functools.partial(AsyncPsevenClient, sleep=fake.async_sleep, clock=fake.time),
     )

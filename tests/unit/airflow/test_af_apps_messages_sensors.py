@@ -287,15 +287,15 @@ def state_sensor(**kwargs: Any) -> RunStateSensor:
     return std_log(RunStateSensor(task_id="w", **IDS, **kwargs))
 
 
-def test_run_state_sensor_defers_by_default(clock: FakeClock) -> None:
+def test_run_state_sensor_defers_when_asked(clock: FakeClock) -> None:
     with pytest.raises(TaskDeferred) as deferred:
-        state_sensor(timeout=3600, poll_interval=15).execute(make_context())
+        state_sensor(timeout=3600, poll_interval=15, deferrable=True).execute(make_context())
     trigger = deferred.value.trigger
     assert isinstance(trigger, RunStateTrigger)
     assert deferred.value.method_name == "execute_complete"
     assert trigger.target_states == ["FINISHED"]
     assert trigger.failure_states == ["FAILED", "INTERRUPTED"]
-    assert trigger.interrupt_on_kill is True
+    assert trigger.interrupt_on_kill is False  # it watches a run other tasks own
     assert trigger.poll_interval == 15.0
     assert trigger.deadline == clock.time() + 3600  # on the client's clock
 
@@ -308,7 +308,8 @@ def test_run_state_sensor_custom_states_and_app_runs() -> None:
             run_id=RUN_ID,
             target_states=["CONFIGURATION"],
             failure_states=[],
-            interrupt_on_kill=False,
+            interrupt_on_kill=True,
+            deferrable=True,
         )
     )
     with pytest.raises(TaskDeferred) as deferred:
@@ -316,7 +317,7 @@ def test_run_state_sensor_custom_states_and_app_runs() -> None:
     trigger = deferred.value.trigger
     assert (trigger.ref.kind.value, trigger.ref.parent_id) == ("app", APP_ID)
     assert (trigger.target_states, trigger.failure_states) == (["CONFIGURATION"], [])
-    assert trigger.interrupt_on_kill is False
+    assert trigger.interrupt_on_kill is True
 
 
 def test_run_state_sensor_refuses_unknown_states() -> None:
@@ -406,9 +407,9 @@ def test_run_state_execute_complete(requests_mock: requests_mock.Mocker) -> None
 
 def test_message_sensor_defers_with_its_channel() -> None:
     with pytest.raises(TaskDeferred) as deferred:
-        std_log(MessageSensor(task_id="m", channel="progress", poll_interval=2, **IDS)).execute(
-            make_context()
-        )
+        std_log(
+            MessageSensor(task_id="m", channel="progress", poll_interval=2, deferrable=True, **IDS)
+        ).execute(make_context())
     trigger = deferred.value.trigger
     assert isinstance(trigger, MessageTrigger)
     assert trigger.channel == "progress"

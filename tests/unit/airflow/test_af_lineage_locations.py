@@ -11,12 +11,13 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_pseven import lineage
 from airflow_provider_pseven.client import RunRef
 from airflow_provider_pseven.client.models import Parameter
+from airflow_provider_pseven.tasks import notes
 
 
 def test_locations_and_datasets_drop_the_connection_id(tmp_path: Path) -> None:
-    assert lineage.location_of("s3://my_aws@bucket/in/x.csv") == "s3://bucket/in/x.csv"
-    assert lineage.location_of(ObjectStoragePath("s3://my_aws@bucket/in/")) == "s3://bucket/in"
-    assert lineage.location_of(tmp_path / "a.csv") == str(tmp_path / "a.csv")
+    assert notes.location_of("s3://my_aws@bucket/in/x.csv") == "s3://bucket/in/x.csv"
+    assert notes.location_of(ObjectStoragePath("s3://my_aws@bucket/in/")) == "s3://bucket/in"
+    assert notes.location_of(tmp_path / "a.csv") == str(tmp_path / "a.csv")
     assert lineage.dataset_of("s3://my_aws@bucket/in/x.csv") == ("s3://bucket", "in/x.csv")
     assert lineage.dataset_of((tmp_path / "a.csv").as_uri()) == ("file", str(tmp_path / "a.csv"))
 
@@ -38,14 +39,14 @@ def test_declared_and_masked_secrets_are_left_out_key_and_all() -> None:
         Parameter("5", "ReadsEmpty", ""),
     ]
     sent = {"Declared": "d", "api_key": "a-masked-value-4e1b", "ReadsEmpty": "s3cr3t"}
-    assert lineage.safe_parameters(parameters, sent, ("Declared",)) == {"Plain": "visible"}
+    assert notes.safe_parameters(parameters, sent, ("Declared",)) == {"Plain": "visible"}
 
 
 def test_a_summary_gives_the_whole_facet_and_inputs_become_locations(tmp_path: Path) -> None:
     task = SimpleNamespace(pseven_run_dataset="output", secret_parameters=())
     ref = RunRef.workflow("w" * 32, "r" * 32)
     summary = {"name": "n", "path": "/p.p7run", "url": "https://h/x", "state": "CONFIGURATION"}
-    lineage.record(task, ref, summary, inputs=["s3://c@b/k", (str(tmp_path / "a"), "renamed")])
+    notes.record(task, ref, summary, inputs=["s3://c@b/k", (str(tmp_path / "a"), "renamed")])
     noted = task._pseven_lineage
     assert noted.run == {"run_id": "r" * 32, **summary}
     assert noted.inputs == ["s3://b/k", str(tmp_path / "a")] and noted.run_dataset == "output"

@@ -16,14 +16,21 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from af_support import HOST, PSEVEN, WF_ID, FakeClock, run_json, runs_url, std_log, workflow_json
+from af_support import (
+    HOST,
+    PSEVEN,
+    WF_ID,
+    FakeClock,
+    import_string,
+    run_json,
+    runs_url,
+    std_log,
+    workflow_json,
+)
 
 from airflow_provider_pseven import compat
 from airflow_provider_pseven.client import Run
-from airflow_provider_pseven.compat import (
-    HAS_EVENT_WATCHERS,
-    import_string,
-)
+from airflow_provider_pseven.compat import HAS_EVENT_WATCHERS
 from airflow_provider_pseven.triggers import RunEventTrigger
 from airflow_provider_pseven.triggers.run_stream import RunsStream, Snapshot, acked_producer
 from airflow_provider_pseven.triggers.watermark_store import WatermarkStore

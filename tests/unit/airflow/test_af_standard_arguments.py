@@ -74,11 +74,28 @@ def test_every_operator_takes_the_standard_base_operator_arguments(
 @pytest.mark.parametrize("cls", SENSORS)
 def test_sensors_take_poke_interval(cls: type) -> None:
     """Issue 11, defect 2: ``poke_interval=30`` failed at DAG parse with "got multiple values"."""
-    sensor = std_log(cls(task_id="s", poke_interval=30, **IDS))
+    sensor = std_log(cls(task_id="s", poke_interval=30, deferrable=True, **IDS))
     assert sensor.poke_interval == 30
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(make_context())
     assert deferred.value.trigger.poll_interval == 30
+
+
+@pytest.mark.parametrize("cls", SENSORS)
+def test_sensors_defer_by_airflows_default_deferrable_as_the_operators_do(
+    cls: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule (issue 26): ``deferrable`` left out follows ``[operators] default_deferrable``, off
+    unless the deployment turns it on; ``mode="reschedule"`` is asking not to defer."""
+    from airflow_provider_pseven.operators import StartRunOperator
+
+    assert cls(task_id="s", **IDS).deferrable is False
+    assert StartRunOperator(task_id="o", **IDS).deferrable is False
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert cls(task_id="s", **IDS).deferrable is True
+    assert StartRunOperator(task_id="o", **IDS).deferrable is True
+    assert cls(task_id="s", mode="reschedule", **IDS).deferrable is False
+    assert cls(task_id="s", deferrable=False, **IDS).deferrable is False
 
 
 @pytest.mark.parametrize("cls", SENSORS)

@@ -11,10 +11,21 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from af_support import APP_ID, APPSHUB, RUN_ID, RUN_URL, WF_ID, FakeClock, app_json, polls, run_json, std_log
+from af_support import (  # import_string: what the triggerer does
+    APP_ID,
+    APPSHUB,
+    RUN_ID,
+    RUN_URL,
+    WF_ID,
+    FakeClock,
+    app_json,
+    import_string,
+    polls,
+    run_json,
+    std_log,
+)
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_pseven.compat import import_string  # what the triggerer uses
 from airflow_provider_pseven.hooks import PsevenHook
 from airflow_provider_pseven.hooks.async_clients import loop_clients as registry
 from airflow_provider_pseven.triggers import AppReadyTrigger, MessageTrigger, RunStateTrigger
