@@ -6,15 +6,16 @@ import asyncio
 import os
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pseven.client import PsevenError
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, positive
 from airflow_provider_pseven.sweeps import policy, tables
-from airflow_provider_pseven.sweeps.points import stop_all
 from airflow_provider_pseven.tasks.runs import resolve_parent
-from airflow_provider_pseven.triggers.sweep import SweepTrigger
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.triggers.sweep import SweepTrigger
 
 #: Failed points named one by one in the XCom summary (all of them are in the table and the log).
 SUMMARY_FAILED = 20
@@ -135,6 +136,10 @@ class RunSweepOperator(PsevenBaseOperator):
         ti = context["ti"]
         prefix = policy.sweep_prefix(ti.dag_id, ti.task_id, key, getattr(ti, "map_index", -1))
         deadline = None if self.sweep_timeout is None else self.hook.client.core.clock() + self.sweep_timeout
+        # The trigger (and the async client under it) loads only here: a worker that imports the
+        # operators module for another task never imports httpx.
+        from airflow_provider_pseven.triggers.sweep import SweepTrigger
+
         self._trigger = SweepTrigger(
             self.pseven_conn_id,
             kind.value,
@@ -168,6 +173,8 @@ class RunSweepOperator(PsevenBaseOperator):
         """A killed task that did not defer stops every live run of its sweep, naming each."""
         if self._trigger is None:
             return
+        from airflow_provider_pseven.sweeps.points import stop_all
+
         try:
             stopped = self.hook.client.run(stop_all(self._trigger.sweep))
         except PsevenError as error:
@@ -226,7 +233,7 @@ class RunSweepOperator(PsevenBaseOperator):
         csv_path = destination / "results.csv"
         tables.write_csv(work, csv_path, columns)
         parquet_path = destination / "results.parquet"
-        parquet = tables.write_parquet(work, parquet_path, columns)
+        parquet = _write_parquet(work, parquet_path, columns)
         best = None
         if self.objective:
             best = policy.best_row(tables.stored_rows(work), self.objective, self.minimize)
@@ -240,6 +247,16 @@ class RunSweepOperator(PsevenBaseOperator):
             "objective": self.objective,
             "best": best,
         }
+
+
+def _write_parquet(work: Any, target: Any, columns: tables.Columns) -> bool:
+    """The same table as Parquet when pyarrow is importable; False (nothing written) otherwise."""
+    try:
+        from airflow_provider_pseven.sweeps.parquet import write_parquet
+    except ImportError:
+        return False
+    write_parquet(work, target, columns)
+    return True
 
 
 async def _first_event(trigger: SweepTrigger) -> dict[str, Any]:

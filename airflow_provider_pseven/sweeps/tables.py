@@ -313,13 +313,3 @@ def _csv_chunks(work: Any, columns: Columns) -> Iterator[str]:
 
 def write_csv(work: Any, target: Any, columns: Columns) -> None:
     write_atomically(target, _csv_chunks(work, columns))
-
-
-def write_parquet(work: Any, target: Any, columns: Columns) -> bool:
-    """The same table as Parquet when pyarrow is importable; False (nothing written) otherwise."""
-    try:
-        from airflow_provider_pseven.sweeps.parquet import write_parquet as write
-    except ImportError:
-        return False
-    write(work, target, columns)
-    return True

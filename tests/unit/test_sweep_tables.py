@@ -149,7 +149,9 @@ def test_parquet_is_skipped_without_pyarrow(tmp_path, monkeypatch):
 
     # What an import of pyarrow that fails does to our module's import (None in sys.modules: ImportError).
     monkeypatch.setitem(sys.modules, "airflow_provider_pseven.sweeps.parquet", None)
-    assert tables.write_parquet(tmp_path, tmp_path / "r.parquet", tables.Columns()) is False
+    from airflow_provider_pseven.operators.sweep import _write_parquet
+
+    assert _write_parquet(tmp_path, tmp_path / "r.parquet", tables.Columns()) is False
     assert not (tmp_path / "r.parquet").exists()
 
 

@@ -118,10 +118,8 @@ def test_the_finished_run_returns_its_results(requests_mock: requests_mock.Mocke
 def test_declared_secrets_are_masked_as_the_function_returns(
     requests_mock: requests_mock.Mocker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_pseven import compat
-
     masked: list[str] = []
-    monkeypatch.setattr(compat, "mask_secret", lambda value, name=None: masked.append(value))
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", lambda value, name=None: masked.append(value))
     fake_server(requests_mock, "QUEUED_TO_INITIALIZE")
     op = decorated(lambda: {"password": "{{ not a template }}", "x": 1.0}, secret_parameters=["password"])
     with pytest.raises(TaskDeferred):
