@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Asset
 
 SCHEME = "pseven"
+#: Characters Airflow's normaliser (:func:`sanitize_uri`) leaves unquoted in a storage path.
+_PATH_SAFE = "/@:+,;=~!$&'()*"
 #: The key of an outlet event's ``extra`` that holds the pSeven run (see :func:`run_extra`).
 EXTRA_KEY = "pseven"
 
@@ -35,15 +37,23 @@ def sanitize_uri(uri: SplitResult) -> SplitResult:
             "A pseven:// asset URI needs a storage path: pseven://app.pseven.io/Users/1/Flow.p7wf"
         )
     netloc = uri.hostname.lower() + (f":{uri.port}" if uri.port else "")
-    return uri._replace(netloc=netloc, path=quote(unquote(uri.path), safe="/@:+,;=~!$&'()*"))
+    return uri._replace(netloc=netloc, path=quote(unquote(uri.path), safe=_PATH_SAFE))
 
 
 def create_asset(*, host: str, path: str, extra: Mapping[str, Any] | None = None) -> Asset:
     """The Asset of a storage path on a server (provider info ``asset-uris`` factory)."""
     from airflow.sdk import Asset
 
-    host = urlsplit(host if "://" in host else f"https://{host}").netloc or host
-    return Asset(uri=f"{SCHEME}://{host}/{quote(path.lstrip('/'))}", extra=dict(extra or {}))
+    return Asset(uri=storage_uri(host, path), extra=dict(extra or {}))
+
+
+def storage_uri(server: str, path: str) -> str:
+    """``pseven://{host}/{storage path}`` of ``path`` on the server of ``server`` (a host, or any URL
+    of that server such as a run's ``url``), written as Airflow normalises a ``pseven://`` Asset's
+    URI, so the URL a task pushes to XCom is the URI of the same file's Asset (``#`` is ``%23``)."""
+    host = urlsplit(server if "://" in server else f"https://{server}").netloc or server
+    host = host.rpartition("@")[2].lower()
+    return f"{SCHEME}://{host}/{quote(path.lstrip('/'), safe=_PATH_SAFE)}"
 
 
 def convert_asset_to_openlineage(asset: Any, lineage_context: Any) -> Any:
@@ -220,4 +230,5 @@ __all__ = [
     "pseven_runs",
     "run_extra",
     "sanitize_uri",
+    "storage_uri",
 ]

@@ -39,7 +39,8 @@ class UploadFilesOperator(PsevenRunOperator):
         Objects stream in chunks; everything is checked before the first byte is sent.
     :param destination: folder in the run directory (relative, or absolute inside the run).
     :param directories: empty folders to create, relative to ``destination``.
-    :return: the storage paths of the uploaded files (the log says where each came from).
+    :return: the storage paths of the uploaded files (the log says where each came from); the XCom
+        key ``uploaded_urls`` has each as a ``pseven://{host}{storage path}`` URL (the URI of its Asset).
     """
 
     template_fields: Sequence[str] = (
@@ -66,7 +67,14 @@ class UploadFilesOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[str]:
         return upload_files(
-            self.hook.client, self.ref, self.files, self.destination, self.directories, self.log, self
+            self.hook.client,
+            self.ref,
+            self.files,
+            self.destination,
+            self.directories,
+            self.log,
+            self,
+            context,
         )
 
 
@@ -108,10 +116,12 @@ def upload_files(
     directories: Sequence[str],
     log: Any,
     task: Any = None,
+    context: Any = None,
 ) -> list[str]:
     """Upload into a CONFIGURATION run, from local disk or object storage, streamed; a folder keeps
     its tree (one request per folder). A lost answer is answered by uploading again (it overwrites).
-    ``task``: note the run and the inputs' URLs for its lineage."""
+    ``task``: note the run and the inputs' URLs for its lineage; ``context``: push where each file
+    went as a ``pseven://`` URL (XCom key ``uploaded_urls``)."""
     run = client.get_run(ref)
     if run.state is not RunState.CONFIGURATION:
         raise AirflowFailException(
@@ -140,7 +150,21 @@ def upload_files(
         uploaded += result.files
         made += result.directories
     log.info("Uploaded %d file(s) and %d folder(s) to run %s", len(uploaded), len(made), ref.run_id)
+    if context is not None:
+        # The guide answers storage paths; a path relative to the run is read as in the run.
+        where = [path if path.startswith("/") else posixpath.join(run.path, path) for path in uploaded]
+        push_urls(context, "uploaded_urls", [assets.storage_uri(run.url, path) for path in where])
     return uploaded
+
+
+def push_urls(context: Any, key: str, urls: list[str]) -> None:
+    """Push URLs beside a task's return value (which DAGs already read, so it stays as it was)."""
+    context["ti"].xcom_push(key=key, value=urls)
+
+
+def written_url(path: str) -> str:
+    """A written file as a URL: an object-storage URL as it is, a local path as ``file://``."""
+    return path if "://" in path else Path(path).absolute().as_uri()
 
 
 def _safe_name(name: str) -> str:
@@ -201,7 +225,8 @@ class DownloadFileOperator(PsevenRunOperator):
         (``assets.download_asset(path or URL)``), which also becomes the task's outlet: named after
         ``file`` it is the target path, else the folder receiving it.
     :param overwrite: replace existing files (default False: fail instead).
-    :return: the written paths.
+    :return: the written paths; the XCom key ``downloaded_urls`` has each as a URL (a local path as
+        ``file://``).
     """
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "file", "destination")
@@ -222,6 +247,7 @@ class DownloadFileOperator(PsevenRunOperator):
         client = self.hook.client
         written = download_item(client, self.ref, self.file, destination, self.overwrite, self.log)
         assets.attach_run(context, client, self.ref, client.get_run(self.ref), written)
+        push_urls(context, "downloaded_urls", [written_url(path) for path in written])
         return written
 
 
@@ -276,7 +302,8 @@ def _fetch(client: PsevenClient, ref: RunRef, remote: str, target: Any, local: b
 class ListFilesOperator(PsevenRunOperator):
     """List the run directory, or a folder in it, optionally recursively.
 
-    :return: entries ``{"path", "name", "size", "is_dir", "modified"}``.
+    :return: entries ``{"path", "name", "size", "is_dir", "modified", "url"}``: ``path`` is relative
+        to the run directory, ``url`` is ``pseven://{host}{storage path}`` (the URI of its Asset).
     """
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "directory")
@@ -289,7 +316,8 @@ class ListFilesOperator(PsevenRunOperator):
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         client = self.hook.client
-        notes.record(self, self.ref, client.get_run(self.ref))
+        run = client.get_run(self.ref)
+        notes.record(self, self.ref, run)
         directory = (self.directory or "").strip("/")
         if self.recursive:
             pairs = list(walk(client, self.ref, directory))
@@ -305,6 +333,7 @@ class ListFilesOperator(PsevenRunOperator):
                 "size": entry.size,
                 "is_dir": entry.is_dir,
                 "modified": entry.modified.isoformat() if entry.modified else None,
+                "url": assets.storage_uri(run.url, posixpath.join(run.path, path)),
             }
             for path, entry in pairs
         ]

@@ -9,6 +9,7 @@ from airflow_provider_pseven.client import PsevenStateError, RunRef, RunState
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
 from airflow_provider_pseven.operators.runs import _WaitsForRun
+from airflow_provider_pseven.tasks import notes
 
 
 class MessagePushOperator(_WaitsForRun, PsevenRunOperator):
@@ -42,6 +43,7 @@ class MessagePushOperator(_WaitsForRun, PsevenRunOperator):
     def execute(self, context: Any) -> Any:
         ref = self.ref
         run = self.hook.client.get_run(ref)
+        notes.record(self, ref, run)
         if run.state is RunState.RUNNING:
             return self._push(ref)
         if run.state.is_terminal:
@@ -60,6 +62,7 @@ class MessagePushOperator(_WaitsForRun, PsevenRunOperator):
             self.hook.client.message_push(ref, message, self.channel or None)
         except PsevenStateError:  # the run, read after the refusal, is not RUNNING
             run = self.hook.client.get_run(ref)
+            notes.record(self, ref, run)
             raise AirflowFailException(self._not_sent(ref, run.state_text)) from None
         where = f"channel {self.channel!r}" if self.channel else "the default channel"
         self.log.info("Sent a message (%d characters) to run %s on %s", len(message), ref.run_id, where)

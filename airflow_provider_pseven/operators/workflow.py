@@ -10,7 +10,13 @@ from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.waiting import WaitResult, run_summary
 from airflow_provider_pseven.compat import TaskDeferred
 from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
-from airflow_provider_pseven.operators.files import check_inputs, download_item, upload_files
+from airflow_provider_pseven.operators.files import (
+    check_inputs,
+    download_item,
+    push_urls,
+    upload_files,
+    written_url,
+)
 from airflow_provider_pseven.operators.parameters import apply_parameters, shown_results
 from airflow_provider_pseven.operators.runs import DeployingOperator
 from airflow_provider_pseven.tasks.runs import RUN_KEY, discarding_on_failure, resolve_parent, start_run_once
@@ -117,7 +123,9 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
                 if self.parameters:
                     self.log.info("Set parameters: %s", apply_parameters(client, ref, self.parameters, self))
                 if self.files:
-                    upload_files(client, ref, self.files, self.upload_destination, (), self.log)
+                    upload_files(
+                        client, ref, self.files, self.upload_destination, (), self.log, None, context
+                    )
             start_run_once(self, ref)
         finished = self.wait(self._trigger(ref, "FINISHED"), "resume_finished", ref)
         return self._finished(context, ref, finished)
@@ -135,6 +143,8 @@ class RunWorkflowOperator(WaitingMixin, DeployingOperator):
             for remote, destination in self.downloads.items():
                 written += download_item(self.hook.client, ref, remote, destination, self.overwrite, self.log)
             assets.attach_run(context, self.hook.client, ref, run, written)
+            if self.downloads:
+                push_urls(context, "downloaded_urls", [written_url(path) for path in written])
         except TaskDeferred:
             watched = True
             raise

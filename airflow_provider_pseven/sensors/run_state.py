@@ -17,11 +17,13 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_pseven.client import RunState
+from airflow_provider_pseven.client import PsevenError, RunState
 from airflow_provider_pseven.client.waiting import classify, poll_message
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.hooks.pseven import PsevenHook
+from airflow_provider_pseven.tasks import notes
 from airflow_provider_pseven.tasks.address import RunAddress
+from airflow_provider_pseven.tasks.notes import LineageMixin
 from airflow_provider_pseven.tasks.retries import with_default_retry_policy
 from airflow_provider_pseven.tasks.waiting import WaitingMixin, default_deferrable, positive
 
@@ -66,8 +68,9 @@ def deferrable_for(deferrable: bool | None, mode: str) -> bool:
     return deferrable
 
 
-class _RunSensorBase(WaitingMixin, BaseSensorOperator, RunAddress):
-    """Shared by the run sensors: the run address, the hook, deferral with an absolute deadline."""
+class _RunSensorBase(LineageMixin, WaitingMixin, BaseSensorOperator, RunAddress):
+    """Shared by the run sensors: the run address, the hook, deferral with an absolute deadline,
+    and the OpenLineage ``pseven_run`` facet of the run watched (as the operators have)."""
 
     template_fields: Sequence[str] = ("pseven_conn_id", *RunAddress.run_address_fields)
 
@@ -104,6 +107,22 @@ class _RunSensorBase(WaitingMixin, BaseSensorOperator, RunAddress):
 
     def completed(self, result: Any) -> Any:
         raise NotImplementedError
+
+    def note_run(self, seen: dict[str, Any]) -> None:
+        """Note the run for the ``pseven_run`` facet: ``seen`` (a run summary) if it names the run's
+        name, url and state, else the run read once more. That read is best effort: a message already
+        popped must not be lost because lineage could not read the run."""
+        ref = self.ref
+        if {"name", "url", "state"} <= set(seen):
+            notes.record(self, ref, seen)
+            return
+        try:
+            notes.record(self, ref, self.hook.client.get_run(ref))
+        except PsevenError as error:
+            self.log.warning(
+                "Could not read run %s for lineage (%s); its facet names only its id", ref.run_id, error
+            )
+            notes.record(self, ref)
 
 
 class RunStateSensor(_RunSensorBase):
@@ -165,6 +184,7 @@ class RunStateSensor(_RunSensorBase):
     def poke(self, context: Any) -> PokeReturnValue | bool:
         ref = self.ref
         run = self.hook.client.get_run(ref)
+        notes.record(self, ref, run)
         self.log.info("Run %s is %s", ref.run_id, run.state_text)
         outcome = classify(
             ref, run, [RunState(s) for s in self.target_states], [RunState(s) for s in self.failure_states]
@@ -174,6 +194,7 @@ class RunStateSensor(_RunSensorBase):
         return PokeReturnValue(is_done=True, xcom_value=self.completed(outcome))
 
     def completed(self, result: Any) -> Any:
+        self.note_run(result.payload)
         return self.check_run_result(result, self.ref)
 
 
@@ -218,6 +239,7 @@ class MessageSensor(_RunSensorBase):
         return PokeReturnValue(is_done=True, xcom_value=self.completed(outcome))
 
     def completed(self, result: Any) -> Any:
+        self.note_run(result.payload)
         if result.status == "success":
             return result.payload.get("message")
         raise AirflowFailException(f"pSeven {result.message}")

@@ -79,7 +79,9 @@ class ResultXComs:
     """
 
     def __init__(
-        self, then: Callable[[Any, Any], Any] | None = None, reserved: Collection[str] = ("pseven_run",)
+        self,
+        then: Callable[[Any, Any], Any] | None = None,
+        reserved: Collection[str] = ("pseven_run", "uploaded_urls", "downloaded_urls"),
     ) -> None:
         self.then = then  # the DAG author's own post_execute hook, if any
         self.reserved = tuple(reserved)

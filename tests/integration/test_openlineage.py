@@ -80,13 +80,13 @@ def test_operators_emit_valid_lineage_without_secrets(pseven_connection, tmp_pat
 
 
 STEPS_DAG = RUN_DAG.replace("it_outlets.py", "it_lineage_steps.py")
-STEP_TASKS = ("deploy", "upload", "start", "download", "delete")
+STEP_TASKS = ("deploy", "upload", "start", "watch", "download", "delete")
 
 
 @pytest.mark.integration
 @pytest.mark.pseven_emulator(variants="guide")
 def test_step_operators_carry_the_run_and_name_urls_and_the_run_directory(pseven_connection, tmp_path):
-    """Issue 27: deploy, upload, start, download and delete each carry the whole pseven_run facet
+    """Issue 27: deploy, upload, start, a RunStateSensor, download and delete each carry the whole pseven_run facet
     (name, url, state); inputs and outputs name the file:// URLs and the run directory
     (pseven://host, the run's path); a parameter in secret_parameters is left out, key and all."""
     pytest.importorskip("airflow.providers.openlineage")
@@ -112,6 +112,7 @@ def test_step_operators_carry_the_run_and_name_urls_and_the_run_directory(pseven
         "FINISHED",
         "FINISHED",
         "FINISHED",
+        "FINISHED",
     ]
     assert facets["deploy"]["parameters"]["MySecondParameter"] == 7
 
@@ -129,6 +130,7 @@ def test_step_operators_carry_the_run_and_name_urls_and_the_run_directory(pseven
     assert datasets["deploy"] == ([], [run_dir])
     assert datasets["upload"] == ([("file", str(tmp_path / "input.csv"))], [run_dir])
     assert datasets["start"] == ([], [run_dir])
+    assert datasets["watch"] == ([], [])  # the sensor only watches: the run is in its facet
     assert datasets["download"] == ([run_dir], [("file", str(tmp_path / "steps" / "results.json"))])
     assert datasets["delete"] == ([], [])
 

@@ -17,6 +17,7 @@ from airflow_provider_pseven.operators import (
     StartRunOperator,
     UploadFilesOperator,
 )
+from airflow_provider_pseven.sensors import RunStateSensor
 
 OUT = Path(os.environ.get("PSEVEN_IT_OUTPUT", "/tmp/pseven-it-output"))
 
@@ -34,8 +35,9 @@ with DAG("it_lineage_steps", schedule=None, start_date=pendulum.datetime(2026, 1
         task_id="upload", files=[(OUT / "input.csv").as_uri()], destination="inputs", **run
     )
     start = StartRunOperator(task_id="start", poll_interval=0.2, **run)
+    watch = RunStateSensor(task_id="watch", poke_interval=0.2, **run)  # a sensor carries the facet too
     download = DownloadFileOperator(
         task_id="download", file="results.json", destination=(OUT / "steps").as_uri() + "/", **run
     )
     delete = DeleteRunOperator(task_id="delete", **run)
-    deploy >> upload >> start >> download >> delete
+    deploy >> upload >> start >> watch >> download >> delete

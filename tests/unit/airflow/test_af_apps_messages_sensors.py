@@ -373,6 +373,7 @@ def test_run_state_sensor_polls_when_not_deferrable(
 
 
 def test_run_state_execute_complete(requests_mock: requests_mock.Mocker) -> None:
+    FakeRun(requests_mock, "FINISHED")  # read for the lineage facet: this event names only the id
     sensor = state_sensor(timeout=60)
     payload = {"workflow_id": WF_ID, "run_id": RUN_ID, "state": "FINISHED"}
     assert (

@@ -227,14 +227,16 @@ def test_a_missing_remote_file_leaves_nothing(requests_mock: requests_mock.Mocke
 def test_list_the_run_directory(requests_mock: requests_mock.Mocker) -> None:
     FakeRun(requests_mock, "FINISHED", files=FILES)
     entries = std_log(ListFilesOperator(task_id="l", **IDS)).execute(make_context())
+    run_dir = "pseven://p7.test/Users/1/ToyWorkflow.p7wf/@Runs/run-1.p7run"
     assert entries == [
-        {"path": "out", "name": "out", "size": 0, "is_dir": True, "modified": None},
+        {"path": "out", "name": "out", "size": 0, "is_dir": True, "modified": None, "url": f"{run_dir}/out"},
         {
             "path": "top.txt",
             "name": "top.txt",
             "size": 3,
             "is_dir": False,
             "modified": "2026-01-01T00:00:00+00:00",
+            "url": f"{run_dir}/top.txt",
         },
     ]
 

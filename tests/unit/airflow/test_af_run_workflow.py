@@ -18,6 +18,7 @@ from af_support import (
     FakeClock,
     FakeRun,
     FakeStore,
+    FakeTI,
     make_context,
     param_json,
     sent,
@@ -79,8 +80,12 @@ def test_resume_configured_prepares_starts_and_defers_again(
     )
     (tmp_path / "in.txt").write_text("data")
     op = workflow_op(parameters={"x": 2.0}, files=[str(tmp_path / "in.txt")])
+    ti = FakeTI()
     with pytest.raises(TaskDeferred) as deferred:
-        op.resume_configured(make_context(), event("success", "CONFIGURATION"))
+        op.resume_configured(make_context(ti=ti), event("success", "CONFIGURATION"))
+    assert ti.pushed["uploaded_urls"] == [
+        "pseven://p7.test/Users/1/ToyWorkflow.p7wf/@Runs/run-1.p7run/in.txt"
+    ]
     assert deferred.value.method_name == "resume_finished"
     assert deferred.value.trigger.target_states == ["FINISHED"]
     [patch] = sent(requests_mock, "PATCH")
@@ -108,8 +113,10 @@ def test_resume_finished_collects_results_downloads_and_deletes(
 ) -> None:
     run = fake_server(requests_mock, "FINISHED", files={"out/result.txt": b"42"})
     op = workflow_op(downloads={"out/result.txt": str(tmp_path) + "/"}, delete_after=True)
-    assert op.resume_finished(make_context(), event("success", "FINISHED")) == {"y": 6.25}
+    ti = FakeTI()
+    assert op.resume_finished(make_context(ti=ti), event("success", "FINISHED")) == {"y": 6.25}
     assert (tmp_path / "result.txt").read_bytes() == b"42"
+    assert ti.pushed["downloaded_urls"] == [(tmp_path / "result.txt").as_uri()]
     assert run.gone
     assert len(sent(requests_mock, "DELETE")) == 1
 
