@@ -5,6 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# setuptools leaves airflow_provider_pseven.egg-info in the checkout when it installs or builds.
+# With the checkout on sys.path (tests, `make demo`), Python then sees the package twice and its
+# `airflow.plugins` entry point twice, and Airflow's Task SDK stops loading plugins at the first
+# duplicate name (airflow/sdk/plugins_manager.py `_get_plugins`: `return` where the core's has
+# `continue`), so every plugin after ours, OpenLineage's listener included, is lost in task
+# processes. The installed package's own metadata (in the venv) is all that is needed.
+UNEGG  := rm -rf airflow_provider_pseven.egg-info
 
 .PHONY: install test lint typecheck unit demo bench docs constraints clean test-compat compat-constraints dist dist-check cluster-deps test-cluster proxy-deps
 
@@ -15,6 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage,parquet]"
+	$(UNEGG)
 	touch $@
 
 lint: $(STAMP)
@@ -40,6 +48,7 @@ demo: $(STAMP)
 # Benchmarks also need the dbt Cloud provider (the baseline they measure against).
 $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,emulator,openlineage,parquet,bench]"
+	$(UNEGG)
 	touch $@
 
 bench: $(VENV)/.installed-bench
@@ -49,6 +58,7 @@ bench: $(VENV)/.installed-bench
 # snippet, or an API reference that does not resolve fails the build. About 10 s.
 $(VENV)/.installed-docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[docs]"
+	$(UNEGG)
 	touch $@
 
 docs: $(VENV)/.installed-docs
@@ -60,6 +70,7 @@ docs: $(VENV)/.installed-docs
 # tests/cluster too (about 5 minutes of its time).
 $(VENV)/.installed-cluster: $(STAMP) scripts/install_browser.sh
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cluster]"
+	$(UNEGG)
 	scripts/install_browser.sh
 	touch $@
 
@@ -86,6 +97,7 @@ COMPAT_VERSIONS ?= $(COMPAT_FLOOR) 3.1.8 3.2.2
 	test -x .venv-compat-$*/bin/python || $(PYTHON) -m venv .venv-compat-$*
 	.venv-compat-$*/bin/python -m pip install --quiet --upgrade "pip==26.3"
 	.venv-compat-$*/bin/python -m pip install --quiet -c constraints/airflow-$*.txt "apache-airflow==$*" -e ".[test,emulator]"
+	$(UNEGG)
 	touch $@
 
 # In each: the unit, reliability, integration and compat suites, the example DAGs under
@@ -108,12 +120,14 @@ compat-constraints:
 # --- release artifacts -------------------------------------------------------------------------
 $(VENV)/.installed-release: $(STAMP) constraints/release.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -c constraints/release.txt -e ".[test,emulator,release]"
+	$(UNEGG)
 	touch $@
 
 # An sdist and a wheel in dist/, checked by twine.
 dist: $(VENV)/.installed-release
 	rm -rf dist build
 	$(BIN)/python -m build --outdir dist .
+	$(UNEGG)
 	$(BIN)/python -m twine check --strict dist/*
 
 # A clean environment with only the built wheel (with [emulator]) and the floor's Airflow, from

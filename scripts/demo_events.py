@@ -112,9 +112,10 @@ def run(
             say(f"   started pSeven runs {', '.join(r[:8] for r in started)}")
             payloads = []
             for line in watcher.stdout:
-                if line.startswith(EVENT):
-                    payloads.append(json.loads(line[len(EVENT) :]))
-                if len(payloads) == len(started) or time.monotonic() > deadline:
+                if line.startswith(EVENT):  # one event per look, carrying every run it found
+                    body = json.loads(line[len(EVENT) :])
+                    payloads.extend(body.get("runs") or [body])
+                if len(payloads) >= len(started) or time.monotonic() > deadline:
                     break
         finally:
             if watcher.poll() is None:

@@ -17,7 +17,13 @@ pytestmark = pytest.mark.integration
 
 
 class _TaskInstance:
-    """The little of a task instance that StartRunOperator touches (its extra link's XCom)."""
+    """The little of a task instance that StartRunOperator touches: its extra link's XCom, and the
+    ids the link's tab path is made of."""
+
+    dag_id = "on_kill"
+    run_id = "manual__1"
+    task_id = "start"
+    map_index = -1
 
     def xcom_push(self, key: str, value: Any) -> None:
         return None
