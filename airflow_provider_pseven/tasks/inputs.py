@@ -64,15 +64,27 @@ class ObjectFile:
         return handle
 
 
+def is_object_path(item: Any) -> bool:
+    """Whether ``item`` is an ``ObjectStoragePath``. Asked before ``os.PathLike``: on Airflow 3.1
+    an ``ObjectStoragePath`` is also an ``os.PathLike`` (its universal-pathlib is a ``PurePath``)."""
+    if isinstance(item, (str, bytes)):
+        return False
+    from airflow.sdk import ObjectStoragePath
+
+    return isinstance(item, ObjectStoragePath)
+
+
 def url_of(path: Any) -> str:
     """A URL for a local path or an ``ObjectStoragePath``, without the connection id."""
-    if isinstance(path, (str, os.PathLike)):
-        return Path(os.path.abspath(os.fspath(path))).as_uri()
-    return f"{path.protocol}://{path.path}"
+    if is_object_path(path):
+        return f"{path.protocol}://{path.path}"
+    return Path(os.path.abspath(os.fspath(path))).as_uri()
 
 
 def _object_path(item: Any) -> Any:
     """An ``ObjectStoragePath`` for a URL or a path object, or None when ``item`` is local."""
+    if is_object_path(item):
+        return item
     if isinstance(item, os.PathLike):
         return None
     if isinstance(item, str):
@@ -81,10 +93,6 @@ def _object_path(item: Any) -> Any:
         from airflow.sdk import ObjectStoragePath
 
         return ObjectStoragePath(item)
-    from airflow.sdk import ObjectStoragePath
-
-    if isinstance(item, ObjectStoragePath):
-        return item
     raise PsevenConfigError(
         f"Each file must be a local path, a URL or an ObjectStoragePath, or (that, name); not {item!r}"
     )
@@ -119,14 +127,17 @@ def _local(path: Path, rename: str | None, found: Inputs) -> None:
 def _filesystem(path: Any, url: str) -> Any:
     """The path's filesystem, its connection checked first: some storage providers (amazon) fall
     back to anonymous access for a connection id that is not defined, which would hide the typo."""
-    if path.conn_id:
+    # ``conn_id`` is a property from Airflow 3.2; 3.1 keeps it in universal-pathlib's (public)
+    # storage options only.
+    conn_id = getattr(path, "conn_id", None) or path.storage_options.get("conn_id")
+    if conn_id:
         from airflow.sdk import BaseHook
 
         try:
-            BaseHook.get_connection(path.conn_id)
+            BaseHook.get_connection(conn_id)
         except Exception as error:
             raise PsevenConfigError(
-                f"Cannot read {url}: its storage connection {path.conn_id!r} is not defined "
+                f"Cannot read {url}: its storage connection {conn_id!r} is not defined "
                 f"({type(error).__name__}). Define it, or name another: "
                 f"{path.protocol}://conn_id@... or ObjectStoragePath(url, conn_id=...)"
             ) from None

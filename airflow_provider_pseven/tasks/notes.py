@@ -70,12 +70,21 @@ def record(
 
 def location_of(item: Any) -> str:
     """A local path made absolute, or a URL without the connection id (``s3://conn@b/k`` -> ``s3://b/k``)."""
+    if not isinstance(item, str) and _is_object_path(item):
+        return f"{item.protocol}://{item.path}"
     if isinstance(item, os.PathLike) or (isinstance(item, str) and "://" not in item):
         return os.path.abspath(os.fspath(item))
-    if not isinstance(item, str):  # an ObjectStoragePath
-        return f"{item.protocol}://{item.path}"
+    if not isinstance(item, str):
+        return str(item)
     parts = urlsplit(item)
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _is_object_path(item: Any) -> bool:
+    """An ``ObjectStoragePath`` (also an ``os.PathLike`` on Airflow 3.1, so asked first)."""
+    from airflow.sdk import ObjectStoragePath
+
+    return isinstance(item, ObjectStoragePath)
 
 
 def safe_parameters(
