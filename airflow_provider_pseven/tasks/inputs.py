@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from airflow_provider_pseven.client import PsevenConfigError
 from airflow_provider_pseven.client.multipart import FileSource, LocalFile
+from airflow_provider_pseven.tasks.notes import is_object_path
 
 #: Bytes read from object storage at a time (also the filesystem's read-ahead block).
 OBJECT_BLOCK = 8 * 1024 * 1024
@@ -62,16 +63,6 @@ class ObjectFile:
     def open(self) -> IO[bytes]:
         handle: IO[bytes] = self.path.fs.open(self.path.path, "rb", block_size=OBJECT_BLOCK)
         return handle
-
-
-def is_object_path(item: Any) -> bool:
-    """Whether ``item`` is an ``ObjectStoragePath``. Asked before ``os.PathLike``: on Airflow 3.1
-    an ``ObjectStoragePath`` is also an ``os.PathLike`` (its universal-pathlib is a ``PurePath``)."""
-    if isinstance(item, (str, bytes)):
-        return False
-    from airflow.sdk import ObjectStoragePath
-
-    return isinstance(item, ObjectStoragePath)
 
 
 def url_of(path: Any) -> str:

@@ -70,7 +70,7 @@ def record(
 
 def location_of(item: Any) -> str:
     """A local path made absolute, or a URL without the connection id (``s3://conn@b/k`` -> ``s3://b/k``)."""
-    if not isinstance(item, str) and _is_object_path(item):
+    if is_object_path(item):
         return f"{item.protocol}://{item.path}"
     if isinstance(item, os.PathLike) or (isinstance(item, str) and "://" not in item):
         return os.path.abspath(os.fspath(item))
@@ -80,8 +80,11 @@ def location_of(item: Any) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
-def _is_object_path(item: Any) -> bool:
-    """An ``ObjectStoragePath`` (also an ``os.PathLike`` on Airflow 3.1, so asked first)."""
+def is_object_path(item: Any) -> bool:
+    """Whether ``item`` is an ``ObjectStoragePath``. Asked before ``os.PathLike``: on Airflow 3.1
+    an ``ObjectStoragePath`` is also an ``os.PathLike`` (its universal-pathlib is a ``PurePath``)."""
+    if isinstance(item, (str, bytes)):
+        return False
     from airflow.sdk import ObjectStoragePath
 
     return isinstance(item, ObjectStoragePath)
@@ -144,4 +147,4 @@ class LineageMixin:
         return self._lineage()
 
 
-__all__ = ["LineageMixin", "Record", "location_of", "record", "safe_parameters"]
+__all__ = ["LineageMixin", "Record", "is_object_path", "location_of", "record", "safe_parameters"]
