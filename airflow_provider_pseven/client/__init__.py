@@ -9,8 +9,7 @@ its operators use, never httpx (the async driver, for the triggerer).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # The errors are needed wherever the client is: imported at once (one small module).
 from airflow_provider_pseven.client.errors import (
@@ -34,6 +33,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenUnsafeURLError,
     PsevenWaitTimeout,
 )
+from airflow_provider_pseven.exports import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.aio import AsyncPsevenClient
@@ -79,13 +79,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE, globals())
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from airflow_provider_pseven.client.errors import (
     PsevenStateError,
 )
 from airflow_provider_pseven.client.models import Run, RunState
+from airflow_provider_pseven.client.refs import Base
 
 if TYPE_CHECKING:
     from airflow_provider_pseven.client.multipart import MultipartBody
@@ -44,15 +45,6 @@ class Retry(enum.Enum):
     #: Must not run twice (deploy, start, publish, message push/pop, upload): resent only when the
     #: server surely did not act on it: the connection was never made, or it answered 429 or 503.
     UNSENT_ONLY = "unsent-only"
-
-
-class Base(enum.Enum):
-    """What a :class:`Call` path is relative to."""
-
-    PSEVEN = "pseven"  # {sign-in URL}/pseven/{api path}/v2/
-    APPSHUB = "appshub"  # {sign-in URL}/appshub/{api path}/v2/
-    SITE = "site"  # {sign-in URL}/
-    ABSOLUTE = "absolute"  # a full URL given by the server; must stay on the sign-in URL's origin
 
 
 @dataclass(frozen=True)

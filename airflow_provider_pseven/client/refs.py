@@ -4,15 +4,25 @@ the drivers can name a run without importing the operations that use it)."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_pseven.client.calls import Base
 from airflow_provider_pseven.client.ids import check_id
 from airflow_provider_pseven.client.models import RunKind, split_version_pin
+
+
+class Base(enum.Enum):
+    """What a call's path is relative to (:class:`~airflow_provider_pseven.client.calls.Call`):
+    here, beside the run addresses built on it, so that naming a run imports no call machinery."""
+
+    PSEVEN = "pseven"  # {sign-in URL}/pseven/{api path}/v2/
+    APPSHUB = "appshub"  # {sign-in URL}/appshub/{api path}/v2/
+    SITE = "site"  # {sign-in URL}/
+    ABSOLUTE = "absolute"  # a full URL given by the server; must stay on the sign-in URL's origin
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ retries) never end a wait: the loop logs them and polls again at the next interv
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from airflow_provider_pseven.client.appshub import get_app
 from airflow_provider_pseven.client.calls import Op, Sleep, clock
@@ -21,57 +19,19 @@ from airflow_provider_pseven.client.errors import (
     PsevenTransportError,
 )
 from airflow_provider_pseven.client.lifecycle import stop_run
-from airflow_provider_pseven.client.models import AppState, AppVersion, Run, RunState
+from airflow_provider_pseven.client.models import AppState, Run, RunState
 from airflow_provider_pseven.client.operations import get_run_summary, message_pop
+from airflow_provider_pseven.client.outcomes import (
+    WaitResult,
+    app_summary,
+    run_summary,
+)
 from airflow_provider_pseven.client.refs import RunRef
 from airflow_provider_pseven.client.text import client_logger
 
 log = client_logger()
 
 TRANSIENT = (PsevenTransportError, PsevenServerError)
-
-Status = Literal["success", "failed", "timeout"]
-
-
-@dataclass(frozen=True)
-class WaitResult:
-    """How a wait ended, and what it saw last (a run summary, app details or a message)."""
-
-    status: Status
-    state: str
-    payload: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
-
-    def as_event(self) -> dict[str, Any]:
-        """The TriggerEvent payload: plain JSON, read by the operators' ``execute_complete``.
-        (Built by hand: ``dataclasses.asdict`` deep-copies, which 10,000 ending waits notice.)"""
-        return {
-            "status": self.status,
-            "state": self.state,
-            "payload": dict(self.payload),
-            "message": self.message,
-        }
-
-
-def run_summary(ref: RunRef, run: Run) -> dict[str, Any]:
-    """The XCom-safe view of a run: ids, name, path, url and state; never parameter values."""
-    return {
-        **ref.as_dict(),
-        "name": run.name,
-        "path": run.path,
-        "url": run.url,
-        "state": run.state_text,
-    }
-
-
-def app_summary(app: AppVersion) -> dict[str, Any]:
-    return {
-        "app_id": app.id,
-        "version": app.version,
-        "revision": app.revision,
-        "url": app.url,
-        "state": app.state_text,
-    }
 
 
 def _passed(deadline: float | None) -> Op[bool]:
@@ -143,11 +103,6 @@ def wait_for_run(
             what = f"run {ref.run_id} was still {state} at its deadline"
             return WaitResult("timeout", state, {**ref.as_dict(), "state": state}, what)
         pause = every
-
-
-#: How long a run a task gave up on while QUEUED_TO_RUN is watched, so it can be interrupted
-#: once it runs (docs/reliability.md): a long queue on a busy cluster, not forever.
-QUEUED_WATCH_LIMIT = 24 * 3600.0
 
 
 def interrupt_once_running(ref: RunRef, *, deadline: float | None, interval: float = 5.0) -> Op[WaitResult]:

@@ -19,7 +19,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_pseven.client import RunRef
-from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.client.outcomes import WaitResult
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.parameters import mask_declared
 from airflow_provider_pseven.operators.workflow import RunWorkflowOperator

@@ -5,17 +5,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pseven.client import ClientConfig, PsevenConfigError
-from airflow_provider_pseven.client.calls import Base
-from airflow_provider_pseven.client.config import normalize_sign_in_url
-from airflow_provider_pseven.client.path_cache import default_cache
-from airflow_provider_pseven.client.proxy import credentials
+from airflow_provider_pseven.client import PsevenConfigError
 from airflow_provider_pseven.compat import BaseHook
 
-if TYPE_CHECKING:  # the drivers are imported where a client is made (httpx: the triggerer only)
+# The client's modules are imported where a connection is read or a client made, not where the
+# operators are defined: every task process parses its DAG file, most define tasks they do not run.
+# (The drivers likewise: httpx in the triggerer only.)
+if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_provider_pseven.client import AsyncPsevenClient, PsevenClient
+    from airflow_provider_pseven.client import AsyncPsevenClient, ClientConfig, PsevenClient
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -40,6 +39,10 @@ def _as_bool(value: Any, name: str) -> bool | None:
 
 def config_from_connection(conn: Connection, extras: dict[str, Any]) -> ClientConfig:
     """Read a ``pseven`` connection: host = sign-in URL, password = token (or login's password)."""
+    from airflow_provider_pseven.client.config import ClientConfig, normalize_sign_in_url
+    from airflow_provider_pseven.client.path_cache import default_cache
+    from airflow_provider_pseven.client.proxy import credentials
+
     host, api_path_in_host = normalize_sign_in_url(conn.host or "", conn.port)
     login = conn.login or None
     password = conn.password or None
@@ -145,5 +148,7 @@ class PsevenHook(BaseHook):
             workflows = self.client.list_workflows()
         except Exception as error:
             return False, str(error)
+        from airflow_provider_pseven.client.calls import Base
+
         base = self.client.core.api_base(Base.PSEVEN)
         return True, f"Connected to {base}: {len(workflows)} workflow(s) visible"

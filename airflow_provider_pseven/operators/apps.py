@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pseven.client import (
-    AppPublication,
     AppState,
     PsevenNotFoundError,
     PsevenRequestMayHaveSucceeded,
 )
 from airflow_provider_pseven.compat import AirflowException
 from airflow_provider_pseven.operators.base import PsevenBaseOperator, TaskStateMemory, WaitingMixin
+
+if TYPE_CHECKING:
+    from airflow_provider_pseven.client import AppPublication
 
 APP_KEY = "pseven_published_app"
 
@@ -106,6 +108,8 @@ class PublishAppOperator(WaitingMixin, PsevenBaseOperator):
         return self._finish(context, self.wait(trigger, "execute_complete"))
 
     def _publication(self, workflow_path: str) -> AppPublication:
+        from airflow_provider_pseven.client import AppPublication
+
         return AppPublication(
             workflow_path,
             str(self.name),

@@ -20,13 +20,12 @@ from airflow_provider_pseven.client import (
     RunState,
     StreamSink,
 )
-from airflow_provider_pseven.client.run_files import TreeLimits, safe_name
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.operators.base import PsevenRunOperator
 from airflow_provider_pseven.tasks import notes
-from airflow_provider_pseven.tasks.inputs import resolve_inputs
 
 if TYPE_CHECKING:
+    from airflow_provider_pseven.client.run_files import TreeLimits
     from airflow_provider_pseven.client.sync import PsevenClient
 
 
@@ -105,6 +104,8 @@ def _upload_specs(files: Sequence[Any]) -> list[Any]:
 def check_inputs(files: Sequence[Any]) -> list[str]:
     """Fail before anything is deployed when an input is not there, or its storage connection is
     missing (a retry cannot fix either); return each input's URL."""
+    from airflow_provider_pseven.tasks.inputs import resolve_inputs
+
     return resolve_inputs(_upload_specs(files)).urls
 
 
@@ -127,6 +128,8 @@ def upload_files(
         raise AirflowFailException(
             f"Run {ref.run_id} is {run.state_text}: files can be uploaded only in CONFIGURATION"
         )
+    from airflow_provider_pseven.tasks.inputs import resolve_inputs
+
     inputs = resolve_inputs(_upload_specs(files))
     notes.record(task, ref, run, inputs=inputs.urls)
     folders = [*_as_list("directories", directories), *inputs.folders]  # relative to destination
@@ -169,15 +172,17 @@ def written_url(path: str) -> str:
 
 def _safe_name(name: str) -> str:
     """A name for a local file, refused if it could step out of the destination."""
+    from airflow_provider_pseven.client.run_files import safe_name
+
     try:
         return safe_name(name)
     except PsevenUnsafeNameError as error:
         raise AirflowFailException(str(error)) from None
 
 
-#: Bounds of recursive listings and downloads (see TreeLimits); module-level so a deployment may
-#: tune them.
-TREE_LIMITS = TreeLimits()
+#: Bounds of recursive listings and downloads, a :class:`~airflow_provider_pseven.client.run_files.TreeLimits`;
+#: module-level so a deployment may tune them. None: its defaults.
+TREE_LIMITS: TreeLimits | None = None
 
 
 def walk(
@@ -185,8 +190,10 @@ def walk(
 ) -> list[tuple[str, FileEntry]]:
     """Every entry under ``directory`` (recursively, bounded), as (path relative to the run, entry);
     an unsafe name or a tree over the limits fails the task: a retry would meet the same listing."""
+    from airflow_provider_pseven.client.run_files import TreeLimits
+
     try:
-        return client.walk(ref, directory, limits or TREE_LIMITS)
+        return client.walk(ref, directory, limits or TREE_LIMITS or TreeLimits())
     except (PsevenUnsafeNameError, PsevenTreeLimitError) as error:
         raise AirflowFailException(str(error)) from None
 

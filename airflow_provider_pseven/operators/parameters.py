@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pseven.client import Run, RunRef
-from airflow_provider_pseven.client.parameters import match_parameters
 from airflow_provider_pseven.tasks import notes
 
 if TYPE_CHECKING:
@@ -121,6 +120,8 @@ def mask_secret_values(run_parameters: Any, values: Mapping[str, Any]) -> None:
     A Secret is known only once the PATCH answer shows it (``""`` for the value sent), so this
     runs right after the PATCH and before anything logs the values.
     """
+    from airflow_provider_pseven.client.parameters import match_parameters
+
     for key, parameter in match_parameters(run_parameters, values).items():
         if parameter.is_secret:
             mask_value(values[key])
@@ -140,6 +141,8 @@ def apply_parameters(
     run = client.set_parameters(ref, values, on_possible_secret=mask_value)
     mask_secret_values(run.parameters, values)
     notes.record(task, ref, run, sent=values)
+    from airflow_provider_pseven.client.parameters import match_parameters
+
     by_key = match_parameters(run.parameters, values)
     return {parameter.name: parameter.shown_value() for parameter in by_key.values()}
 

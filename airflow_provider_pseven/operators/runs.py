@@ -18,7 +18,7 @@ from airflow_provider_pseven.client import (
     RunRef,
     RunState,
 )
-from airflow_provider_pseven.client.waiting import run_summary
+from airflow_provider_pseven.client.outcomes import run_summary
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.operators.base import (

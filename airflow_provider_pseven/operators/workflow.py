@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pseven import assets
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
-from airflow_provider_pseven.client.waiting import WaitResult, run_summary
+from airflow_provider_pseven.client.outcomes import WaitResult, run_summary
 from airflow_provider_pseven.compat import TaskDeferred
 from airflow_provider_pseven.operators.base import TaskStateMemory, WaitingMixin
 from airflow_provider_pseven.operators.files import (

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pseven.client import Parameter, PsevenError, Run, RunKind, RunRef
 from airflow_provider_pseven.client.errors import PsevenRunStateError
-from airflow_provider_pseven.client.lifecycle import DeploySpec, settle_polls
-from airflow_provider_pseven.client.parameters import match_parameters
 from airflow_provider_pseven.compat import AirflowFailException
 from airflow_provider_pseven.links import PsevenRunLink
 from airflow_provider_pseven.tasks.retries import PERMANENT_ERRORS, TaskStateMemory, will_retry
@@ -50,6 +48,8 @@ def resolve_parent(
     An app version lists its parameters, so their names are checked here, before a run exists.
     """
     if app is not None:
+        from airflow_provider_pseven.client.parameters import match_parameters
+
         version = client.app_to_deploy(str(app))
         listed = version.raw.get("parameters")
         if parameters and isinstance(listed, list) and listed:
@@ -69,6 +69,8 @@ def deploy_for_task(
     personal: bool = False,
 ) -> Run:
     """Deploy the task's run, or adopt the live one an earlier try of this task instance deployed."""
+    from airflow_provider_pseven.client.lifecycle import DeploySpec, settle_polls
+
     client = task.hook.client
     settle = max(5.0, 2 * client.config.timeout)
     spec = DeploySpec(
@@ -128,6 +130,8 @@ def discarding_on_failure(task: Any, context: Any, ref: RunRef) -> Iterator[None
 
 def start_run_once(task: Any, ref: RunRef) -> None:
     """Start the run unless it already started (a retry never starts it twice)."""
+    from airflow_provider_pseven.client.lifecycle import settle_polls
+
     client = task.hook.client
     settle = settle_polls(max(5.0, 2 * client.config.timeout), 0.5)
     try:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_pseven.client import PsevenError, RunRef
-from airflow_provider_pseven.client.waiting import QUEUED_WATCH_LIMIT, WaitResult
+from airflow_provider_pseven.client.outcomes import QUEUED_WATCH_LIMIT, WaitResult
 from airflow_provider_pseven.compat import AirflowException, AirflowFailException, conf
 
 if TYPE_CHECKING:

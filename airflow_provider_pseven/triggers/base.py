@@ -10,7 +10,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_pseven.client import AsyncPsevenClient, PsevenAuthError, PsevenError, RunKind, RunRef
 from airflow_provider_pseven.client.calls import Op
-from airflow_provider_pseven.client.waiting import WaitResult
+from airflow_provider_pseven.client.outcomes import WaitResult
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 
 

@@ -102,3 +102,50 @@ def test_the_static_check_sees_import_time_statements_only() -> None:
     )
     names = [n for n in import_time_imports(ast.parse(source)) if watched(n)]
     assert names == ["httpx", "airflow_provider_pseven.lineage", "airflow_provider_pseven.client.aio"]
+
+
+TRIGGER_PROBE = """
+import json, sys
+import airflow.triggers.base  # the triggerer has it
+from airflow.sdk import BaseOperator
+before = set(sys.modules)
+__import__(sys.argv[1], fromlist=["_"])
+print(json.dumps(sorted(m for m in set(sys.modules) - before if m.startswith("airflow_provider_pseven"))))
+"""
+
+
+def ours_after(probe: str, module: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", probe, module],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_loading_one_trigger_class_imports_no_other_trigger() -> None:
+    """The triggerer imports a trigger's module on its event loop (by the class path the task
+    serialized), blocking every trigger it runs meanwhile: the package's ``__init__`` imports no
+    sibling, so a run-state wait never pays for the sweep's tables or the events watcher."""
+    loaded = ours_after(TRIGGER_PROBE, "airflow_provider_pseven.triggers.run_state")
+    assert "airflow_provider_pseven.triggers.run_state" in loaded
+    siblings = {"sweep", "run_event", "run_stream", "message", "app_ready", "queued_run"}
+    assert not {f"airflow_provider_pseven.triggers.{name}" for name in siblings} & loaded
+    assert not [m for m in loaded if m.startswith("airflow_provider_pseven.sweeps")]
+
+
+def test_importing_one_operator_imports_no_other_operator_module() -> None:
+    """What a DAG file with one ``from airflow_provider_pseven.operators import X`` pays."""
+    probe = TRIGGER_PROBE.replace(
+        '__import__(sys.argv[1], fromlist=["_"])',
+        ("from airflow_provider_pseven.operators import DeployRunOperator"),
+    )
+    loaded = ours_after(probe, "-")
+    assert "airflow_provider_pseven.operators.runs" in loaded
+    others = {"sweep", "files", "apps", "messages", "workflow"}
+    assert not {f"airflow_provider_pseven.operators.{name}" for name in others} & loaded
+    assert not [m for m in loaded if m.startswith("airflow_provider_pseven.sweeps")]

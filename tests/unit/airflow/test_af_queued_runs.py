@@ -24,7 +24,7 @@ from af_support import (
 from af_support import workflow_json as wf_json
 
 from airflow_provider_pseven.client import RunRef
-from airflow_provider_pseven.client.waiting import QUEUED_WATCH_LIMIT
+from airflow_provider_pseven.client.outcomes import QUEUED_WATCH_LIMIT
 from airflow_provider_pseven.compat import AirflowException, TaskDeferred
 from airflow_provider_pseven.operators import RunWorkflowOperator, StartRunOperator
 from airflow_provider_pseven.triggers import QueuedRunTrigger
