@@ -129,6 +129,33 @@ def test_run_state_trigger_serializes_every_argument() -> None:
     }
 
 
+def test_sweep_trigger_serializes_every_argument_and_round_trips() -> None:
+    from airflow_provider_pseven.triggers import SweepTrigger
+
+    arguments = {
+        "pseven_conn_id": "pseven_x",
+        "kind": "workflow",
+        "parent_id": WF_ID,
+        "prefix": "airflow dag sweep k1",
+        "table": "s3://bucket/in.csv",
+        "work": "s3://bucket/out/_work",
+        "points": 12,
+        "columns": {"x": 0, "y": 3},
+        "max_active_runs": 4,
+        "retries_per_point": 1,
+        "max_failed_points": 0.25,
+        "keep_runs": "none",
+        "poll_interval": 2.0,
+        "deadline": 1_900_000_000.0,
+        "results_lag_timeout": 10.0,
+    }
+    classpath, kwargs = SweepTrigger(**arguments).serialize()
+    assert classpath == "airflow_provider_pseven.triggers.sweep.SweepTrigger"
+    assert kwargs == arguments
+    json.dumps(kwargs)
+    assert import_string(classpath)(**kwargs).serialize() == (classpath, kwargs)
+
+
 def test_message_and_app_triggers_serialize_their_arguments() -> None:
     path, kwargs = MessageTrigger("c", "workflow", WF_ID, RUN_ID, "ch", deadline=9.0).serialize()
     assert path == "airflow_provider_pseven.triggers.message.MessageTrigger"
