@@ -214,7 +214,7 @@ class ClientCore:
             call,
             max_bytes=self.config.max_body_bytes,
             deadline=self.config.deadline,
-            too_slow=lambda call, reason: self.transport_error(call, reason, sent=True),
+            slow_error=lambda call, reason: self.transport_error(call, reason, sent=True),
         )
 
     def transport_error(self, call: Call, reason: str, *, sent: bool) -> PsevenTransportError:
