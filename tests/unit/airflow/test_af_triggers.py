@@ -26,9 +26,11 @@ from af_support import (  # import_string: what the triggerer does
 )
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_pseven.client import RunKind, RunRef
 from airflow_provider_pseven.hooks import PsevenHook
 from airflow_provider_pseven.hooks.async_clients import loop_clients as registry
 from airflow_provider_pseven.triggers import AppReadyTrigger, MessageTrigger, RunStateTrigger
+from airflow_provider_pseven.triggers.base import PsevenRunTrigger
 
 APP_URL = f"{APPSHUB}apps/{APP_ID}@3/"
 
@@ -126,6 +128,42 @@ def test_run_state_trigger_serializes_every_argument() -> None:
         "target_states": ["CONFIGURATION"],
         "failure_states": ["FAILED"],
         "interrupt_on_kill": False,
+    }
+
+
+class _ClassicTrigger(PsevenRunTrigger):
+    """A user's subclass written the way the base classes asked before they were dataclasses."""
+
+    def __init__(
+        self, pseven_conn_id: str, kind: str, parent_id: str, run_id: str, label: str, **wait: Any
+    ) -> None:
+        super().__init__(pseven_conn_id, kind, parent_id, run_id, **wait)
+        self.label = label
+
+    def run_arguments(self) -> dict[str, Any]:
+        return {"label": self.label}
+
+    def waiting_op(self) -> Any:
+        raise NotImplementedError
+
+
+def test_the_base_triggers_declare_arguments_once_and_still_serve_a_classic_subclass() -> None:
+    trigger = MessageTrigger("c", "app", APP_ID, RUN_ID, "ch", deadline=3.0, poll_interval=1.5)
+    assert trigger.ref == RunRef(RunKind.APP, APP_ID, RUN_ID)
+    assert repr(trigger).startswith("<airflow_provider_pseven.triggers.message.MessageTrigger")
+    with pytest.raises(ValueError):
+        MessageTrigger("c", "nonsense", APP_ID, RUN_ID)
+    with pytest.raises(TypeError):
+        MessageTrigger("c", "app", APP_ID, RUN_ID, "ch", 3.0)  # type: ignore[misc]  # deadline is keyword-only
+    classic = _ClassicTrigger("c", "workflow", WF_ID, RUN_ID, "mine", deadline=9.0)
+    assert classic.serialize()[1] == {
+        "pseven_conn_id": "c",
+        "deadline": 9.0,
+        "poll_interval": 5.0,
+        "kind": "workflow",
+        "parent_id": WF_ID,
+        "run_id": RUN_ID,
+        "label": "mine",
     }
 
 
