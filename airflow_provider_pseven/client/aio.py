@@ -16,7 +16,7 @@ from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, 
 from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
-from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError
+from airflow_provider_pseven.client.errors import PsevenConfigError
 from airflow_provider_pseven.client.limits import AnswerLimit
 from airflow_provider_pseven.client.proxy import proxy_auth_required, proxy_for, tunnel_status, via
 from airflow_provider_pseven.client.ticks import SharedTicks
@@ -106,26 +106,21 @@ class AsyncPsevenClient(PsevenApi):
         return await self._drive(self.core.checked(op))
 
     async def _drive(self, op: Op[T]) -> T:
-        reply: Reply | float | None = None
-        error: BaseException | None = None
-        while True:
-            finished, step = self.core.step(op, reply, error)
-            if finished:
-                return step
-            reply, error = None, None
+        steps = self.core.steps(op)
+        for step in steps:
             if isinstance(step, Sleep):
                 # Nothing but the sleep's numbers is kept across it (see ticks.py). Aligned sleeps
                 # of many waits end together; any other sleep would have its timer to itself.
-                seconds, until, aligned, step = step.seconds, step.until, step.aligned, None
+                seconds, until, aligned = step.seconds, step.until, step.aligned
+                del step
                 if aligned and until is not None and seconds > 0:
                     await self.ticks.sleep(seconds, until)
                 else:
                     await self._sleep(seconds)
                 continue
-            try:
-                reply = await (self._watch(step) if isinstance(step, Watch) else self.send(step))
-            except PsevenError as exc:
-                error = exc
+            with steps.answering():
+                steps.reply = await (self._watch(step) if isinstance(step, Watch) else self.send(step))
+        return steps.result
 
     async def _watch(self, watch: Watch) -> Reply:
         """A watch served with the other watches of its runs list, or as plain polls."""

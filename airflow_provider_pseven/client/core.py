@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_pseven.client import operations as ops
@@ -88,25 +88,18 @@ class ClientCore:
         """Run ``op``; the first API answer confirms the cached base path, unless it says no API is
         there (404, an HTML page, a redirect). Then the path is evicted and detected again, once per
         client, and a call the old path denied is resent at the new one: it never reached an API."""
-        reply: Reply | float | None = None
-        error: BaseException | None = None
-        while True:
-            finished, step = advance(op, reply, error)
-            if finished:
-                return step
-            reply, error = None, None
+        steps = Steps(op, advance)
+        for step in steps:
             watched = isinstance(step, Call) and step.base in _API_BASES and self.api_path_unconfirmed
             sent_at = self.api_path
-            try:
-                reply = yield step
-            except PsevenError as exc:
-                error = exc
+            with steps.answering():
+                steps.reply = yield step
             if not watched:
                 continue
             assert isinstance(step, Call)
-            assert not isinstance(reply, float)
-            if not _no_api_here(step, reply, error):
-                if error is None and step.sink is None:
+            assert not isinstance(steps.reply, float)
+            if not _no_api_here(step, steps.reply, steps.error):
+                if steps.error is None and step.sink is None:
                     self.api_path_unconfirmed = False
                 continue
             if self.api_path_unconfirmed:
@@ -126,11 +119,13 @@ class ClientCore:
             while self._redetecting:  # another operation of this client is detecting it: wait
                 yield Sleep(_REDETECT_WAIT)
             if self.api_path != sent_at:
-                reply, error = None, None
-                try:
-                    reply = yield step
-                except PsevenError as exc:
-                    error = exc
+                with steps.answering():
+                    steps.reply = yield step
+        return steps.result
+
+    def steps(self, op: Op[T]) -> Steps[T]:
+        """``op``'s steps as a driver sees them (see :meth:`step`)."""
+        return Steps(op, self.step)
 
     def step(self, op: Op[Any], reply: Reply | float | None, error: BaseException | None) -> tuple[bool, Any]:
         """:func:`advance` for a driver: looks at the clock are answered at once, and a sleep comes
@@ -219,7 +214,7 @@ class ClientCore:
             call,
             max_bytes=self.config.max_body_bytes,
             deadline=self.config.deadline,
-            too_slow=lambda call, reason: self.transport_error(call, reason, sent=True),
+            slow_error=lambda call, reason: self.transport_error(call, reason, sent=True),
         )
 
     def transport_error(self, call: Call, reason: str, *, sent: bool) -> PsevenTransportError:
@@ -254,3 +249,46 @@ def advance(op: Op[Any], reply: Reply | float | None, error: BaseException | Non
     except StopIteration as stop:
         return True, stop.value
     return False, step
+
+
+class Steps(Generic[T]):
+    """One operation being driven, the bookkeeping every driver shares: iterate for its steps,
+    answer each with ``reply`` (set inside :meth:`answering`, which turns a client error raised
+    there into the answer), and read ``result`` once the iteration ends."""
+
+    def __init__(
+        self,
+        op: Op[T],
+        advance: Callable[[Op[Any], Reply | float | None, BaseException | None], tuple[bool, Any]],
+    ) -> None:
+        self._op = op
+        self._advance = advance
+        self.reply: Reply | float | None = None
+        self.error: BaseException | None = None
+        self.result: T
+
+    def __iter__(self) -> Steps[T]:
+        return self
+
+    def __next__(self) -> Any:
+        finished, step = self._advance(self._op, self.reply, self.error)
+        self.reply, self.error = None, None
+        if finished:
+            self.result = step
+            raise StopIteration
+        return step
+
+    def answering(self) -> Steps[T]:
+        """``with steps.answering(): steps.reply = <send the step>``: a :class:`PsevenError` the
+        sending raises goes to the operation instead (it may retry, or let it propagate)."""
+        self.reply, self.error = None, None
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
+        if isinstance(error, PsevenError):
+            self.error = error
+            return True
+        return False

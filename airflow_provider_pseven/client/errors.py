@@ -22,6 +22,17 @@ class PsevenError(Exception):
     def __str__(self) -> str:
         return escape(super().__str__())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as it is, its ``args`` and attributes, not rebuilt by calling its constructor
+        again: an error crosses processes (a worker's failure, a triggerer's event) whatever its
+        constructor takes, and every subclass pickles without a method of its own."""
+        return (_restored, (type(self), self.args), self.__dict__)
+
+
+def _restored(cls: type[PsevenError], args: tuple[Any, ...]) -> PsevenError:
+    """An error with these ``args``, its constructor not called (pickle then sets its attributes)."""
+    return cls.__new__(cls, *args)
+
 
 class PsevenConfigError(PsevenError):
     """The client was configured with something unusable (no host, bad timeout, ...)."""
@@ -51,9 +62,6 @@ class PsevenHTTPError(PsevenError):
         if hint:
             message += f" ({hint})"
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.method, self.path, self.status, self.detail, self.hint))
 
 
 class PsevenAuthError(PsevenHTTPError):
@@ -104,9 +112,6 @@ class PsevenNotJsonError(PsevenError):
             f"answers like this. The answer began with: {snippet[:120]!r}"
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.method, self.url, self.status, self.content_type, self.snippet))
-
 
 class PsevenBadAnswerError(PsevenError):
     """The server answered, but with a body this client will not use: too large, nested too deeply,
@@ -128,9 +133,6 @@ class PsevenBadAnswerError(PsevenError):
             f"is the pSeven sign-in URL and that no proxy rewrites answers. The answer began with: "
             f"{excerpt}"
         )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.method, self.path, self.status, self.reason, self.excerpt))
 
 
 class PsevenUnsafeNameError(PsevenError):
@@ -156,9 +158,6 @@ class PsevenApiNotFoundError(PsevenError):
             "sign-in page or proxy in front of the API"
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.host, self.tried))
-
 
 class PsevenTransportError(PsevenError):
     """The request did not get an answer: connection refused or dropped, timeout, truncated body."""
@@ -170,15 +169,6 @@ class PsevenTransportError(PsevenError):
         #: False when the request surely never reached the server (resending it is always safe).
         self.sent = sent
         super().__init__(f"{method} {path}: {reason}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_transport, (type(self), self.method, self.path, self.reason, self.sent))
-
-
-def _rebuild_transport(
-    cls: type[PsevenTransportError], method: str, path: str, reason: str, sent: bool
-) -> PsevenTransportError:
-    return cls(method, path, reason, sent=sent)
 
 
 class PsevenRequestMayHaveSucceeded(PsevenTransportError):
@@ -213,13 +203,6 @@ class PsevenLookupError(PsevenError):
             message = f"Unknown {what} {given!r}. Valid values: {shown}"
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_lookup, (self.what, self.given, self.candidates, self.ambiguous))
-
-
-def _rebuild_lookup(what: str, given: str, candidates: list[str], ambiguous: bool) -> PsevenLookupError:
-    return PsevenLookupError(what, given, candidates, ambiguous=ambiguous)
-
 
 class PsevenRunStateError(PsevenError):
     """A run is, by its own details, in a state that does not allow what was asked (checked before
@@ -229,9 +212,6 @@ class PsevenRunStateError(PsevenError):
         self.run_id = run_id
         self.state = state
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.run_id, self.state, str(self)))
 
 
 class PsevenWaitTimeout(PsevenError):

@@ -12,36 +12,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from airflow_provider_pseven.client.calls import Call
 from airflow_provider_pseven.client.errors import PsevenBadAnswerError, PsevenTransportError
 
 
+@dataclass(eq=False)
 class AnswerLimit:
-    """The size and time budget of one call's answer."""
+    """The size and time budget of one call's answer: ``deadline`` seconds from now (see
+    :meth:`restart`); ``slow_error`` words the error of an answer that came too slowly."""
 
-    def __init__(
-        self,
-        call: Call,
-        *,
-        max_bytes: int,
-        deadline: float,
-        too_slow: Callable[[Call, str], PsevenTransportError],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.call = call
-        self.max_bytes = max_bytes
-        self.deadline = deadline
-        self._too_slow = too_slow
-        self._clock = clock
-        self.ends = clock() + deadline
+    call: Call
+    max_bytes: int = field(kw_only=True)
+    deadline: float = field(kw_only=True)
+    slow_error: Callable[[Call, str], PsevenTransportError] = field(kw_only=True, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, kw_only=True, repr=False)
+    #: When the answer must be complete, on ``clock``.
+    ends: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.restart()
 
     def restart(self) -> None:
         """Count the deadline from now (an upload's answer: its sending may rightly take long)."""
-        self.ends = self._clock() + self.deadline
+        self.ends = self.clock() + self.deadline
 
     def remaining(self) -> float:
-        return max(self.ends - self._clock(), 0.0)
+        return max(self.ends - self.clock(), 0.0)
 
     def declared(self, status: int, headers: Mapping[str, str]) -> None:
         """Refuse at once an answer whose Content-Length is over the cap."""
@@ -53,7 +51,7 @@ class AnswerLimit:
         """After each piece of the body: ``size`` bytes so far."""
         if size > self.max_bytes:
             raise self.too_large(status, size)
-        if self._clock() > self.ends:
+        if self.clock() > self.ends:
             raise self.too_slow()
 
     def too_large(self, status: int, size: int) -> PsevenBadAnswerError:
@@ -67,7 +65,7 @@ class AnswerLimit:
         )
 
     def too_slow(self) -> PsevenTransportError:
-        return self._too_slow(
+        return self.slow_error(
             self.call,
             f"no complete answer within the call's deadline of {self.deadline:g} s (the server sends "
             "too slowly; ClientConfig.deadline sets it)",

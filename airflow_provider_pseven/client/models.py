@@ -157,41 +157,47 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class Workflow:
-    """A workflow as ``workflows/`` lists it: its id, name, storage path and API URL."""
+class _Listed:
+    """What every workflow, run and app the API lists carries: its id, name, storage path and API
+    URL, and the raw JSON it was read from."""
 
     id: str
     name: str
     path: str
     url: str
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+    raw: JSON = field(default_factory=dict, repr=False, compare=False, kw_only=True)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Workflow:
-        return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            path=str(data.get("path", "")),
-            url=str(data.get("url", "")),
-            raw=dict(data),
-        )
+    @staticmethod
+    def listed_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+        """Those fields of ``data``, as the keyword arguments of any of these models."""
+        return {
+            "id": str(data.get("id", "")),
+            "name": str(data.get("name", "")),
+            "path": str(data.get("path", "")),
+            "url": str(data.get("url", "")),
+            "raw": dict(data),
+        }
 
 
 @dataclass(frozen=True)
-class Run:
+class Workflow(_Listed):
+    """A workflow as ``workflows/`` lists it: its id, name, storage path and API URL."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Workflow:
+        return cls(**cls.listed_fields(data))
+
+
+@dataclass(frozen=True)
+class Run(_Listed):
     """A workflow or app run: summary fields always, details (parameters, results) when read alone."""
 
-    id: str
-    name: str
-    path: str
-    url: str
     state: RunState
     state_text: str
     parent_path: str | None = None
     parameters: tuple[Parameter, ...] = ()
     results: tuple[Parameter, ...] = ()
     logfile_url: str | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def state_text_of(data: Mapping[str, Any]) -> str:
@@ -203,17 +209,13 @@ class Run:
         state_text = cls.state_text_of(data)
         parent = data.get("workflow", data.get("app"))
         return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            path=str(data.get("path", "")),
-            url=str(data.get("url", "")),
+            **cls.listed_fields(data),
             state=RunState(state_text),
             state_text=state_text,
             parent_path=parent if isinstance(parent, str) else None,
             parameters=tuple(Parameter.from_json(p) for p in items(data, "parameters")),
             results=tuple(Parameter.from_json(r) for r in items(data, "results")),
             logfile_url=data.get("logfile_url") if isinstance(data.get("logfile_url"), str) else None,
-            raw=dict(data),
         )
 
     def result_values(self) -> dict[str, Any]:
@@ -268,20 +270,15 @@ class UploadResult:
 
 
 @dataclass(frozen=True)
-class AppVersion:
+class AppVersion(_Listed):
     """An AppsHub app, as a specific version (``apps/{id}@{version}/``) or its default version."""
 
-    id: str
-    name: str
-    path: str
-    url: str
     version: int | None
     revision: int | None
     state: AppState
     state_text: str
     workspace_id: str | None = None
     workspace_name: str | None = None
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AppVersion:
@@ -291,17 +288,13 @@ class AppVersion:
         version = data.get("version")
         revision = data.get("revision")
         return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            path=str(data.get("path", "")),
-            url=str(data.get("url", "")),
+            **cls.listed_fields(data),
             version=int(version) if isinstance(version, (int, str)) and str(version).isdigit() else None,
             revision=int(revision) if isinstance(revision, (int, str)) and str(revision).isdigit() else None,
             state=AppState(state_text),
             state_text=state_text,
             workspace_id=str(workspace["id"]) if workspace.get("id") is not None else None,
             workspace_name=str(workspace["name"]) if workspace.get("name") is not None else None,
-            raw=dict(data),
         )
 
     @property

@@ -15,7 +15,7 @@ from airflow_provider_pseven.client.api import PsevenApi
 from airflow_provider_pseven.client.calls import Call, Op, Reply, Sleep, Watch, check_reply, polled
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
-from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenError, PsevenTransportError
+from airflow_provider_pseven.client.errors import PsevenConfigError, PsevenTransportError
 from airflow_provider_pseven.client.proxy import proxy_auth_required, proxy_for, tunnel_status, via
 
 if TYPE_CHECKING:
@@ -104,20 +104,14 @@ class PsevenClient(PsevenApi):
         return self._drive(self.core.checked(op))
 
     def _drive(self, op: Op[T]) -> T:
-        reply: Reply | float | None = None
-        error: BaseException | None = None
-        while True:
-            finished, step = self.core.step(op, reply, error)
-            if finished:
-                return step
-            reply, error = None, None
+        steps = self.core.steps(op)
+        for step in steps:
             if isinstance(step, Sleep):
                 self._sleep(step.seconds)
                 continue
-            try:
-                reply = self._drive(polled(step)) if isinstance(step, Watch) else self.send(step)
-            except PsevenError as exc:
-                error = exc
+            with steps.answering():
+                steps.reply = self._drive(polled(step)) if isinstance(step, Watch) else self.send(step)
+        return steps.result
 
     def send(self, call: Call) -> Reply:
         """One call, retried as its retry class and the policy allow."""

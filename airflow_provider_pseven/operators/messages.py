@@ -25,20 +25,10 @@ class MessagePushOperator(_WaitsForRun, PsevenRunOperator):
 
     template_fields: Sequence[str] = (*PsevenRunOperator.template_fields, "message", "channel")
 
-    def __init__(
-        self,
-        *,
-        message: str,
-        channel: str | None = None,
-        deferrable: bool | None = None,
-        poll_interval: float = 2.0,
-        timeout: float | None = 600.0,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, message: str, channel: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.message = message
         self.channel = channel
-        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
 
     def execute(self, context: Any) -> Any:
         ref = self.ref

@@ -43,10 +43,24 @@ from airflow_provider_pseven.tasks.runs import (
 )
 
 
-class _WaitsForRun(WaitingMixin):
-    """Defer-or-poll for a run state, then hand over to :meth:`after_wait`."""
+class _WaitsForRun(WaitingMixin, PsevenBaseOperator):
+    """Defer-or-poll for a run state, then hand over to :meth:`after_wait`.
 
-    pseven_conn_id: str
+    Its waiting arguments are declared here once, with the defaults of a short wait (an interrupt,
+    a message); an operator that waits longer declares its own defaults and passes them on. An
+    operator class itself, so that Airflow fills these arguments from ``default_args`` too.
+    """
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool | None = None,
+        poll_interval: float = 2.0,
+        timeout: float | None = 600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
 
     def wait_for_states(self, context: Any, ref: RunRef, targets: Sequence[str]) -> Any:
         from airflow_provider_pseven.triggers.run_state import RunStateTrigger
@@ -157,16 +171,8 @@ class DeployRunOperator(_WaitsForRun, DeployingOperator):
     pseven_run_dataset = "output"
     retries_redeploy = True
 
-    def __init__(
-        self,
-        *,
-        deferrable: bool | None = None,
-        poll_interval: float = 5.0,
-        timeout: float | None = 3600.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
+    def __init__(self, *, poll_interval: float = 5.0, timeout: float | None = 3600.0, **kwargs: Any) -> None:
+        super().__init__(poll_interval=poll_interval, timeout=timeout, **kwargs)
 
     def execute(self, context: Any) -> Any:
         ref, run = self.deploy(context)
@@ -245,10 +251,10 @@ class StartRunOperator(_WaitsForRun, PsevenRunOperator):
         results_lag_timeout: float = 30.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(deferrable=deferrable, poll_interval=poll_interval, timeout=timeout, **kwargs)
         self.wait_for_completion = wait_for_completion
         self.results_lag_timeout = results_lag_timeout
-        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout)
+        self.interrupt_on_timeout = interrupt_on_timeout
 
     def execute(self, context: Any) -> Any:
         client = self.hook.client
@@ -299,17 +305,6 @@ class InterruptRunOperator(_WaitsForRun, PsevenRunOperator):
 
     :return: the run's final state.
     """
-
-    def __init__(
-        self,
-        *,
-        deferrable: bool | None = None,
-        poll_interval: float = 2.0,
-        timeout: float | None = 600.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.init_waiting(deferrable, poll_interval, timeout, interrupt_on_timeout=False)
 
     def execute(self, context: Any) -> Any:
         client = self.hook.client

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -57,6 +58,21 @@ def _open(gate: asyncio.Event, _task: object) -> None:
     gate.set()
 
 
+@dataclass(frozen=True)
+class SweepPlan:
+    """What one sweep runs, as its trigger was given it: the input ``table``, the ``work`` folder of
+    its stored row parts, its number of ``points`` and its ``columns`` (each with the row that first
+    sets it), and its policy: runs at once, failed points allowed, which runs to keep."""
+
+    table: str
+    work: str
+    points: int
+    columns: dict[str, int]
+    max_active_runs: int
+    max_failed_points: int | float
+    keep_runs: str
+
+
 class SweepRunner:
     """One pass of the sweep from whatever is stored and live, to its end or abort."""
 
@@ -64,30 +80,20 @@ class SweepRunner:
         self,
         client: AsyncPsevenClient,
         sweep: Sweep,
+        plan: SweepPlan,
         *,
-        table: str,
-        work: str,
-        points: int,
-        columns: dict[str, int],
-        max_active_runs: int,
-        max_failed_points: int | float,
-        keep_runs: str,
         reason: Callable[[str], str],
         log: Any,
         flush_every: float = 5.0,
     ) -> None:
         self.client = client
         self.sweep = sweep
-        self.table = table
-        self.work = tables.storage_path(work)
-        self.points = points
-        self.columns = columns
-        self.max_active_runs = max_active_runs
-        self.keep_runs = keep_runs
+        self.plan = plan
+        self.work = tables.storage_path(plan.work)
         self.reason = reason
         self.log = log
         self.flush_every = flush_every
-        self.tally = Tally(points, allowed_failures(max_failed_points, points))
+        self.tally = Tally(plan.points, allowed_failures(plan.max_failed_points, plan.points))
         self.ended: list[PointEnd] = []  # ended, not stored yet
         self.live: set[asyncio.Task[None]] = set()
         self.validated = False
@@ -137,8 +143,8 @@ class SweepRunner:
         return await self._outcome()
 
     async def _launch_all(self, done: dict[int, str], found: dict[int, dict[int, Run]]) -> None:
-        slots = asyncio.Semaphore(self.max_active_runs)
-        rows: Iterator[tuple[int, dict[str, Any]]] = enumerate(tables.read_rows(self.table))
+        slots = asyncio.Semaphore(self.plan.max_active_runs)
+        rows: Iterator[tuple[int, dict[str, Any]]] = enumerate(tables.read_rows(self.plan.table))
         while True:
             batch = await asyncio.to_thread(lambda: list(islice(rows, BATCH)))
             if not batch:
@@ -173,7 +179,7 @@ class SweepRunner:
         return self.error is not None or self.tally.over_budget or self.timed_out
 
     def _gated_check(self, gate: asyncio.Event) -> Callable[[Run], None]:
-        check = columns_check(self.columns)
+        check = columns_check(self.plan.columns)
 
         def gated(run: Run) -> None:
             check(run)
@@ -245,7 +251,7 @@ class SweepRunner:
         if not ended:
             return
         await asyncio.to_thread(tables.write_part, self.work, [end.row for end in ended])
-        doomed = [ref for end in ended for ref, state in end.runs if deletes(self.keep_runs, state)]
+        doomed = [ref for end in ended for ref, state in end.runs if deletes(self.plan.keep_runs, state)]
         await asyncio.gather(*(self._delete(ref) for ref in doomed))
 
     async def _delete(self, ref: Any) -> None:
@@ -263,7 +269,7 @@ class SweepRunner:
             self.sweep.ref(run.id)
             for point in done
             for run in found.pop(point, {}).values()
-            if run.state.is_terminal and deletes(self.keep_runs, run.state_text)
+            if run.state.is_terminal and deletes(self.plan.keep_runs, run.state_text)
         ]
         await asyncio.gather(*(self._delete(ref) for ref in doomed))
 
@@ -283,7 +289,7 @@ class SweepRunner:
         return {
             "status": status,
             "message": message,
-            "points": self.points,
+            "points": self.plan.points,
             "finished": self.tally.finished,
             "failed": self.tally.failed,
         }

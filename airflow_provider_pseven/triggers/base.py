@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict, Unpack
+from dataclasses import dataclass, field, fields
+from typing import Any, TypedDict
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -19,13 +20,15 @@ def _error_event(error: PsevenError) -> TriggerEvent:
 
 
 class WaitSettings(TypedDict, total=False):
-    """How a trigger waits, passed on by every trigger to :class:`PsevenWaitTrigger`:
-    ``deadline``, absolute wall-clock seconds (None: no deadline), and ``poll_interval``, seconds."""
+    """How a trigger waits, for a subclass with its own ``__init__`` to pass on as ``**wait`` to
+    :class:`PsevenWaitTrigger`: ``deadline``, absolute wall-clock seconds (None: no deadline), and
+    ``poll_interval``, seconds."""
 
     deadline: float | None
     poll_interval: float
 
 
+@dataclass(eq=False, repr=False)
 class PsevenWaitTrigger(BaseTrigger):
     """Runs :meth:`waiting_op` once and fires one event with how it ended.
 
@@ -33,19 +36,22 @@ class PsevenWaitTrigger(BaseTrigger):
     :meth:`PsevenHook.get_async_client`), so thousands of waits cost one connection pool. After an
     authentication error the wait goes on once with the connection read again (a rotated token);
     an error that retrying cannot mend (404, 403 again, a bad answer) fires an ``error`` event.
+
+    A dataclass: a subclass declares its own arguments once, as fields, and they are its
+    constructor's arguments and what :meth:`serialize` writes.
     """
 
-    def __init__(
-        self, pseven_conn_id: str, *, deadline: float | None = None, poll_interval: float = 5.0
-    ) -> None:
-        super().__init__()
-        self.pseven_conn_id = pseven_conn_id
-        self.deadline = deadline
-        self.poll_interval = poll_interval
+    pseven_conn_id: str
+    deadline: float | None = field(default=None, kw_only=True)
+    poll_interval: float = field(default=5.0, kw_only=True)
 
-    @abstractmethod
+    def __post_init__(self) -> None:
+        super().__init__()  # BaseTrigger's own state (task instance, trigger id)
+
     def arguments(self) -> dict[str, Any]:
-        """The constructor arguments besides connection, deadline and interval."""
+        """The constructor arguments besides connection, deadline and interval: the fields a
+        subclass declares (a subclass that is no dataclass returns its own)."""
+        return _fields_of(self, skip=_WAIT_FIELDS)
 
     @abstractmethod
     def waiting_op(self) -> Op[WaitResult]:
@@ -87,19 +93,24 @@ class PsevenWaitTrigger(BaseTrigger):
             return
 
 
+@dataclass(eq=False, repr=False)
 class PsevenRunTrigger(PsevenWaitTrigger):
     """A wait on one run, serialized as ``kind``, ``parent_id`` and ``run_id`` besides the
     subclass's own :meth:`run_arguments`."""
 
-    def __init__(
-        self, pseven_conn_id: str, kind: str, parent_id: str, run_id: str, **wait: Unpack[WaitSettings]
-    ) -> None:
-        super().__init__(pseven_conn_id, **wait)
-        self.ref = RunRef(RunKind(kind), parent_id, run_id)
+    kind: str
+    parent_id: str
+    run_id: str
+    ref: RunRef = field(init=False)
 
-    @abstractmethod
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.ref = RunRef(RunKind(self.kind), self.parent_id, self.run_id)
+
     def run_arguments(self) -> dict[str, Any]:
-        """The constructor arguments besides connection, run address, deadline and interval."""
+        """The constructor arguments besides connection, run address, deadline and interval: the
+        fields a subclass declares (a subclass that is no dataclass returns its own)."""
+        return _fields_of(self, skip=_RUN_FIELDS)
 
     def arguments(self) -> dict[str, Any]:
         return {
@@ -108,3 +119,11 @@ class PsevenRunTrigger(PsevenWaitTrigger):
             "run_id": self.ref.run_id,
             **self.run_arguments(),
         }
+
+
+_WAIT_FIELDS = frozenset(f.name for f in fields(PsevenWaitTrigger))
+_RUN_FIELDS = frozenset(f.name for f in fields(PsevenRunTrigger))
+
+
+def _fields_of(trigger: PsevenWaitTrigger, skip: frozenset[str]) -> dict[str, Any]:
+    return {f.name: getattr(trigger, f.name) for f in fields(trigger) if f.init and f.name not in skip}

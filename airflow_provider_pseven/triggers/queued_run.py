@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from airflow_provider_pseven.client import RunRef
 from airflow_provider_pseven.client.calls import Op
@@ -10,6 +10,7 @@ from airflow_provider_pseven.client.waiting import WaitResult, interrupt_once_ru
 from airflow_provider_pseven.triggers.base import PsevenRunTrigger
 
 
+@dataclass(eq=False, repr=False)
 class QueuedRunTrigger(PsevenRunTrigger):
     """The guide allows neither interrupt nor delete while a run is QUEUED_TO_RUN, so a task that
     timed out then hands its run to this trigger instead of leaving it to run unwatched.
@@ -31,9 +32,6 @@ class QueuedRunTrigger(PsevenRunTrigger):
             deadline=deadline,
             poll_interval=poll_interval,
         )
-
-    def run_arguments(self) -> dict[str, Any]:
-        return {}
 
     def waiting_op(self) -> Op[WaitResult]:
         return interrupt_once_running(self.ref, deadline=self.deadline, interval=self.poll_interval)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Unpack
+from dataclasses import dataclass, field
 
 from airflow_provider_pseven.client import PsevenError, RunRef, RunState
 from airflow_provider_pseven.client.calls import Op
 from airflow_provider_pseven.client.waiting import WaitResult, wait_for_run
 from airflow_provider_pseven.compat import conf
-from airflow_provider_pseven.triggers.base import PsevenRunTrigger, WaitSettings
+from airflow_provider_pseven.triggers.base import PsevenRunTrigger
 
 
+@dataclass(eq=False, repr=False)
 class RunStateTrigger(PsevenRunTrigger):
     """Fires when the run reaches one of ``target_states`` (``success``), one of ``failure_states``
     or another terminal state (``failed``), or the absolute ``deadline`` passes (``timeout``).
@@ -20,22 +21,14 @@ class RunStateTrigger(PsevenRunTrigger):
     interrupts the pSeven run if ``interrupt_on_kill``.
     """
 
-    def __init__(
-        self,
-        pseven_conn_id: str,
-        kind: str,
-        parent_id: str,
-        run_id: str,
-        target_states: Sequence[str] = ("FINISHED",),
-        failure_states: Sequence[str] = ("FAILED", "INTERRUPTED"),
-        *,
-        interrupt_on_kill: bool = True,
-        **wait: Unpack[WaitSettings],
-    ) -> None:
-        super().__init__(pseven_conn_id, kind, parent_id, run_id, **wait)
-        self.target_states = [RunState(s).value for s in target_states]
-        self.failure_states = [RunState(s).value for s in failure_states]
-        self.interrupt_on_kill = interrupt_on_kill
+    target_states: Sequence[str] = ("FINISHED",)
+    failure_states: Sequence[str] = ("FAILED", "INTERRUPTED")
+    interrupt_on_kill: bool = field(default=True, kw_only=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.target_states = [RunState(s).value for s in self.target_states]
+        self.failure_states = [RunState(s).value for s in self.failure_states]
 
     @classmethod
     def for_run(
@@ -61,13 +54,6 @@ class RunStateTrigger(PsevenRunTrigger):
             poll_interval=poll_interval,
             interrupt_on_kill=interrupt_on_kill,
         )
-
-    def run_arguments(self) -> dict[str, Any]:
-        return {
-            "target_states": list(self.target_states),
-            "failure_states": list(self.failure_states),
-            "interrupt_on_kill": self.interrupt_on_kill,
-        }
 
     def waiting_op(self) -> Op[WaitResult]:
         return wait_for_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -15,13 +16,24 @@ from airflow_provider_pseven.client import (
 )
 from airflow_provider_pseven.hooks.pseven import PsevenHook
 from airflow_provider_pseven.sweeps.points import Sweep, stop_all
-from airflow_provider_pseven.sweeps.runner import SweepInvalid, SweepRunner
+from airflow_provider_pseven.sweeps.runner import SweepInvalid, SweepPlan, SweepRunner
 from airflow_provider_pseven.sweeps.tables import TableError
 
 #: Errors no retry can mend: the event says ``invalid`` and the task fails at once. An
 #: authentication error is not one: a retry of the task reads the connection again (a rotated
 #: token) and resumes the sweep.
 INVALID = (SweepInvalid, TableError, PsevenConfigError, PsevenLookupError)
+#: The constructor arguments the trigger keeps as attributes; the others are its :class:`SweepPlan`.
+_OWN_ARGUMENTS = (
+    "pseven_conn_id",
+    "kind",
+    "parent_id",
+    "prefix",
+    "retries_per_point",
+    "poll_interval",
+    "deadline",
+    "results_lag_timeout",
+)
 
 
 class SweepTrigger(BaseTrigger):
@@ -59,37 +71,17 @@ class SweepTrigger(BaseTrigger):
         self.kind = kind
         self.parent_id = parent_id
         self.prefix = prefix
-        self.table = table
-        self.work = work
-        self.points = points
-        self.columns = dict(columns)
-        self.max_active_runs = max_active_runs
+        self.plan = SweepPlan(
+            table, work, points, dict(columns), max_active_runs, max_failed_points, keep_runs
+        )
         self.retries_per_point = retries_per_point
-        self.max_failed_points = max_failed_points
-        self.keep_runs = keep_runs
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.results_lag_timeout = results_lag_timeout
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        names = [
-            "pseven_conn_id",
-            "kind",
-            "parent_id",
-            "prefix",
-            "table",
-            "work",
-            "points",
-            "columns",
-            "max_active_runs",
-            "retries_per_point",
-            "max_failed_points",
-            "keep_runs",
-            "poll_interval",
-            "deadline",
-            "results_lag_timeout",
-        ]
-        return f"{type(self).__module__}.{type(self).__qualname__}", {n: getattr(self, n) for n in names}
+        kwargs = {name: getattr(self, name) for name in _OWN_ARGUMENTS}
+        return f"{type(self).__module__}.{type(self).__qualname__}", {**kwargs, **asdict(self.plan)}
 
     @property
     def sweep(self) -> Sweep:
@@ -113,19 +105,7 @@ class SweepTrigger(BaseTrigger):
 
         try:
             client = await PsevenHook(self.pseven_conn_id).get_async_client()
-            runner = SweepRunner(
-                client,
-                self.sweep,
-                table=self.table,
-                work=self.work,
-                points=self.points,
-                columns=self.columns,
-                max_active_runs=self.max_active_runs,
-                max_failed_points=self.max_failed_points,
-                keep_runs=self.keep_runs,
-                reason=failure_reason,
-                log=self.log,
-            )
+            runner = SweepRunner(client, self.sweep, self.plan, reason=failure_reason, log=self.log)
             outcome = await runner.run()
         except INVALID as error:
             yield TriggerEvent({"status": "invalid", "message": str(error)})

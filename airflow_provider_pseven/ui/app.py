@@ -9,8 +9,9 @@ needs PUT, as Airflow's own task instance calls. Data go out as JSON that the pa
 from __future__ import annotations
 
 import html
+import re
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
@@ -48,14 +49,32 @@ PAGE_HEADERS = {
 }
 
 
+class Page(NamedTuple):
+    """What one page fills into the shared shell (the fields are its ``{{...}}`` names)."""
+
+    TITLE: str
+    SCRIPT: str
+    LOADING: str
+
+
+#: The run tab (one task instance) and the DAG run's page (all its pSeven runs).
+TAB_PAGE = Page("pSeven run", "tab.js", "Loading the pSeven run…")
+DAG_RUN_PAGE = Page("pSeven runs", "dagrun.js", "Loading the pSeven runs of this DAG run…")
+#: A ``{{NAME}}`` of the shell; all are filled in one pass, so no value is read as a name.
+_FILL = re.compile(r"\{\{([A-Z]+)\}\}")
+
+
 def _static(name: str) -> str:
     return resources.files("airflow_provider_pseven.ui").joinpath("static", name).read_text("utf-8")
 
 
-def _page(request: Request, template: str, api: str) -> HTMLResponse:
+def _page(request: Request, page: Page, api: str) -> HTMLResponse:
+    """``page`` in the one HTML shell (static/page.html) the pages share: its title, its script and
+    the line shown while that script loads, with ``api`` the address the script reads its data from."""
     root = request.scope.get("root_path", "")
-    body = _static(template).replace("{{ROOT}}", html.escape(root, quote=True))
-    return HTMLResponse(body.replace("{{API}}", html.escape(root + api, quote=True)), headers=PAGE_HEADERS)
+    fills = {"ROOT": root, "API": root + api, **page._asdict()}
+    body = _FILL.sub(lambda m: html.escape(fills[m[1]], quote=True), _static("page.html"))
+    return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
 def _forbidden_page(request: Request, exc: HTTPException) -> Response:
@@ -97,7 +116,7 @@ def create_app(clients: Clients | None = None) -> FastAPI:
     @app.get("/ti" + TI_PATH, response_class=HTMLResponse, dependencies=[CanRead])
     def tab(request: Request, dag_id: str, run_id: str, task_id: str, map_index: str) -> HTMLResponse:
         return _page(
-            request, "tab.html", "/api/ti/" + _parts(dag_id, run_id, task_id, str(_map_index(map_index)))
+            request, TAB_PAGE, "/api/ti/" + _parts(dag_id, run_id, task_id, str(_map_index(map_index)))
         )
 
     @app.get("/api/ti" + TI_PATH, dependencies=[CanRead])
@@ -191,7 +210,7 @@ def create_app(clients: Clients | None = None) -> FastAPI:
 
     @app.get("/dagrun/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[CanReadRun])
     def dag_run_page(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
-        return _page(request, "dagrun.html", "/api/dagrun/" + _parts(dag_id, run_id))
+        return _page(request, DAG_RUN_PAGE, "/api/dagrun/" + _parts(dag_id, run_id))
 
     @app.get("/api/dagrun/{dag_id}/{run_id}", dependencies=[CanReadRun, CanRead])
     def dag_run_data(session: SessionDep, dag_id: str, run_id: str) -> JSONResponse:

@@ -141,6 +141,18 @@ def test_the_page_is_a_shell_with_its_own_script_only(tab: Tab) -> None:
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "<script>" not in page.text and "run%3Cscript%3E" in page.text
     assert 'data-api="/api/ti/dag/run%3Cscript%3E/task/-1"' in page.text
+    assert (
+        '<script src="/static/tab.js" defer></script>' in page.text
+        and "<title>pSeven run</title>" in page.text
+    )
+
+
+def test_the_dag_run_page_is_the_same_shell_with_its_own_script(tab: Tab) -> None:
+    page = tab.http.get("/dagrun/dag/run%3Cscript%3E")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/static/dagrun.js" defer></script>' in page.text and "tab.js" not in page.text
+    assert 'data-api="/api/dagrun/dag/run%3Cscript%3E"' in page.text and "{{" not in page.text
 
 
 def test_the_dag_run_view_lists_what_each_task_recorded(

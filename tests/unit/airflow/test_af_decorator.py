@@ -189,3 +189,29 @@ def test_the_decorator_module_imports_nothing_heavy_beyond_the_operators() -> No
     heavy = ("httpx", "fastapi", "pyarrow", "openlineage", "starlette", "uvicorn", "s3fs", "gcsfs")
     heavy += ("airflow_provider_pseven.emulator", "airflow_provider_pseven.lineage")
     assert not [name for name in added if name.startswith(heavy)], added
+
+
+def test_the_typed_signature_of_task_pseven_is_run_workflow_operators() -> None:
+    """``pseven_task``'s keyword overload exists so that type checkers and IDEs see typed arguments;
+    it must say what RunWorkflowOperator and its bases take, with the same types and defaults (all
+    but ``parameters``, which the function returns, and ``push_result_keys``, which
+    ``multiple_outputs`` sets)."""
+    import inspect
+    import typing
+
+    def keywords(function: Any) -> dict[str, tuple[Any, Any]]:
+        return {
+            name: (p.default, p.annotation)
+            for name, p in inspect.signature(function).parameters.items()
+            if p.kind is p.KEYWORD_ONLY
+        }
+
+    declared: dict[str, tuple[Any, Any]] = {}
+    for cls in RunWorkflowOperator.__mro__:
+        if cls.__module__.startswith("airflow_provider_pseven") and "__init__" in vars(cls):
+            declared.update(keywords(cls.__init__))
+    for name in ("parameters", "push_result_keys"):
+        declared.pop(name)
+    typed = keywords(typing.get_overloads(pseven_task)[1])
+    assert typed.pop("multiple_outputs") == (None, "bool | None")
+    assert typed == declared

@@ -192,3 +192,36 @@ def test_the_run_address_maps_on_sensors_and_run_operators() -> None:
     waited = sensor.unmap({"run_id": RUN_ID, "params": {}})
     assert (waited.workflow_id, waited.run_id) == (WF_ID, RUN_ID)
     assert start.unmap({"workflow_id": WF_ID, "params": {}}).ref.parent_id == WF_ID
+
+
+#: Each waiting operator's own defaults: (poll_interval, timeout, interrupt_on_timeout).
+WAIT_DEFAULTS: list[tuple[type, dict[str, Any], tuple[float, float | None, bool]]] = [
+    (operators.DeployRunOperator, {"workflow": WF_ID}, (5.0, 3600.0, False)),
+    (operators.StartRunOperator, IDS, (5.0, None, True)),
+    (operators.InterruptRunOperator, IDS, (2.0, 600.0, False)),
+    (operators.MessagePushOperator, {**IDS, "message": "hi"}, (2.0, 600.0, False)),
+    (operators.RunWorkflowOperator, {"workflow": WF_ID}, (5.0, None, True)),
+    (
+        operators.PublishAppOperator,
+        {"workflow": WF_ID, "name": "a", "workspace_id": "7"},
+        (5.0, 1800.0, False),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "arguments", "defaults"), WAIT_DEFAULTS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_waiting_operators_keep_their_defaults_and_take_default_args(
+    cls: type, arguments: dict[str, Any], defaults: tuple[float, float | None, bool]
+) -> None:
+    import pendulum
+    from airflow.sdk import DAG
+
+    op = cls(task_id="plain", deferrable=False, **arguments)
+    assert (op.poll_interval, op.wait_timeout, op.interrupt_on_timeout) == defaults
+    assert op.deferrable is False
+    given = {"poll_interval": 7.0, "timeout": 42.0, "deferrable": True}
+    with DAG("waits", start_date=pendulum.datetime(2026, 1, 1), schedule=None, default_args=given):
+        op = cls(task_id="from_default_args", **arguments)
+    assert (op.poll_interval, op.wait_timeout, op.deferrable) == (7.0, 42.0, True)

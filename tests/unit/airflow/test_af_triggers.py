@@ -26,9 +26,11 @@ from af_support import (  # import_string: what the triggerer does
 )
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_pseven.client import RunKind, RunRef
 from airflow_provider_pseven.hooks import PsevenHook
 from airflow_provider_pseven.hooks.async_clients import loop_clients as registry
 from airflow_provider_pseven.triggers import AppReadyTrigger, MessageTrigger, RunStateTrigger
+from airflow_provider_pseven.triggers.base import PsevenRunTrigger
 
 APP_URL = f"{APPSHUB}apps/{APP_ID}@3/"
 
@@ -127,6 +129,69 @@ def test_run_state_trigger_serializes_every_argument() -> None:
         "failure_states": ["FAILED"],
         "interrupt_on_kill": False,
     }
+
+
+class _ClassicTrigger(PsevenRunTrigger):
+    """A user's subclass written the way the base classes asked before they were dataclasses."""
+
+    def __init__(
+        self, pseven_conn_id: str, kind: str, parent_id: str, run_id: str, label: str, **wait: Any
+    ) -> None:
+        super().__init__(pseven_conn_id, kind, parent_id, run_id, **wait)
+        self.label = label
+
+    def run_arguments(self) -> dict[str, Any]:
+        return {"label": self.label}
+
+    def waiting_op(self) -> Any:
+        raise NotImplementedError
+
+
+def test_the_base_triggers_declare_arguments_once_and_still_serve_a_classic_subclass() -> None:
+    trigger = MessageTrigger("c", "app", APP_ID, RUN_ID, "ch", deadline=3.0, poll_interval=1.5)
+    assert trigger.ref == RunRef(RunKind.APP, APP_ID, RUN_ID)
+    assert repr(trigger).startswith("<airflow_provider_pseven.triggers.message.MessageTrigger")
+    with pytest.raises(ValueError):
+        MessageTrigger("c", "nonsense", APP_ID, RUN_ID)
+    with pytest.raises(TypeError):
+        MessageTrigger("c", "app", APP_ID, RUN_ID, "ch", 3.0)  # type: ignore[misc]  # deadline is keyword-only
+    classic = _ClassicTrigger("c", "workflow", WF_ID, RUN_ID, "mine", deadline=9.0)
+    assert classic.serialize()[1] == {
+        "pseven_conn_id": "c",
+        "deadline": 9.0,
+        "poll_interval": 5.0,
+        "kind": "workflow",
+        "parent_id": WF_ID,
+        "run_id": RUN_ID,
+        "label": "mine",
+    }
+
+
+def test_sweep_trigger_serializes_every_argument_and_round_trips() -> None:
+    from airflow_provider_pseven.triggers import SweepTrigger
+
+    arguments = {
+        "pseven_conn_id": "pseven_x",
+        "kind": "workflow",
+        "parent_id": WF_ID,
+        "prefix": "airflow dag sweep k1",
+        "table": "s3://bucket/in.csv",
+        "work": "s3://bucket/out/_work",
+        "points": 12,
+        "columns": {"x": 0, "y": 3},
+        "max_active_runs": 4,
+        "retries_per_point": 1,
+        "max_failed_points": 0.25,
+        "keep_runs": "none",
+        "poll_interval": 2.0,
+        "deadline": 1_900_000_000.0,
+        "results_lag_timeout": 10.0,
+    }
+    classpath, kwargs = SweepTrigger(**arguments).serialize()
+    assert classpath == "airflow_provider_pseven.triggers.sweep.SweepTrigger"
+    assert kwargs == arguments
+    json.dumps(kwargs)
+    assert import_string(classpath)(**kwargs).serialize() == (classpath, kwargs)
 
 
 def test_message_and_app_triggers_serialize_their_arguments() -> None:

@@ -201,6 +201,13 @@ def test_errors_pickle_with_the_same_message(error: PsevenError) -> None:
         assert getattr(copy, attr, None) == getattr(error, attr, None)
 
 
+def test_a_pickled_error_keeps_what_was_set_after_its_constructor() -> None:
+    error = PsevenHTTPError("GET", "runs/", 503, "busy")
+    error.retry_after = 7.0
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.retry_after, copy.status, str(copy)) == (7.0, 503, str(error))
+
+
 async def test_errors_raised_by_the_client_pickle(api: Api) -> None:
     api.route("GET", WORKFLOWS, detail(403, "Authentication credentials were not provided."))
     api.route("POST", f"{PSEVEN}workflows/{WF_ID}/runs/", Resp(error="read_timeout"))
