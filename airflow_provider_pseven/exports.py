@@ -9,13 +9,15 @@ event loop, where every millisecond of import blocks every trigger it runs.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 
-def lazy_exports(package: str, where: Mapping[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
-    """The module ``__getattr__`` of ``package``: each name of ``where`` from the submodule it maps to,
-    imported when the name is first read and kept in ``namespace`` (the package's globals)."""
+def lazy_exports(package: str, namespace: dict[str, Any], **modules: tuple[str, ...]) -> Callable[[str], Any]:
+    """The module ``__getattr__`` of ``package``: each name listed under a submodule of ``modules``
+    (``runs=("DeployRunOperator", ...)``) is imported from it when first read, and kept in
+    ``namespace`` (the package's globals)."""
+    where = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:
         module = where.get(name)

@@ -55,31 +55,29 @@ if TYPE_CHECKING:
     from airflow_provider_pseven.client.sync import PsevenClient
     from airflow_provider_pseven.client.transfer import FileSink, StreamSink, TailSink
 
-#: Each public name and the module it is in, imported on first use.
-_WHERE = {
-    "AppPublication": "appshub",
-    "AppState": "models",
-    "AppVersion": "models",
-    "AsyncPsevenClient": "aio",
-    "ClientConfig": "config",
-    "FileEntry": "models",
-    "FileSink": "transfer",
-    "Parameter": "models",
-    "PsevenClient": "sync",
-    "RetryPolicy": "retry",
-    "Run": "models",
-    "RunKind": "models",
-    "RunRef": "refs",
-    "RunState": "models",
-    "StreamSink": "transfer",
-    "TailSink": "transfer",
-    "UploadResult": "models",
-    "Workflow": "models",
-    "normalize_sign_in_url": "config",
-}
 
-
-__getattr__ = lazy_exports(__name__, _WHERE, globals())
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    aio=("AsyncPsevenClient",),
+    appshub=("AppPublication",),
+    config=("ClientConfig", "normalize_sign_in_url"),
+    models=(
+        "AppState",
+        "AppVersion",
+        "FileEntry",
+        "Parameter",
+        "Run",
+        "RunKind",
+        "RunState",
+        "UploadResult",
+        "Workflow",
+    ),
+    refs=("RunRef",),
+    retry=("RetryPolicy",),
+    sync=("PsevenClient",),
+    transfer=("FileSink", "StreamSink", "TailSink"),
+)
 
 
 __all__ = [

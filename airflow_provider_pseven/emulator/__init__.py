@@ -19,24 +19,6 @@ if TYPE_CHECKING:
     from .workflows import Param, Result, RunContext, RunInterrupted, Workflow
     from .world import World
 
-_EXPORTS = {
-    "EmulatorServer": "server",
-    "EmulatorProcess": "server",
-    "Workflow": "workflows",
-    "Param": "workflows",
-    "Result": "workflows",
-    "RunContext": "workflows",
-    "RunInterrupted": "workflows",
-    "Timing": "records",
-    "User": "records",
-    "Workspace": "records",
-    "World": "world",
-    "Faults": "faults",
-    "FaultConfig": "faults",
-    "RequestLog": "reqlog",
-    "Variants": "variants",
-    "PRESETS": "variants",
-}
 
 __all__ = [
     "PRESETS",
@@ -58,4 +40,14 @@ __all__ = [
 ]
 
 
-__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    faults=("FaultConfig", "Faults"),
+    records=("Timing", "User", "Workspace"),
+    reqlog=("RequestLog",),
+    server=("EmulatorProcess", "EmulatorServer"),
+    variants=("PRESETS", "Variants"),
+    workflows=("Param", "Result", "RunContext", "RunInterrupted", "Workflow"),
+    world=("World",),
+)

@@ -29,22 +29,23 @@ if TYPE_CHECKING:
     from airflow_provider_pseven.operators.sweep import RunSweepOperator
     from airflow_provider_pseven.operators.workflow import RunWorkflowOperator
 
-_WHERE = {
-    "DeleteRunOperator": "runs",
-    "DeployRunOperator": "runs",
-    "DownloadFileOperator": "files",
-    "GetRunResultsOperator": "runs",
-    "InterruptRunOperator": "runs",
-    "ListFilesOperator": "files",
-    "MessagePushOperator": "messages",
-    "PatchParametersOperator": "runs",
-    "PublishAppOperator": "apps",
-    "RunSweepOperator": "sweep",
-    "RunWorkflowOperator": "workflow",
-    "StartRunOperator": "runs",
-    "UploadFilesOperator": "files",
-}
-__getattr__ = lazy_exports(__name__, _WHERE, globals())
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    apps=("PublishAppOperator",),
+    files=("DownloadFileOperator", "ListFilesOperator", "UploadFilesOperator"),
+    messages=("MessagePushOperator",),
+    runs=(
+        "DeleteRunOperator",
+        "DeployRunOperator",
+        "GetRunResultsOperator",
+        "InterruptRunOperator",
+        "PatchParametersOperator",
+        "StartRunOperator",
+    ),
+    sweep=("RunSweepOperator",),
+    workflow=("RunWorkflowOperator",),
+)
 
 __all__ = [
     "DeleteRunOperator",

@@ -19,16 +19,17 @@ if TYPE_CHECKING:
     from airflow_provider_pseven.triggers.run_state import RunStateTrigger
     from airflow_provider_pseven.triggers.sweep import SweepTrigger
 
-_WHERE = {
-    "AppReadyTrigger": "app_ready",
-    "MessageTrigger": "message",
-    "PsevenWaitTrigger": "base",
-    "QueuedRunTrigger": "queued_run",
-    "RunEventTrigger": "run_event",
-    "RunStateTrigger": "run_state",
-    "SweepTrigger": "sweep",
-}
-__getattr__ = lazy_exports(__name__, _WHERE, globals())
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    app_ready=("AppReadyTrigger",),
+    base=("PsevenWaitTrigger",),
+    message=("MessageTrigger",),
+    queued_run=("QueuedRunTrigger",),
+    run_event=("RunEventTrigger",),
+    run_state=("RunStateTrigger",),
+    sweep=("SweepTrigger",),
+)
 
 __all__ = [
     "AppReadyTrigger",
