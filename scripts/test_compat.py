@@ -13,7 +13,10 @@ For each version, in ``.venv-compat-<version>/`` (made by the Makefile from
    run's output, task logs, written files and metadata database for the token and the Secret.
 
 ``PSEVEN_COMPAT_PYTEST_ARGS`` adds pytest arguments (e.g. ``--deselect ...``), as ``.ci/run`` does
-to stay within CI's time.
+to stay within CI's time. ``PSEVEN_COMPAT_SKIP_AIRFLOW_FREE=1`` (also ``.ci/run``, after ``make
+test``) leaves out the suites that import no Airflow (:data:`AIRFLOW_FREE_SUITES`) on a version that
+pins every library they use as ``constraints.txt`` does: there they would repeat ``make test``'s run
+exactly. Where a pin differs they run, and the log says which pin.
 
 Logs go to ``.venv-compat-<version>/logs/``. Prints a Markdown table (the one in
 docs/compatibility.md) and exits non-zero if anything failed.
@@ -32,6 +35,24 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SUITES = ["tests/unit", "tests/reliability", "tests/integration", "tests/compat"]
+#: Suites that import no Airflow: the client and the emulator, with the libraries below.
+AIRFLOW_FREE_SUITES = ["tests/unit/client", "tests/reliability"]
+CLIENT_LIBRARIES = (
+    "anyio",
+    "certifi",
+    "charset-normalizer",
+    "h11",
+    "httpcore",
+    "httpx",
+    "hypothesis",
+    "idna",
+    "pytest",
+    "requests",
+    "requests-mock",
+    "sniffio",
+    "tenacity",
+    "urllib3",
+)
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed|skipped|error|errors|xfailed|deselected)\b.*?)\s*=*$")
 
 
@@ -54,6 +75,41 @@ def pytest_summary(output: str) -> str:
     return "no summary line"
 
 
+def pins(constraints: Path) -> dict[str, str]:
+    """``name==version`` lines of a constraints file, by lower-case name."""
+    found = {}
+    for line in constraints.read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep and not line.startswith("#"):
+            found[name.strip().lower()] = version.strip()
+    return found
+
+
+def client_pins_differing(version_constraints: Path, main_constraints: Path) -> list[str]:
+    """The client libraries pinned otherwise for this version than for ``make test``."""
+    ours, theirs = pins(main_constraints), pins(version_constraints)
+    return [
+        f"{name} {ours.get(name)} / {theirs.get(name)}"
+        for name in CLIENT_LIBRARIES
+        if ours.get(name) != theirs.get(name)
+    ]
+
+
+def suites_for(version: str) -> list[str]:
+    """pytest's arguments naming what to run on ``version``."""
+    if os.environ.get("PSEVEN_COMPAT_SKIP_AIRFLOW_FREE") != "1":
+        return SUITES
+    differing = client_pins_differing(
+        REPO / "constraints" / f"airflow-{version}.txt", REPO / "constraints.txt"
+    )
+    if differing:
+        say(f"   Airflow-free suites run: pinned otherwise than for make test: {', '.join(differing)}")
+        return SUITES
+    say(f"   left out: {' '.join(AIRFLOW_FREE_SUITES)} (no Airflow, same library pins as make test's run)")
+    kept = [suite for suite in SUITES if suite not in AIRFLOW_FREE_SUITES]
+    return kept + [f"--ignore={suite}" for suite in AIRFLOW_FREE_SUITES]
+
+
 def check_version(version: str) -> dict[str, object]:
     venv = REPO / f".venv-compat-{version}"
     python = venv / "bin" / "python"
@@ -63,10 +119,11 @@ def check_version(version: str) -> dict[str, object]:
     env.setdefault("PSEVEN_IT_VARIANTS", "strictest")
     # The tree this script is in is the one under test, also from a copy such as `git archive`.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    say(f"== Airflow {version}: pytest {' '.join(SUITES)} (log: {logs / 'pytest.log'})")
+    suites = suites_for(version)
+    say(f"== Airflow {version}: pytest {' '.join(suites)} (log: {logs / 'pytest.log'})")
     extra = shlex.split(os.environ.get("PSEVEN_COMPAT_PYTEST_ARGS", ""))
     code, seconds, output = run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITES, *extra],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites, *extra],
         logs / "pytest.log",
         env,
     )

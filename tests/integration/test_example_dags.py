@@ -65,7 +65,11 @@ def test_example_pseven_run(demo_env, capfd):
 
 
 @pytest.mark.integration
+@pytest.mark.pseven_emulator(variants="strictest")
 def test_example_pseven_sweep(demo_env):
+    """Under the strictest variants only (a minute of ``dag.test()`` per variant set): the sweep's
+    twenty mapped runs make the very calls ``example_pseven_run`` makes, which runs under every
+    set; what this adds is mapping, and the production cluster runs this DAG again."""
     server, out = demo_env
     dag_run = run_dag("example_pseven_sweep.py")
 
