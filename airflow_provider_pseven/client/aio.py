@@ -57,7 +57,7 @@ class AsyncPsevenClient(PsevenApi):
 
     All its requests go through at most ``max_connections`` keep-alive connections, which is what
     lets one triggerer follow thousands of runs cheaply: each its own ``httpx.AsyncClient`` of one
-    connection (see lanes.py: httpcore's pool costs twice the CPU per request in bursts). They are
+    connection (see lanes.py: httpcore's pool cost about twice the CPU per request in bursts). They are
     few on purpose: polls are short (benchmarks/trigger_capacity.py). httpx's own transport carries
     them, so its proxy support applies: the connection's ``proxy``, else
     ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` (``trust_env``), as the sync client does. An

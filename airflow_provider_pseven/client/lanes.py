@@ -3,7 +3,7 @@
 httpcore's pool, placing a request, walks every pooled connection (checking each idle one's socket)
 and hands the request the first idle connection; requests that arrive together are all handed the
 same one before it is taken, and all but one start over. A burst of requests through a pool of 10
-cost 4.5 pool walks and 2.5 restarts per request, twice the CPU per request of 10 clients of one
+cost 4.5 pool walks and 2.5 restarts per request, about twice the CPU per request of 10 clients of one
 connection each, which the client hands out itself (docs/benchmarks.md, "Sweeps at scale"). Same
 capacity (N requests in flight), same transports (httpx's own, its proxy support included).
 """
