@@ -17,6 +17,7 @@ from airflow_provider_pseven.client.coalesce import ListCoalescer
 from airflow_provider_pseven.client.config import ClientConfig
 from airflow_provider_pseven.client.core import PROCESS_PHASE, ClientCore
 from airflow_provider_pseven.client.errors import PsevenConfigError
+from airflow_provider_pseven.client.lanes import Lanes
 from airflow_provider_pseven.client.limits import AnswerLimit
 from airflow_provider_pseven.client.proxy import proxy_auth_required, proxy_for, tunnel_status, via
 from airflow_provider_pseven.client.ticks import SharedTicks
@@ -33,14 +34,34 @@ def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
     return httpx.create_ssl_context() if verify else False
 
 
+def _lane_builder(config: ClientConfig) -> Callable[[], httpx.AsyncClient]:
+    """How each connection's httpx client is built; they share one TLS context."""
+    verify = _ssl_verify(config.verify)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+
+    def build() -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            verify=verify,
+            limits=limits,
+            proxy=config.proxy,
+            trust_env=True,
+            timeout=httpx.Timeout(config.timeout),
+            follow_redirects=False,
+        )
+
+    return build
+
+
 class AsyncPsevenClient(PsevenApi):
     """Non-blocking pSeven REST API v2 client, safe to share between many tasks of one event loop.
 
-    All its requests go through one connection pool (keep-alive), which is what lets one triggerer
-    follow thousands of runs cheaply. The pool is small on purpose: polls are short, and httpcore
-    checks every pooled connection for each request it places (benchmarks/trigger_capacity.py).
-    httpx's own transport carries them, so its proxy support applies: the connection's ``proxy``,
-    else ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` (``trust_env``), as the sync client does.
+    All its requests go through at most ``max_connections`` keep-alive connections, which is what
+    lets one triggerer follow thousands of runs cheaply: each its own ``httpx.AsyncClient`` of one
+    connection (see lanes.py: httpcore's pool cost about twice the CPU per request in bursts). They are
+    few on purpose: polls are short (benchmarks/trigger_capacity.py). httpx's own transport carries
+    them, so its proxy support applies: the connection's ``proxy``, else
+    ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` (``trust_env``), as the sync client does. An
+    ``http`` client given carries every request instead (tests give mock transports).
     """
 
     def __init__(
@@ -56,17 +77,7 @@ class AsyncPsevenClient(PsevenApi):
     ) -> None:
         self.core = ClientCore(config, clock=clock, phase=phase)
         self.config = config
-        if http is None:
-            limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-            http = httpx.AsyncClient(
-                verify=_ssl_verify(config.verify),
-                limits=limits,
-                proxy=config.proxy,
-                trust_env=True,
-                timeout=httpx.Timeout(config.timeout),
-                follow_redirects=False,
-            )
-        self.http = http
+        self.lanes = Lanes(_lane_builder(config) if http is None else None, http)
         self._sleep = sleep
         #: Sleeps of this client's operations that end at one instant share one timer.
         self.ticks = SharedTicks(sleep)
@@ -86,8 +97,18 @@ class AsyncPsevenClient(PsevenApi):
             else None
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The httpx client of the first connection (the one given, if one was)."""
+        return self.lanes.first
+
+    @http.setter
+    def http(self, client: httpx.AsyncClient) -> None:
+        """From now on, every request goes through ``client``."""
+        self.lanes = Lanes(None, client)
+
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.lanes.aclose()
 
     async def __aenter__(self) -> AsyncPsevenClient:
         return self
@@ -139,18 +160,18 @@ class AsyncPsevenClient(PsevenApi):
         async for attempt in AsyncRetrying(sleep=self._sleep, **self.config.retry.tenacity_kwargs(call)):
             with attempt:
                 # Queue here, not in httpx's pool: its wait queue costs O(waiting) per request,
-                # which made a burst of 1,000 polls cost milliseconds of CPU each.
-                async with self._slots:
-                    return await self._send_once(call)
+                # which made a burst of 1,000 polls cost milliseconds of CPU each. A slot is a lane.
+                async with self._slots, self.lanes.lane() as http:
+                    return await self._send_once(call, http)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def _send_once(self, call: Call) -> Reply:
+    async def _send_once(self, call: Call, http: httpx.AsyncClient) -> Reply:
         limit = self.core.answer_limit(call)
         try:
             # The deadline covers the whole call, except an upload's sending (it may rightly take
             # long; its answer then gets the whole deadline) and a download's streaming.
             async with asyncio.timeout(None if call.body is not None else limit.remaining()) as scope:
-                response = await self._open(call)
+                response = await self._open(call, http)
                 try:
                     headers = {k.lower(): v for k, v in response.headers.items()}
                     if call.sink is not None and response.status_code < 300:
@@ -176,10 +197,10 @@ class AsyncPsevenClient(PsevenApi):
             raise limit.too_slow() from None
         return check_reply(Reply(response.status_code, headers, content, str(response.url), call))
 
-    async def _open(self, call: Call) -> httpx.Response:
+    async def _open(self, call: Call, http: httpx.AsyncClient) -> httpx.Response:
         """Send ``call`` and get its answer's head; connection failures become the client's errors."""
         core = self.core
-        request = self.http.build_request(
+        request = http.build_request(
             call.method,
             core.url(call),
             params=list(call.params) or None,
@@ -188,7 +209,7 @@ class AsyncPsevenClient(PsevenApi):
             content=call.body.aiter() if call.body is not None else None,
         )
         try:
-            response = await self.http.send(request, stream=True)
+            response = await http.send(request, stream=True)
         except httpx.ProxyError as exc:
             # A CONNECT the proxy refused: the pSeven server never saw the request.
             proxy = proxy_for(str(request.url), self.config.proxy)

@@ -47,6 +47,17 @@ async def test_concurrent_and_repeated_requests_share_one_client(pseven_emulator
     assert all(len(w) == len(workflows[0]) for w in workflows)
 
 
+async def test_a_burst_goes_through_at_most_max_connections_lanes(pseven_emulator):
+    config = ClientConfig(pseven_emulator.url, token=pseven_emulator.token, api_path=".rest")
+    async with AsyncPsevenClient(config, max_connections=3) as client:
+        workflows = await asyncio.gather(*(client.list_workflows() for _ in range(20)))
+        assert client.lanes.built == 3
+        for _ in range(5):
+            await client.list_workflows()
+        assert client.lanes.built == 3
+    assert all(len(w) == len(workflows[0]) for w in workflows)
+
+
 async def test_a_large_download_arrives_whole(pseven_emulator, tmp_path):
     payload = bytes(range(256)) * (12 * 1024 * 4)  # 12 MiB
     async with _client(pseven_emulator.url, pseven_emulator.token) as client:
