@@ -40,13 +40,19 @@ async def _get(lanes: Lanes, slots: asyncio.Semaphore, used: list[httpx.AsyncCli
         (await http.get("https://pseven.test/")).raise_for_status()
 
 
+async def in_flight(lanes: Lanes, slots: asyncio.Semaphore, used: list, count: int) -> list[asyncio.Task]:
+    """``count`` requests sent at once, given the turns to take their lanes (the server holds them)."""
+    tasks = [asyncio.create_task(_get(lanes, slots, used)) for _ in range(count)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return tasks
+
+
 async def test_requests_in_flight_get_a_lane_each_and_no_more_lanes_than_their_limit():
     server, built, used = Server(), [], []
     lanes = Lanes(builder(server, built))  # type: ignore[arg-type]
     slots = asyncio.Semaphore(3)
-    requests = [asyncio.create_task(_get(lanes, slots, used)) for _ in range(10)]
-    for _ in range(5):
-        await asyncio.sleep(0)
+    requests = await in_flight(lanes, slots, used, 10)
     assert server.most_held == 3 and lanes.built == 3 and len(set(used)) == 3
     server.release.set()
     await asyncio.gather(*requests)
@@ -59,9 +65,7 @@ async def test_one_request_at_a_time_keeps_to_the_most_recently_used_lane():
     server, built, used = Server(), [], []
     lanes = Lanes(builder(server, built))  # type: ignore[arg-type]
     slots = asyncio.Semaphore(3)
-    burst = [asyncio.create_task(_get(lanes, slots, used)) for _ in range(3)]
-    for _ in range(5):
-        await asyncio.sleep(0)
+    burst = await in_flight(lanes, slots, used, 3)
     server.release.set()
     await asyncio.gather(*burst)  # three lanes built
     used.clear()
@@ -75,9 +79,7 @@ async def test_a_given_client_carries_every_request():
     server, used = Server(), []
     given = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
     lanes = Lanes(None, given)
-    requests = [asyncio.create_task(_get(lanes, asyncio.Semaphore(5), used)) for _ in range(5)]
-    for _ in range(5):
-        await asyncio.sleep(0)
+    requests = await in_flight(lanes, asyncio.Semaphore(5), used, 5)
     assert server.most_held == 5 and set(used) == {given} and lanes.built == 1
     server.release.set()
     await asyncio.gather(*requests)
