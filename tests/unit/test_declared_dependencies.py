@@ -69,7 +69,9 @@ def _distributions(module: str) -> set[str]:
         return {PROVIDED_BY[module]}
     if module.startswith("airflow.providers."):
         return {"apache-airflow-providers-" + "-".join(module.split(".")[2:])}
-    names = importlib.metadata.packages_distributions().get(module, [])
+    # A module of an extra this environment lacks (pyarrow where the parquet extra is not installed,
+    # as on the compat floors) is known by its name alone.
+    names = importlib.metadata.packages_distributions().get(module) or [module]
     return {n.lower().replace("_", "-") for n in names}
 
 
